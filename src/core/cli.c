@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: MIT
+/* Command line: iomed --device MODEL,socket=PATH[,...] ... */
+#include "core/cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "devices/device.h"
+
+void cli_usage(FILE *out)
+{
+	const struct iomed_model *const *m;
+
+	fprintf(out,
+		"Usage: iomed [OPTIONS] --device MODEL,socket=PATH[,id=NAME][,KEY=VALUE...] ...\n"
+		"\n"
+		"Serves virtual PCI devices to virtual machines over vfio-user. Attach one to\n"
+		"QEMU (>= 10.1) with\n"
+		"  -device '{\"driver\":\"vfio-user-pci\",\"socket\":{\"type\":\"unix\",\"path\":\"PATH\"}}'\n"
+		"\n"
+		"Options:\n"
+		"  --device SPEC       serve a device (repeatable); SPEC follows QEMU's -device syntax\n"
+		"  --log-level LEVEL   error, warn, info (default), debug or trace\n"
+		"  -h, --help          show this help\n"
+		"  -V, --version       show the version\n"
+		"\n"
+		"Device models:\n");
+	for (m = iomed_models(); *m; m++)
+		fprintf(out, "  %-12s %s\n", (*m)->name, (*m)->summary);
+	fprintf(out,
+		"\n"
+		"Device options common to all models:\n"
+		"  socket=PATH   Unix socket to listen on (required)\n"
+		"  id=NAME       name used in logs (default devN)\n"
+		"\n"
+		"SIGINT or SIGTERM stop the daemon and remove its sockets.\n"
+		"Exit status: 0 clean stop, 1 runtime error, 2 bad command line.\n");
+}
+
+enum { OPT_DEVICE = 256, OPT_LOG_LEVEL };
+
+int cli_parse(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "device", required_argument, NULL, OPT_DEVICE },
+		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(cli, 0, sizeof(*cli));
+	cli->log_level = LOG_INFO;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_DEVICE:
+			if (cli->ndevices == CLI_MAX_DEVICES) {
+				fprintf(stderr, "iomed: at most %d devices\n", CLI_MAX_DEVICES);
+				return -EINVAL;
+			}
+			cli->device_specs[cli->ndevices++] = optarg;
+			break;
+		case OPT_LOG_LEVEL:
+			if (log_parse_level(optarg, &cli->log_level)) {
+				fprintf(stderr, "iomed: unknown log level '%s' "
+					"(error, warn, info, debug, trace)\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'h':
+			cli->action = CLI_HELP;
+			return 0;
+		case 'V':
+			cli->action = CLI_VERSION;
+			return 0;
+		case ':':
+			fprintf(stderr, "iomed: option '%s' needs a value\n", argv[optind - 1]);
+			return -EINVAL;
+		default:
+			fprintf(stderr, "iomed: unknown option '%s' (see iomed --help)\n",
+				argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "iomed: unexpected argument '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (!cli->ndevices) {
+		fprintf(stderr, "iomed: no --device given (see iomed --help)\n");
+		return -EINVAL;
+	}
+	return 0;
+}

@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The daemon: one server thread per device, so a client that misbehaves
+ * or stalls holds up nobody but its own device. The main thread only waits
+ * for signals.
+ */
+#include "core/daemon.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/opts.h"
+#include "devices/device.h"
+#include "vfio-user/server.h"
+
+struct daemon_device {
+	struct iomed_device dev;
+	struct opts opts;
+	struct vfu_server *srv;
+	pthread_t thread;
+	bool running;
+};
+
+static int configure(struct daemon_device *d, const char *spec, unsigned index,
+		     const struct daemon_device *all)
+{
+	char err[256] = "";
+	const char *socket, *id, *unused;
+	int ret;
+
+	ret = opts_parse(&d->opts, spec, err, sizeof(err));
+	if (ret) {
+		pr_err("--device %s: %s", spec, err);
+		return ret;
+	}
+	d->dev.model = iomed_model_find(d->opts.model);
+	if (!d->dev.model) {
+		pr_err("--device %s: unknown device model '%s' (see iomed --help)", spec,
+		       d->opts.model);
+		return -EINVAL;
+	}
+	id = opts_get(&d->opts, "id");
+	if (id && (!*id || strlen(id) >= sizeof(d->dev.id))) {
+		pr_err("--device %s: id must be 1 to %zu characters", spec, sizeof(d->dev.id) - 1);
+		return -EINVAL;
+	}
+	if (id)
+		snprintf(d->dev.id, sizeof(d->dev.id), "%s", id);
+	else
+		snprintf(d->dev.id, sizeof(d->dev.id), "dev%u", index);
+	socket = opts_get(&d->opts, "socket");
+	if (!socket || !*socket) {
+		pr_err("--device %s: socket=PATH is required", spec);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < index; i++) {
+		if (!strcmp(all[i].dev.id, d->dev.id)) {
+			pr_err("--device %s: id '%s' is used twice", spec, d->dev.id);
+			return -EINVAL;
+		}
+		if (!strcmp(opts_get((struct opts *)&all[i].opts, "socket"), socket)) {
+			pr_err("--device %s: socket %s is used twice", spec, socket);
+			return -EINVAL;
+		}
+	}
+	ret = d->dev.model->create(&d->dev, &d->opts, err, sizeof(err));
+	if (ret) {
+		pr_err("device %s (%s): %s", d->dev.id, d->opts.model, err);
+		return ret;
+	}
+	unused = opts_first_unused(&d->opts);
+	if (unused) {
+		pr_err("device %s (%s): unknown option '%s'", d->dev.id, d->opts.model, unused);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int start_server(struct daemon_device *d)
+{
+	const char *socket = opts_get(&d->opts, "socket");
+	int ret;
+
+	ret = vfu_server_create(&d->srv, socket, d->dev.vfu);
+	if (ret) {
+		pr_err("device %s: cannot listen on %s: %s%s", d->dev.id, socket, strerror(-ret),
+		       ret == -EADDRINUSE ? " (another server is listening there)" : "");
+		return ret;
+	}
+	pr_info("device %s (%s) listening on %s", d->dev.id, d->opts.model, socket);
+	return 0;
+}
+
+static void *server_thread(void *arg)
+{
+	struct daemon_device *d = arg;
+	int ret = vfu_server_run(d->srv);
+
+	if (ret)
+		pr_err("device %s: server stopped: %s", d->dev.id, strerror(-ret));
+	return NULL;
+}
+
+static void teardown(struct daemon_device *devs, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (devs[i].running)
+			vfu_server_stop(devs[i].srv);
+	for (unsigned i = 0; i < n; i++) {
+		struct daemon_device *d = &devs[i];
+
+		if (d->running)
+			pthread_join(d->thread, NULL);
+		vfu_server_destroy(d->srv);
+		if (d->dev.vfu && d->dev.model->destroy)
+			d->dev.model->destroy(&d->dev);
+		opts_free(&d->opts);
+	}
+}
+
+static int wait_for_signal(void)
+{
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	while (sigwait(&set, &sig))
+		;
+	return sig;
+}
+
+int daemon_run(const struct cli *cli)
+{
+	struct daemon_device *devs;
+	unsigned n = cli->ndevices;
+	int status = 0, sig;
+	sigset_t set;
+
+	/* Threads inherit this mask: only the main thread takes the signals. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	devs = calloc(n, sizeof(*devs));
+	if (!devs)
+		return 1;
+	for (unsigned i = 0; i < n && !status; i++)
+		if (configure(&devs[i], cli->device_specs[i], i, devs))
+			status = 2;
+	for (unsigned i = 0; i < n && !status; i++)
+		if (start_server(&devs[i]))
+			status = 1;
+	for (unsigned i = 0; i < n && !status; i++) {
+		if (pthread_create(&devs[i].thread, NULL, server_thread, &devs[i])) {
+			pr_err("device %s: cannot start its thread", devs[i].dev.id);
+			status = 1;
+			break;
+		}
+		devs[i].running = true;
+	}
+	if (!status) {
+		pr_info("serving %u device%s", n, n == 1 ? "" : "s");
+		sig = wait_for_signal();
+		pr_info("%s: stopping", strsignal(sig));
+	}
+	teardown(devs, n);
+	free(devs);
+	return status;
+}

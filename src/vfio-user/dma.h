@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The DMA map table: guest memory regions a client shares with the server,
+ * kept sorted by guest address so translation is a binary search.
+ */
+#ifndef IOMED_VFIO_USER_DMA_H
+#define IOMED_VFIO_USER_DMA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+struct vfu_dma_region {
+	uint64_t addr;   /* guest (IO virtual) address */
+	uint64_t size;
+	uint64_t offset; /* into fd */
+	uint32_t prot;   /* VFU_DMA_READ | VFU_DMA_WRITE */
+	int fd;          /* -1 when the client gave none: not accessible */
+	void *map;       /* mmap of [offset, offset + size) of fd, NULL without fd */
+};
+
+struct vfu_dma {
+	struct vfu_dma_region *regions; /* sorted by addr, never overlapping */
+	unsigned count;
+	unsigned capacity;
+	unsigned max_regions;
+	uint64_t mapped_bytes;
+};
+
+void vfu_dma_init(struct vfu_dma *dma, unsigned max_regions);
+/* Unmaps and closes everything. */
+void vfu_dma_fini(struct vfu_dma *dma);
+
+/*
+ * Add a region. Takes ownership of @fd (closed on error too; -1 for none).
+ * -EEXIST on overlap, -EINVAL for a zero size, wrap-around or bad flags,
+ * -ENOSPC past max_regions, -errno from mmap.
+ */
+int vfu_dma_add(struct vfu_dma *dma, uint64_t addr, uint64_t size, int fd, uint64_t offset,
+		uint32_t prot);
+/* Remove the region that matches [addr, addr + size) exactly; -ENOENT otherwise. */
+int vfu_dma_remove(struct vfu_dma *dma, uint64_t addr, uint64_t size);
+void vfu_dma_remove_all(struct vfu_dma *dma);
+
+/* Index of the region containing @addr, or -1. */
+int vfu_dma_find(const struct vfu_dma *dma, uint64_t addr);
+
+/*
+ * Pointer to [addr, addr + len) if it lies inside one mapped region that
+ * allows @prot; NULL otherwise. len 0 is refused.
+ */
+void *vfu_dma_translate(const struct vfu_dma *dma, uint64_t addr, uint64_t len, uint32_t prot);
+
+/*
+ * Scatter list for [addr, addr + len), which may span adjacent regions.
+ * Returns the number of iovecs used, -EFAULT for a hole, an unbacked region
+ * or missing @prot, -ENOSPC if more than @max_iov are needed.
+ */
+int vfu_dma_to_iov(const struct vfu_dma *dma, uint64_t addr, uint64_t len, uint32_t prot,
+		   struct iovec *iov, int max_iov);
+
+/* Copy between guest memory and a buffer, across adjacent regions; 0 or -EFAULT. */
+int vfu_dma_read(const struct vfu_dma *dma, uint64_t addr, void *buf, uint64_t len);
+int vfu_dma_write(const struct vfu_dma *dma, uint64_t addr, const void *buf, uint64_t len);
+
+#endif

@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Listener for one device. It serves one client at a time: while a session
+ * runs, the listening socket is not polled, so a second client (a restarted
+ * QEMU racing the old one's exit) waits in the backlog instead of being
+ * refused. Each device runs its own server loop in its own thread, so a
+ * client that stalls mid-message stalls only its own device.
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "session.h"
+
+struct vfu_server {
+	struct vfu_device *dev;
+	struct sockaddr_un addr;
+	int listen_fd;
+	int stop_fd;
+	int epoll_fd;
+	int watched_resample_fd; /* INTx resample fd registered with epoll, -1 none */
+	uint32_t watched_gen;
+	bool active;
+	struct vfu_session session;
+	struct vfu_stats stats;
+};
+
+enum { EV_LISTEN = 1, EV_STOP, EV_SESSION, EV_RESAMPLE };
+
+/* An existing socket file nobody listens on is stale and may be replaced. */
+static int claim_path(const struct sockaddr_un *addr)
+{
+	struct stat st;
+	int fd, ret;
+
+	if (lstat(addr->sun_path, &st)) {
+		return errno == ENOENT ? 0 : -errno;
+	}
+	if (!S_ISSOCK(st.st_mode))
+		return -EEXIST;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	ret = connect(fd, (const struct sockaddr *)addr, sizeof(*addr));
+	close(fd);
+	if (!ret)
+		return -EADDRINUSE;
+	if (unlink(addr->sun_path) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+static int epoll_set(int ep, int op, int fd, uint64_t tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
+
+	return epoll_ctl(ep, op, fd, &ev) ? -errno : 0;
+}
+
+static int init_tables(struct vfu_device *dev)
+{
+	uint32_t counts[VFU_PCI_NUM_IRQS], flags[VFU_PCI_NUM_IRQS];
+
+	for (unsigned i = 0; i < VFU_PCI_NUM_IRQS; i++) {
+		counts[i] = dev->irqs[i].count;
+		flags[i] = dev->irqs[i].flags;
+	}
+	vfu_dma_init(&dev->dma, VFU_MAX_DMA_MAPS);
+	return vfu_irqs_init(&dev->irq, counts, flags);
+}
+
+int vfu_server_create(struct vfu_server **out, const char *path, struct vfu_device *dev)
+{
+	struct vfu_server *srv;
+	int ret;
+
+	if (strlen(path) >= sizeof(srv->addr.sun_path))
+		return -ENAMETOOLONG;
+	srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		return -ENOMEM;
+	srv->dev = dev;
+	srv->listen_fd = srv->stop_fd = srv->epoll_fd = -1;
+	srv->watched_resample_fd = -1;
+	srv->session.fd = -1;
+	srv->addr.sun_family = AF_UNIX;
+	strcpy(srv->addr.sun_path, path);
+
+	ret = init_tables(dev);
+	if (ret)
+		goto err;
+	ret = claim_path(&srv->addr);
+	if (ret)
+		goto err;
+	srv->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	srv->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	srv->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (srv->listen_fd < 0 || srv->stop_fd < 0 || srv->epoll_fd < 0) {
+		ret = -errno;
+		goto err;
+	}
+	if (bind(srv->listen_fd, (struct sockaddr *)&srv->addr, sizeof(srv->addr)) ||
+	    listen(srv->listen_fd, 8)) {
+		ret = -errno;
+		goto err;
+	}
+	ret = epoll_set(srv->epoll_fd, EPOLL_CTL_ADD, srv->listen_fd, EV_LISTEN);
+	if (!ret)
+		ret = epoll_set(srv->epoll_fd, EPOLL_CTL_ADD, srv->stop_fd, EV_STOP);
+	if (ret)
+		goto err_unlink;
+	*out = srv;
+	return 0;
+err_unlink:
+	unlink(path);
+err:
+	srv->addr.sun_path[0] = '\0';
+	vfu_server_destroy(srv);
+	return ret;
+}
+
+/* Follow the INTx resample eventfd the client may have (re)assigned. */
+static void sync_resample_fd(struct vfu_server *srv)
+{
+	int fd = srv->dev->irq.intx_resample_fd;
+
+	/* By generation, not fd number: a new fd may reuse the old number. */
+	if (srv->dev->irq.resample_gen == srv->watched_gen)
+		return;
+	srv->watched_gen = srv->dev->irq.resample_gen;
+	/* A closed fd has already left the epoll set; ENOENT is fine. */
+	if (srv->watched_resample_fd >= 0)
+		epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, srv->watched_resample_fd, NULL);
+	srv->watched_resample_fd = -1;
+	if (fd >= 0 && !epoll_set(srv->epoll_fd, EPOLL_CTL_ADD, fd, EV_RESAMPLE))
+		srv->watched_resample_fd = fd;
+}
+
+static void session_begin(struct vfu_server *srv)
+{
+	int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (fd < 0)
+		return;
+	if (vfu_session_init(&srv->session, fd, srv->dev, &srv->stats) ||
+	    epoll_set(srv->epoll_fd, EPOLL_CTL_ADD, fd, EV_SESSION)) {
+		pr_err("%s: cannot start a session", srv->dev->name);
+		vfu_session_fini(&srv->session);
+		return;
+	}
+	epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, srv->listen_fd, NULL);
+	srv->active = true;
+	srv->stats.sessions++;
+	pr_info("%s: client connected", srv->dev->name);
+}
+
+/*
+ * The client is gone: forget its memory and eventfds and reset the device,
+ * so the next client finds it as after power-on.
+ */
+static void session_end(struct vfu_server *srv, int why)
+{
+	struct vfu_device *dev = srv->dev;
+
+	epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, srv->session.fd, NULL);
+	vfu_session_fini(&srv->session);
+	srv->active = false;
+	if (dev->ops->dma_unmap)
+		for (unsigned i = 0; i < dev->dma.count; i++)
+			dev->ops->dma_unmap(dev->opaque, dev->dma.regions[i].addr,
+					    dev->dma.regions[i].size);
+	vfu_dma_remove_all(&dev->dma);
+	vfu_irqs_reset(&dev->irq);
+	sync_resample_fd(srv);
+	dev->ops->reset(dev->opaque);
+	epoll_set(srv->epoll_fd, EPOLL_CTL_ADD, srv->listen_fd, EV_LISTEN);
+	pr_info("%s: client disconnected (%s); ready for the next one", dev->name,
+		why == -ECONNRESET ? "closed" : strerror(-why));
+}
+
+int vfu_server_run(struct vfu_server *srv)
+{
+	struct epoll_event evs[4];
+
+	for (;;) {
+		int n = epoll_wait(srv->epoll_fd, evs, 4, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		for (int i = 0; i < n; i++) {
+			switch (evs[i].data.u64) {
+			case EV_STOP:
+				return 0;
+			case EV_LISTEN:
+				if (!srv->active)
+					session_begin(srv);
+				break;
+			case EV_SESSION: {
+				int ret = vfu_session_on_readable(&srv->session);
+
+				if (ret)
+					session_end(srv, ret);
+				else
+					sync_resample_fd(srv);
+				break;
+			}
+			case EV_RESAMPLE:
+				vfu_irq_intx_resample(&srv->dev->irq);
+				break;
+			}
+		}
+	}
+}
+
+void vfu_server_stop(struct vfu_server *srv)
+{
+	uint64_t one = 1;
+
+	if (write(srv->stop_fd, &one, sizeof(one)) < 0)
+		return;
+}
+
+void vfu_server_destroy(struct vfu_server *srv)
+{
+	if (!srv)
+		return;
+	if (srv->active)
+		vfu_session_fini(&srv->session);
+	vfu_dma_fini(&srv->dev->dma);
+	vfu_irqs_fini(&srv->dev->irq);
+	if (srv->listen_fd >= 0)
+		close(srv->listen_fd);
+	if (srv->addr.sun_path[0])
+		unlink(srv->addr.sun_path);
+	if (srv->stop_fd >= 0)
+		close(srv->stop_fd);
+	if (srv->epoll_fd >= 0)
+		close(srv->epoll_fd);
+	free(srv);
+}
+
+const struct vfu_stats *vfu_server_stats(const struct vfu_server *srv)
+{
+	return &srv->stats;
+}
