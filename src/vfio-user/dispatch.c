@@ -165,19 +165,21 @@ static long do_region_info(struct vfu_session *s, const struct vfu_request *req,
 	info->flags = r->flags & (VFU_REGION_FLAG_READ | VFU_REGION_FLAG_WRITE);
 	if (mmap)
 		info->flags |= VFU_REGION_FLAG_MMAP;
-	if (caps)
-		info->flags |= VFU_REGION_FLAG_CAPS;
 	/*
 	 * A reply never carries more than the client asked for. When the caps
 	 * do not fit, the client learns the size it needs from argsz and asks
-	 * again; the fd only goes with the complete answer.
+	 * again; the fd only goes with the complete answer. cap_offset is set
+	 * either way: QEMU rejects a CAPS reply whose offset is below the info.
 	 */
+	if (caps) {
+		info->flags |= VFU_REGION_FLAG_CAPS;
+		info->cap_offset = sizeof(*info);
+	}
 	if (in->argsz < need)
 		return sizeof(*info);
 	if (caps) {
 		struct vfu_region_info_cap_sparse_mmap *sp = (void *)(info + 1);
 
-		info->cap_offset = sizeof(*info);
 		sp->header.id = VFU_REGION_INFO_CAP_SPARSE_MMAP;
 		sp->header.version = 1;
 		sp->header.next = 0;
