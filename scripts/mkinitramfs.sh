@@ -60,7 +60,8 @@ if [ ${#MODS[@]} -gt 0 ]; then
 		MODDIR=$IOMED_MODULES_DIR
 	fi
 	[ -f "$MODDIR/modules.dep" ] || die "no modules.dep in $MODDIR"
-	[ -f "$MODDIR/modules.builtin" ] || : >"${TMPDIR:-/tmp}/.iomed-empty-builtin"
+	builtin=$MODDIR/modules.builtin
+	[ -f "$builtin" ] || builtin=/dev/null
 	resolved=$(awk -v want="${MODS[*]}" '
 		function norm(p,   n) { n = p; sub(/.*\//, "", n); sub(/\.ko.*$/, "", n); gsub(/-/, "_", n); return n }
 		function visit(n,   i, k, d) {
@@ -89,7 +90,7 @@ if [ ${#MODS[@]} -gt 0 ]; then
 				if (n in path) visit(n)
 				else if (!(n in builtin)) { print "ERROR module " w[i] " not found"; exit 1 }
 			}
-		}' "$MODDIR/modules.dep" "$( [ -f "$MODDIR/modules.builtin" ] && echo "$MODDIR/modules.builtin" || echo "${TMPDIR:-/tmp}/.iomed-empty-builtin")")
+		}' "$MODDIR/modules.dep" "$builtin")
 	case $resolved in *ERROR*) die "$(grep ERROR <<<"$resolved") (in $MODDIR)" ;; esac
 	while read -r n rel; do
 		[ -n "$n" ] || continue

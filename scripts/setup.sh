@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs every build and test dependency of iomed from Debian packages.
+# Idempotent: quiet, and no apt-get run at all, when everything is there.
+#   scripts/setup.sh          build + test dependencies
+set -euo pipefail
+
+PACKAGES=(
+	# build
+	gcc libc6-dev meson ninja-build pkg-config libjson-c-dev
+	# unit tests (and their sanitizer runtime)
+	libcmocka-dev libasan8 libubsan1
+	# test bed: private apt fetch of QEMU and the guest kernel, busybox initramfs
+	debian-archive-keyring ca-certificates busybox-static cpio gzip xz-utils zstd kmod
+	# tests and benchmarks
+	iproute2 procps util-linux python3
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	[ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" = installed ] || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "setup: installing ${missing[*]}" >&2
+if [ "$(id -u)" != 0 ]; then
+	SUDO=sudo
+else
+	SUDO=
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q >/dev/null
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+echo "setup: done" >&2
