@@ -184,6 +184,7 @@ kernel_depmod() {
 	for d in /usr/sbin/depmod /sbin/depmod; do
 		[ -n "$depmod" ] || { [ -x "$d" ] && depmod=$d; } || true
 	done
+	[ -z "${IOMED_TESTBED_NO_DEPMOD:-}" ] || depmod=""
 	if [ -n "$depmod" ]; then
 		# depmod wants <base>/lib/modules/<kver>
 		local base=$root
@@ -227,8 +228,9 @@ kernel_depmod() {
 }
 
 write_env() {
-	local kernel moddir kver tmp
-	kernel=$(ls "$KERNEL_ROOT"/boot/vmlinuz-* 2>/dev/null | head -n1)
+	local kernel moddir kver tmp k d
+	kernel=""
+	for k in "$KERNEL_ROOT"/boot/vmlinuz-*; do [ -f "$k" ] && kernel=$k && break; done
 	[ -n "$kernel" ] || die "no vmlinuz in $KERNEL_ROOT"
 	kver=${kernel##*/vmlinuz-}
 	moddir=""
@@ -275,7 +277,7 @@ do_fetch() { # $1 = 1 to force re-reading the package lists
 	flock 9
 	# another process may have finished while we waited for the lock
 	if [ "$force" = 0 ] && env_ok; then return 0; fi
-	command -v apt-get >/dev/null && command -v dpkg >/dev/null || die "needs apt-get and dpkg"
+	if ! command -v apt-get >/dev/null || ! command -v dpkg >/dev/null; then die "needs apt-get and dpkg"; fi
 	apt_setup
 	if [ "$force" = 1 ] || [ ! -f "$APTDIR/updated" ]; then
 		apt_update

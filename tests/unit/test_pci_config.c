@@ -717,6 +717,7 @@ static void test_out_of_range(void **state)
 
 	/* The edges themselves are fine; NULL change is allowed. */
 	assert_int_equal(pci_config_read(cfg, size - 1, buf, 1), 0);
+	memset(buf, 0xff, sizeof(buf));
 	assert_int_equal(pci_config_write(cfg, size - 4, buf, 4, NULL), 0);
 	assert_int_equal(pci_config_write(cfg, PCI_COMMAND, buf, 2, NULL), 0);
 	assert_int_equal(pci_config_command(cfg), 0x0547);

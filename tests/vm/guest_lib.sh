@@ -1,0 +1,115 @@
+# guest_lib.sh — sourced by guest init scripts inside the test VM (busybox sh), installed in the
+# initramfs as /etc/iomed-guest.sh by tests/vm/lib.sh. Not a test itself.
+#
+# Marker lines on the serial console, parsed by the host (tests/vm/lib.sh vm_check):
+#   IOMED-TEST: PASS <name>
+#   IOMED-TEST: FAIL <name> <detail>
+#   IOMED-TEST: INFO <text>
+#   IOMED-TEST: DONE
+# shellcheck shell=sh
+
+FAILS=0
+
+guest_setup() {
+	mount -t proc proc /proc
+	mount -t sysfs sysfs /sys
+	mount -t devtmpfs devtmpfs /dev 2>/dev/null || true
+	mkdir -p /tmp /run
+	# keep kernel messages off the console so marker lines stay whole
+	echo 1 >/proc/sys/kernel/printk 2>/dev/null || true
+	[ -s /etc/modules ] && load-modules
+	return 0
+}
+
+# kernel command line parameter: cmdline_get iomed.mode default
+cmdline_get() {
+	for w in $(cat /proc/cmdline); do
+		case $w in "$1"=*) echo "${w#*=}"; return 0 ;; esac
+	done
+	echo "${2:-}"
+}
+
+marker() { echo "IOMED-TEST: $*"; }
+pass() { marker "PASS $1"; }
+fail() { n=$1; shift; marker "FAIL $n $*"; FAILS=$((FAILS + 1)); }
+info() { marker "INFO $*"; }
+
+# check NAME ACTUAL EXPECTED: numeric compare (hex or decimal)
+check_eq() {
+	if [ "$(($2))" -eq "$(($3))" ]; then
+		pass "$1"
+	else
+		fail "$1" "got $(hex "$2") want $(hex "$3")"
+	fi
+}
+check_ne() {
+	if [ "$(($2))" -ne "$(($3))" ]; then pass "$1"; else fail "$1" "got $(hex "$2"), must differ"; fi
+}
+
+hex() { printf '0x%08x' "$(($1))"; }
+
+# guest_done: final marker, then power off (QEMU exits)
+guest_done() {
+	marker "DONE fails=$FAILS"
+	sync
+	poweroff -f
+	sleep 10
+}
+
+# find_pci VENDOR DEVICE -> sysfs folder of the first matching function (empty if none)
+find_pci() {
+	for d in /sys/bus/pci/devices/*; do
+		[ -r "$d/vendor" ] || continue
+		if [ "$(cat "$d/vendor")" = "$1" ] && [ "$(cat "$d/device")" = "$2" ]; then
+			echo "$d"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# bar_addr SYSFSDIR N -> start address of BAR N (from the resource file), e.g. 0xfe000000
+bar_addr() {
+	sed -n "$(($2 + 1))p" "$1/resource" | cut -d' ' -f1
+}
+bar_size() {
+	line=$(sed -n "$(($2 + 1))p" "$1/resource")
+	s=$(echo "$line" | cut -d' ' -f1)
+	e=$(echo "$line" | cut -d' ' -f2)
+	[ "$((s))" -eq 0 ] && { echo 0; return; }
+	echo $((e - s + 1))
+}
+
+# 32-bit MMIO through /dev/mem (busybox devmem)
+rd32() { printf '0x%08x' "$(devmem "$(printf '0x%x' $(($1)))" 32)"; }
+wr32() { devmem "$(printf '0x%x' $(($1)))" 32 "$(printf '0x%x' $(($2)))"; }
+
+# config space byte / word through sysfs
+cfg8() { od -An -tu1 -j "$(($2))" -N 1 "$1/config" | tr -d ' \n'; }
+cfg16() { od -An -tu2 -j "$(($2))" -N 2 "$1/config" | tr -d ' \n'; }
+
+# cap_find SYSFSDIR CAPID -> offset of the capability in the standard list (empty if absent)
+cap_find() {
+	status=$(cfg16 "$1" 0x06)
+	[ $((status & 0x10)) -ne 0 ] || return 1
+	p=$(($(cfg8 "$1" 0x34) & 0xfc))
+	hops=0
+	while [ "$p" -ne 0 ] && [ "$hops" -lt 48 ]; do
+		[ "$(cfg8 "$1" "$p")" -eq "$(($2))" ] && { echo "$p"; return 0; }
+		p=$(($(cfg8 "$1" $((p + 1))) & 0xfc))
+		hops=$((hops + 1))
+	done
+	return 1
+}
+
+# cap_list SYSFSDIR -> "0x40:0x01 0x50:0x11 ..." (offset:id) along the chain
+cap_list() {
+	p=$(($(cfg8 "$1" 0x34) & 0xfc))
+	hops=0 out=""
+	while [ "$p" -ne 0 ] && [ "$hops" -lt 48 ]; do
+		out="$out $(printf '0x%02x:0x%02x' "$p" "$(cfg8 "$1" "$p")")"
+		p=$(($(cfg8 "$1" $((p + 1))) & 0xfc))
+		hops=$((hops + 1))
+	done
+	echo "${out# }"
+}
