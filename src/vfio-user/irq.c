@@ -19,15 +19,16 @@ int vfu_irqs_init(struct vfu_irqs *irqs, const uint32_t counts[VFU_PCI_NUM_IRQS]
 	for (unsigned i = 0; i < VFU_PCI_NUM_IRQS; i++) {
 		struct vfu_irq_index *x = &irqs->idx[i];
 
-		x->count = counts[i];
 		x->flags = flags[i];
-		if (!x->count)
+		if (!counts[i])
 			continue;
-		x->vec = calloc(x->count, sizeof(*x->vec));
+		x->vec = calloc(counts[i], sizeof(*x->vec));
 		if (!x->vec) {
 			vfu_irqs_fini(irqs);
 			return -ENOMEM;
 		}
+		/* count only once vec exists: fini walks count entries */
+		x->count = counts[i];
 		for (uint32_t v = 0; v < x->count; v++)
 			x->vec[v].fd = -1;
 	}
