@@ -113,7 +113,9 @@ unpack_set() {
 	while read -r pkg ver arch; do want+=("$pkg=$ver"); done <"$plan"
 	[ ${#want[@]} -gt 0 ] || die "empty package plan for $dest"
 	log "downloading ${#want[@]} packages for $(basename "$(dirname "$dest")")"
-	# apt-get download fetches exactly these versions, dependencies are already in the plan
+	# apt-get download fetches exactly these versions, dependencies are already in the plan;
+	# start from an empty folder so an earlier interrupted download cannot be picked up
+	find "$APTDIR/dl" -mindepth 1 -delete
 	(cd "$APTDIR/dl" && apt_quiet apt-get -q download "${want[@]}")
 	tmp=$(mktemp -d "$dest.tmp.XXXXXX")
 	TMPDIRS+=("$tmp")
@@ -265,6 +267,7 @@ env_ok() { # is the recorded test bed complete?
 		# shellcheck disable=SC1090
 		. "$ENVFILE"
 		[ -x "$IOMED_QEMU_SYSROOT/usr/bin/qemu-system-x86_64" ] &&
+			[ -e "$IOMED_QEMU_SYSROOT/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" ] &&
 			[ -f "$IOMED_KERNEL" ] && [ -f "$IOMED_MODULES_DIR/modules.dep" ]
 	)
 }
@@ -279,7 +282,11 @@ do_fetch() { # $1 = 1 to force re-reading the package lists
 	if [ "$force" = 0 ] && env_ok; then return 0; fi
 	if ! command -v apt-get >/dev/null || ! command -v dpkg >/dev/null; then die "needs apt-get and dpkg"; fi
 	apt_setup
-	if [ "$force" = 1 ] || [ ! -f "$APTDIR/updated" ]; then
+	# something has to be built: read the lists again when forced, never read, or a week old
+	# (the archive drops superseded versions, so old lists can name files that are gone)
+	local stamp=0
+	[ -f "$APTDIR/updated" ] && stamp=$(cat "$APTDIR/updated")
+	if [ "$force" = 1 ] || [ $(($(date +%s) - stamp)) -gt 604800 ]; then
 		apt_update
 	fi
 	build_qemu

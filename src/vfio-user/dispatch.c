@@ -94,8 +94,11 @@ static long do_dma_map(struct vfu_session *s, const struct vfu_request *req)
 	return vfu_dma_add(&s->dev->dma, m->addr, m->size, fd, m->offset, m->flags);
 }
 
-static void notify_unmap(struct vfu_device *dev, uint64_t addr, uint64_t size)
+void vfu_notify_dma_unmap(void *opaque, uint64_t addr, uint64_t size)
 {
+	struct vfu_device *dev = opaque;
+
+	/* The device lets go of the memory before it goes away. */
 	if (dev->ops->dma_unmap)
 		dev->ops->dma_unmap(dev->opaque, addr, size);
 }
@@ -105,21 +108,13 @@ static long do_dma_unmap(struct vfu_session *s, const struct vfu_request *req,
 {
 	const struct vfu_dma_unmap *u = req->payload;
 	struct vfu_device *dev = s->dev;
-	int i, ret;
+	int ret;
 
 	if (u->flags & VFU_DMA_UNMAP_ALL) {
-		for (unsigned k = 0; k < dev->dma.count; k++)
-			notify_unmap(dev, dev->dma.regions[k].addr, dev->dma.regions[k].size);
-		vfu_dma_remove_all(&dev->dma);
+		vfu_dma_remove_all(&dev->dma, vfu_notify_dma_unmap, dev);
 	} else {
-		i = vfu_dma_find(&dev->dma, u->addr);
-		if (i < 0 || dev->dma.regions[i].addr != u->addr ||
-		    dev->dma.regions[i].size != u->size)
-			return -ENOENT;
-		/* The device lets go of the memory before it goes away. */
-		notify_unmap(dev, u->addr, u->size);
-		ret = vfu_dma_remove(&dev->dma, u->addr, u->size);
-		if (ret)
+		ret = vfu_dma_remove(&dev->dma, u->addr, u->size, vfu_notify_dma_unmap, dev);
+		if (ret < 0)
 			return ret;
 	}
 	memcpy(rep->buf, u, sizeof(*u));

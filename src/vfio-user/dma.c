@@ -31,17 +31,20 @@ static void region_release(struct vfu_dma_region *r)
 	r->fd = -1;
 }
 
-void vfu_dma_remove_all(struct vfu_dma *dma)
+void vfu_dma_remove_all(struct vfu_dma *dma, vfu_dma_unmap_cb cb, void *opaque)
 {
-	for (unsigned i = 0; i < dma->count; i++)
+	for (unsigned i = 0; i < dma->count; i++) {
+		if (cb)
+			cb(opaque, dma->regions[i].addr, dma->regions[i].size);
 		region_release(&dma->regions[i]);
+	}
 	dma->count = 0;
 	dma->mapped_bytes = 0;
 }
 
 void vfu_dma_fini(struct vfu_dma *dma)
 {
-	vfu_dma_remove_all(dma);
+	vfu_dma_remove_all(dma, NULL, NULL);
 	free(dma->regions);
 	dma->regions = NULL;
 	dma->capacity = 0;
@@ -157,21 +160,35 @@ err:
 	return ret;
 }
 
-int vfu_dma_remove(struct vfu_dma *dma, uint64_t addr, uint64_t size)
+int vfu_dma_remove(struct vfu_dma *dma, uint64_t addr, uint64_t size, vfu_dma_unmap_cb cb,
+		   void *opaque)
 {
-	int i = vfu_dma_find(dma, addr);
-	struct vfu_dma_region *r;
+	uint64_t last = addr + size - 1; /* inclusive: the range may end at 2^64 */
+	unsigned first, end;
+	int i;
 
-	if (i < 0)
-		return -ENOENT;
-	r = &dma->regions[i];
-	if (r->addr != addr || r->size != size)
-		return -ENOENT;
-	dma->mapped_bytes -= r->size;
-	region_release(r);
-	memmove(r, r + 1, (dma->count - i - 1) * sizeof(*r));
-	dma->count--;
-	return 0;
+	if (!size || last < addr)
+		return -EINVAL;
+	/* Neither end may fall inside a region. */
+	i = vfu_dma_find(dma, addr);
+	if (i >= 0 && dma->regions[i].addr != addr)
+		return -EINVAL;
+	i = vfu_dma_find(dma, last);
+	if (i >= 0 && dma->regions[i].addr + dma->regions[i].size - 1 != last)
+		return -EINVAL;
+
+	first = lower_bound(dma, addr);
+	for (end = first; end < dma->count && dma->regions[end].addr <= last; end++) {
+		struct vfu_dma_region *r = &dma->regions[end];
+
+		if (cb)
+			cb(opaque, r->addr, r->size);
+		dma->mapped_bytes -= r->size;
+		region_release(r);
+	}
+	memmove(&dma->regions[first], &dma->regions[end], (dma->count - end) * sizeof(dma->regions[0]));
+	dma->count -= end - first;
+	return (int)(end - first);
 }
 
 static bool region_allows(const struct vfu_dma_region *r, uint32_t prot)

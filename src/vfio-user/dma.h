@@ -39,9 +39,20 @@ void vfu_dma_fini(struct vfu_dma *dma);
  */
 int vfu_dma_add(struct vfu_dma *dma, uint64_t addr, uint64_t size, int fd, uint64_t offset,
 		uint32_t prot);
-/* Remove the region that matches [addr, addr + size) exactly; -ENOENT otherwise. */
-int vfu_dma_remove(struct vfu_dma *dma, uint64_t addr, uint64_t size);
-void vfu_dma_remove_all(struct vfu_dma *dma);
+/* Told about a region just before it is unmapped, so users can let go of it. */
+typedef void (*vfu_dma_unmap_cb)(void *opaque, uint64_t addr, uint64_t size);
+
+/*
+ * Remove every region inside [addr, addr + size), as the kernel's VFIO type1
+ * v2 IOMMU does: the range may end exactly at 2^64 and may cover several
+ * regions or none (QEMU with a vIOMMU unmaps whole invalidated ranges), but
+ * a range that would cut a region in two is refused with -EINVAL and
+ * removes nothing. @cb (optional) runs for each region before it goes.
+ * Returns the number of regions removed.
+ */
+int vfu_dma_remove(struct vfu_dma *dma, uint64_t addr, uint64_t size, vfu_dma_unmap_cb cb,
+		   void *opaque);
+void vfu_dma_remove_all(struct vfu_dma *dma, vfu_dma_unmap_cb cb, void *opaque);
 
 /* Index of the region containing @addr, or -1. */
 int vfu_dma_find(const struct vfu_dma *dma, uint64_t addr);

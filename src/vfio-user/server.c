@@ -174,11 +174,7 @@ static void session_end(struct vfu_server *srv, int why)
 	epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, srv->session.fd, NULL);
 	vfu_session_fini(&srv->session);
 	srv->active = false;
-	if (dev->ops->dma_unmap)
-		for (unsigned i = 0; i < dev->dma.count; i++)
-			dev->ops->dma_unmap(dev->opaque, dev->dma.regions[i].addr,
-					    dev->dma.regions[i].size);
-	vfu_dma_remove_all(&dev->dma);
+	vfu_dma_remove_all(&dev->dma, vfu_notify_dma_unmap, dev);
 	vfu_irqs_reset(&dev->irq);
 	sync_resample_fd(srv);
 	dev->ops->reset(dev->opaque);

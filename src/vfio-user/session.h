@@ -64,6 +64,8 @@ struct vfu_reply {
 	size_t cap;
 	int fd;       /* at most one fd to send back, -1 none */
 };
+/* vfu_dma_unmap_cb that tells the device (@opaque) a DMA region goes away. */
+void vfu_notify_dma_unmap(void *opaque, uint64_t addr, uint64_t size);
 long vfu_dispatch(struct vfu_session *s, const struct vfu_request *req, struct vfu_reply *rep);
 
 #endif

@@ -86,7 +86,8 @@ static int check_dma_unmap(const void *p, size_t len, unsigned nfds)
 		return -EINVAL;
 	if (u->flags & VFU_DMA_UNMAP_ALL)
 		return (u->addr || u->size) ? -EINVAL : 0;
-	if (!u->size || u->addr + u->size < u->addr)
+	/* The range may end exactly at 2^64: QEMU unmaps the whole IOVA space. */
+	if (!u->size || u->size - 1 > UINT64_MAX - u->addr)
 		return -EINVAL;
 	return 0;
 }

@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#define LOG_TAIL 16384
+
 static void sleep_ms(int ms)
 {
 	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
@@ -20,23 +22,47 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-int test_daemon_start(struct test_daemon *d, unsigned ndev)
+const char *test_daemon_binary(void)
 {
-	const char *bin = getenv("IOMED") ? getenv("IOMED") : "build/iomed";
-	char specs[2][200];
-	char *argv[8];
-	unsigned argc = 0;
+	const char *bin = getenv("IOMED");
 
+	return bin && *bin ? bin : "build/iomed";
+}
+
+/*
+ * A sanitizer report must end the daemon (so the tests see it die), not
+ * scroll by in a log nobody reads. meson test sets these too; keep theirs.
+ */
+static void sanitizer_env(void)
+{
+	setenv("UBSAN_OPTIONS", "halt_on_error=1:abort_on_error=1:print_stacktrace=1", 0);
+	setenv("ASAN_OPTIONS", "abort_on_error=1", 0);
+}
+
+int test_daemon_prepare(struct test_daemon *d, unsigned ndev)
+{
 	if (ndev < 1 || ndev > 2)
 		return -EINVAL;
 	memset(d, 0, sizeof(*d));
+	d->ndev = ndev;
 	snprintf(d->dir, sizeof(d->dir), "/tmp/iomed-it.XXXXXX");
 	if (!mkdtemp(d->dir))
 		return -errno;
 	snprintf(d->log, sizeof(d->log), "%s/iomed.log", d->dir);
-	argv[argc++] = (char *)bin;
-	for (unsigned i = 0; i < ndev; i++) {
+	for (unsigned i = 0; i < ndev; i++)
 		snprintf(d->socket[i], sizeof(d->socket[i]), "%s/td%u.sock", d->dir, i);
+	return 0;
+}
+
+int test_daemon_launch(struct test_daemon *d)
+{
+	const char *bin = test_daemon_binary();
+	char specs[2][200];
+	char *argv[8];
+	unsigned argc = 0;
+
+	argv[argc++] = (char *)bin;
+	for (unsigned i = 0; i < d->ndev; i++) {
 		snprintf(specs[i], sizeof(specs[i]), "testdev,socket=%s,id=td%u", d->socket[i], i);
 		argv[argc++] = "--device";
 		argv[argc++] = specs[i];
@@ -45,6 +71,7 @@ int test_daemon_start(struct test_daemon *d, unsigned ndev)
 	argv[argc++] = "debug";
 	argv[argc] = NULL;
 
+	d->reaped = false;
 	d->pid = fork();
 	if (d->pid < 0)
 		return -errno;
@@ -53,29 +80,87 @@ int test_daemon_start(struct test_daemon *d, unsigned ndev)
 
 		if (fd >= 0)
 			dup2(fd, 2);
+		sanitizer_env();
 		execv(bin, argv);
 		_exit(127);
 	}
 	for (int t = 0; t < 1000; t++) {
 		bool all = true;
 
-		for (unsigned i = 0; i < ndev; i++)
+		for (unsigned i = 0; i < d->ndev; i++)
 			if (access(d->socket[i], F_OK))
 				all = false;
 		if (all)
 			return 0;
-		if (!test_daemon_alive(d))
+		if (!test_daemon_alive(d)) {
+			test_daemon_dump_log(d, "daemon died at start");
 			return -ECHILD;
+		}
 		sleep_ms(10);
 	}
+	test_daemon_dump_log(d, "daemon sockets never appeared");
 	return -ETIMEDOUT;
 }
 
-bool test_daemon_alive(const struct test_daemon *d)
+int test_daemon_start(struct test_daemon *d, unsigned ndev)
+{
+	int ret = test_daemon_prepare(d, ndev);
+
+	return ret ? ret : test_daemon_launch(d);
+}
+
+bool test_daemon_alive(struct test_daemon *d)
 {
 	int status;
 
-	return d->pid > 0 && waitpid(d->pid, &status, WNOHANG) == 0;
+	if (d->pid <= 0 || d->reaped)
+		return false;
+	if (waitpid(d->pid, &status, WNOHANG) == 0)
+		return true;
+	d->reaped = true;
+	d->status = status;
+	return false;
+}
+
+void test_daemon_dump_log(const struct test_daemon *d, const char *why)
+{
+	static char buf[LOG_TAIL + 1];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	fprintf(stderr, "---- %s: iomed log %s ----\n", why, d->log);
+	if (d->reaped) {
+		if (WIFSIGNALED(d->status))
+			fprintf(stderr, "(daemon killed by signal %d)\n", WTERMSIG(d->status));
+		else if (WIFEXITED(d->status))
+			fprintf(stderr, "(daemon exited with status %d)\n", WEXITSTATUS(d->status));
+	}
+	fd = open(d->log, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "(cannot open the log: %s)\n", strerror(errno));
+		return;
+	}
+	if (!fstat(fd, &st) && st.st_size > LOG_TAIL) {
+		lseek(fd, st.st_size - LOG_TAIL, SEEK_SET);
+		fprintf(stderr, "(last %d bytes)\n", LOG_TAIL);
+	}
+	n = read(fd, buf, LOG_TAIL);
+	close(fd);
+	if (n > 0) {
+		buf[n] = '\0';
+		fputs(buf, stderr);
+	}
+	fprintf(stderr, "---- end of iomed log ----\n");
+}
+
+static void remove_dir(struct test_daemon *d)
+{
+	for (unsigned i = 0; i < 2; i++)
+		if (d->socket[i][0])
+			unlink(d->socket[i]);
+	unlink(d->log);
+	rmdir(d->dir);
 }
 
 int test_daemon_stop(struct test_daemon *d)
@@ -84,18 +169,23 @@ int test_daemon_stop(struct test_daemon *d)
 
 	if (d->pid <= 0)
 		return -ESRCH;
-	if (kill(d->pid, SIGTERM))
-		return -errno;
-	if (waitpid(d->pid, &status, 0) != d->pid)
-		return -errno;
-	d->pid = 0;
-	if (!WIFEXITED(status) || WEXITSTATUS(status))
+	if (!d->reaped) {
+		if (kill(d->pid, SIGTERM))
+			return -errno;
+		if (waitpid(d->pid, &status, 0) != d->pid)
+			return -errno;
+		d->reaped = true;
+		d->status = status;
+	}
+	if (!WIFEXITED(d->status) || WEXITSTATUS(d->status))
 		ret = -EIO;
 	for (unsigned i = 0; i < 2; i++)
 		if (d->socket[i][0] && !access(d->socket[i], F_OK))
-			ret = -EEXIST;
-	unlink(d->log);
-	rmdir(d->dir);
+			ret = ret ? ret : -EEXIST;
+	if (ret)
+		test_daemon_dump_log(d, ret == -EIO ? "bad exit on SIGTERM" : "socket left behind");
+	d->pid = 0;
+	remove_dir(d);
 	return ret;
 }
 
@@ -126,4 +216,50 @@ int test_daemon_wait_fds(const struct test_daemon *d, int want, int ms)
 		n = test_daemon_fd_count(d);
 	}
 	return n;
+}
+
+int test_run(char *const argv[], char *out, size_t outlen, int timeout_ms)
+{
+	char path[] = "/tmp/iomed-run.XXXXXX";
+	int fd, status, ret;
+	ssize_t n;
+	pid_t pid;
+
+	fd = mkstemp(path);
+	if (fd < 0)
+		return -errno;
+	unlink(path);
+	pid = fork();
+	if (pid < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	if (!pid) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+		sanitizer_env();
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	ret = -ETIMEDOUT;
+	for (int t = 0; t <= timeout_ms / 10; t++) {
+		pid_t w = waitpid(pid, &status, WNOHANG);
+
+		if (w == pid) {
+			ret = WIFEXITED(status) ? WEXITSTATUS(status) : -ECHILD;
+			break;
+		}
+		sleep_ms(10);
+	}
+	if (ret == -ETIMEDOUT) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	if (outlen) {
+		n = pread(fd, out, outlen - 1, 0);
+		out[n > 0 ? n : 0] = '\0';
+	}
+	close(fd);
+	return ret;
 }

@@ -4,26 +4,51 @@
 #define IOMED_TESTS_DAEMON_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 struct test_daemon {
 	pid_t pid;
+	unsigned ndev;
+	bool reaped;        /* the process is gone; @status holds its wait status */
+	int status;
 	char dir[64];       /* private temp dir holding the sockets and the log */
 	char socket[2][128];
 	char log[128];
 };
 
+/* $IOMED, or build/iomed when unset. */
+const char *test_daemon_binary(void);
+
 /*
- * Start $IOMED (default build/iomed) serving @ndev testdevs (at most 2) on
- * sockets in a new temp dir; waits until every socket exists. 0 or -errno.
+ * Start $IOMED serving @ndev testdevs (at most 2) on sockets in a new temp
+ * dir; waits until every socket exists. 0 or -errno.
  */
 int test_daemon_start(struct test_daemon *d, unsigned ndev);
-/* SIGTERM, wait, check it exited 0 and removed its sockets; -errno otherwise. */
+/* The two halves of test_daemon_start: make the temp dir and names, then run. */
+int test_daemon_prepare(struct test_daemon *d, unsigned ndev);
+int test_daemon_launch(struct test_daemon *d);
+/*
+ * SIGTERM, wait, check it exited 0 and removed its sockets; -errno otherwise
+ * (-EIO bad exit, -EEXIST a socket left behind). On failure the daemon's log
+ * goes to stderr. The temp dir is removed either way.
+ */
 int test_daemon_stop(struct test_daemon *d);
-bool test_daemon_alive(const struct test_daemon *d);
+/* Still running? Reaps (and remembers the status of) a daemon that died. */
+bool test_daemon_alive(struct test_daemon *d);
+/* Print the tail of the daemon's log to stderr, with @why as a heading. */
+void test_daemon_dump_log(const struct test_daemon *d, const char *why);
 /* Number of open fds of the daemon (/proc/PID/fd), -errno on error. */
 int test_daemon_fd_count(const struct test_daemon *d);
 /* Poll the fd count until it equals @want or @ms pass; returns the last count. */
 int test_daemon_wait_fds(const struct test_daemon *d, int want, int ms);
+
+/*
+ * Run @argv (argv[0] the binary) to completion with stdout and stderr going
+ * to @out (NUL-terminated, truncated to @outlen). Returns the exit status, or
+ * -ETIMEDOUT after killing a process still running after @timeout_ms, or
+ * -ECHILD when it died by a signal, or another -errno.
+ */
+int test_run(char *const argv[], char *out, size_t outlen, int timeout_ms);
 
 #endif

@@ -222,7 +222,7 @@ static void test_add_invalid(void **state)
 
 /* ---- remove ---- */
 
-static void test_remove_exact_only(void **state)
+static void test_remove_range(void **state)
 {
 	struct vfu_dma *dma = *state;
 	int fd = new_memfd(0x4000);
@@ -230,28 +230,68 @@ static void test_remove_exact_only(void **state)
 	assert_int_equal(vfu_dma_add(dma, 0x10000, 0x4000, fd, 0, RW), 0);
 	assert_int_equal(vfu_dma_add(dma, 0x20000, 0x1000, -1, 0, RW), 0);
 
-	assert_int_equal(vfu_dma_remove(dma, 0x10000, 0x1000), -ENOENT);  /* sub-range */
-	assert_int_equal(vfu_dma_remove(dma, 0x11000, 0x1000), -ENOENT);  /* inner */
-	assert_int_equal(vfu_dma_remove(dma, 0x11000, 0x3000), -ENOENT);  /* tail */
-	assert_int_equal(vfu_dma_remove(dma, 0x11000, 0x4000), -ENOENT);  /* shifted */
-	assert_int_equal(vfu_dma_remove(dma, 0xf000, 0x5000), -ENOENT);   /* superset */
-	assert_int_equal(vfu_dma_remove(dma, 0x10000, 0x5000), -ENOENT);  /* longer */
-	assert_int_equal(vfu_dma_remove(dma, 0x10000, 0x11000), -ENOENT); /* both */
-	assert_int_equal(vfu_dma_remove(dma, 0x30000, 0x1000), -ENOENT);  /* nothing */
+	/* A range that would cut a region in two removes nothing. */
+	assert_int_equal(vfu_dma_remove(dma, 0x10000, 0x1000, NULL, NULL), -EINVAL);  /* head */
+	assert_int_equal(vfu_dma_remove(dma, 0x11000, 0x1000, NULL, NULL), -EINVAL);  /* inner */
+	assert_int_equal(vfu_dma_remove(dma, 0x11000, 0x3000, NULL, NULL), -EINVAL);  /* tail */
+	assert_int_equal(vfu_dma_remove(dma, 0x11000, 0x4000, NULL, NULL), -EINVAL);  /* shifted */
+	assert_int_equal(vfu_dma_remove(dma, 0x10000, 0x10800, NULL, NULL), -EINVAL); /* 2nd cut */
+	assert_int_equal(vfu_dma_remove(dma, 0x10000, 0, NULL, NULL), -EINVAL);       /* empty */
+	/* Covering nothing is not an error (QEMU unmaps invalidated ranges). */
+	assert_int_equal(vfu_dma_remove(dma, 0x30000, 0x1000, NULL, NULL), 0);
+	assert_int_equal(vfu_dma_remove(dma, 0x14000, 0xc000, NULL, NULL), 0);
 	assert_int_equal(dma->count, 2);
 	assert_true(fd_is_open(fd));
 	assert_non_null(vfu_dma_translate(dma, 0x10000, 8, RW));
 
-	assert_int_equal(vfu_dma_remove(dma, 0x10000, 0x4000), 0);
+	assert_int_equal(vfu_dma_remove(dma, 0x10000, 0x4000, NULL, NULL), 1);
 	assert_true(fd_is_closed(fd));
 	assert_int_equal(dma->count, 1);
 	assert_int_equal(dma->mapped_bytes, 0x1000);
 	assert_int_equal(vfu_dma_find(dma, 0x10000), -1);
 	assert_null(vfu_dma_translate(dma, 0x10000, 8, RW));
 	assert_int_equal(vfu_dma_find(dma, 0x20000), 0);
-	assert_int_equal(vfu_dma_remove(dma, 0x10000, 0x4000), -ENOENT);
+	assert_int_equal(vfu_dma_remove(dma, 0x10000, 0x4000, NULL, NULL), 0);
 	/* The range is free again. */
 	assert_int_equal(vfu_dma_add(dma, 0x10000, 0x4000, -1, 0, RW), 0);
+}
+
+struct unmap_log {
+	unsigned n;
+	uint64_t addr[4];
+};
+
+static void log_unmap(void *opaque, uint64_t addr, uint64_t size)
+{
+	struct unmap_log *l = opaque;
+
+	(void)size;
+	if (l->n < 4)
+		l->addr[l->n] = addr;
+	l->n++;
+}
+
+static void test_remove_superset(void **state)
+{
+	struct vfu_dma *dma = *state;
+	struct unmap_log log = { 0 };
+
+	assert_int_equal(vfu_dma_add(dma, 0x10000, 0x1000, -1, 0, RW), 0);
+	assert_int_equal(vfu_dma_add(dma, 0x11000, 0x1000, -1, 0, RW), 0);
+	assert_int_equal(vfu_dma_add(dma, 0x20000, 0x1000, -1, 0, RW), 0);
+	assert_int_equal(vfu_dma_add(dma, 0x40000, 0x1000, -1, 0, RW), 0);
+	/* Whole regions inside the range go, each announced first; others stay. */
+	assert_int_equal(vfu_dma_remove(dma, 0xf000, 0x12000, log_unmap, &log), 3);
+	assert_int_equal(log.n, 3);
+	assert_int_equal(log.addr[0], 0x10000);
+	assert_int_equal(log.addr[1], 0x11000);
+	assert_int_equal(log.addr[2], 0x20000);
+	assert_int_equal(dma->count, 1);
+	assert_int_equal(dma->regions[0].addr, 0x40000);
+	/* A range ending exactly at 2^64 is valid; one past it wraps. */
+	assert_int_equal(vfu_dma_remove(dma, 0x30000, 0 - 0x30000ull, NULL, NULL), 1);
+	assert_int_equal(dma->count, 0);
+	assert_int_equal(vfu_dma_remove(dma, 0x30000, 0 - 0x2f000ull, NULL, NULL), -EINVAL);
 }
 
 static void test_remove_all(void **state)
@@ -262,7 +302,7 @@ static void test_remove_all(void **state)
 	for (int i = 0; i < 3; i++)
 		fds[i] = add_memfd(dma, 0x10000 * (uint64_t)(i + 1), PG, RW);
 	assert_int_equal(dma->count, 3);
-	vfu_dma_remove_all(dma);
+	vfu_dma_remove_all(dma, NULL, NULL);
 	assert_int_equal(dma->count, 0);
 	assert_int_equal(dma->mapped_bytes, 0);
 	for (int i = 0; i < 3; i++) {
@@ -558,7 +598,7 @@ static void test_max_regions(void **state)
 	assert_int_equal(vfu_dma_add(&dma, 0x100000, PG, fd, 0, RW), -ENOSPC);
 	assert_true(fd_is_closed(fd));
 	assert_int_equal(dma.count, 4);
-	assert_int_equal(vfu_dma_remove(&dma, 0x20000, PG), 0);
+	assert_int_equal(vfu_dma_remove(&dma, 0x20000, PG, NULL, NULL), 1);
 	assert_int_equal(vfu_dma_add(&dma, 0x100000, PG, -1, 0, RW), 0);
 	assert_int_equal(vfu_dma_add(&dma, 0x200000, PG, -1, 0, RW), -ENOSPC);
 	vfu_dma_fini(&dma);
@@ -621,7 +661,7 @@ static void test_many_regions_random_order(void **state)
 		unsigned k = order[n];
 
 		if (k % 2 == 0)
-			assert_int_equal(vfu_dma_remove(dma, k * stride, PG), 0);
+			assert_int_equal(vfu_dma_remove(dma, k * stride, PG, NULL, NULL), 1);
 	}
 	assert_int_equal(dma->count, MANY / 2);
 	assert_sorted(dma);
@@ -640,7 +680,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_overlap_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_adjacent_allowed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_invalid, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_remove_exact_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remove_range, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remove_superset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_all, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rw_across_adjacent_regions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rw_failures, setup, teardown),

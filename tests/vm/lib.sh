@@ -265,7 +265,8 @@ vm_start() {
 		-nographic -serial "file:$serial" -monitor none -nic none
 	)
 	[ $reboot = 1 ] || args+=(-no-reboot)
-	args+=("${devs[@]}" "${extra[@]}")
+	# raw arguments first: an IOMMU (-device intel-iommu) must precede the devices behind it
+	args+=("${extra[@]}" "${devs[@]}")
 	printf '%q ' "$VM_SRC/scripts/qemu" "${args[@]}" >"$VM_WORK/$name.cmdline"
 	"$VM_SRC/scripts/qemu" "${args[@]}" </dev/null >"$qlog" 2>&1 &
 	QEMU_PID=$!
