@@ -640,7 +640,9 @@ int main(int argc, char **argv)
 		ret = test_daemon_start(&d, 1);
 		if (ret) {
 			fprintf(stderr, "region_bench: cannot start %s: %s\n",
-				getenv("IOMED") ? getenv("IOMED") : "build/iomed", strerror(-ret));
+				test_daemon_binary(), strerror(-ret));
+			if (d.pid > 0)
+				test_daemon_stop(&d); /* reaps it and removes its temp dir */
 			return 1;
 		}
 		own_daemon = true;
@@ -688,12 +690,11 @@ int main(int argc, char **argv)
 		}
 	}
 	print_table(rows, nrows, &peer, b.o.runs);
-	printf("\n* amortized: run time / ops, no per-op timing (p99 not defined). Posted\n"
-	       "  and WRITE_MULTI runs end with one REGION_READ barrier that checks the last\n"
-	       "  value; WRITE_MULTI ops/s counts each 4-byte write. mmap rows time blocks of\n"
-	       "  %d accesses. x socketpair: median of per-run latency ratios. Posted and\n"
-	       "  WRITE_MULTI rows send --ops messages.\n",
-	       MMAP_BLOCK);
+	printf("\n* amortized: run time / ops, no per-op timing (no p99). The posted and\n"
+	       "  WRITE_MULTI rows send --ops messages, then one REGION_READ barrier that\n"
+	       "  checks the last value; WRITE_MULTI ops/s counts each 4-byte write. mmap\n"
+	       "  rows time blocks of %d accesses. x socketpair: median of the per-run\n"
+	       "  latency ratios.\n", MMAP_BLOCK);
 	if (b.o.verbose) {
 		printf("\nper-run median latency (us):\n");
 		print_runs(&peer, b.o.runs);

@@ -154,7 +154,7 @@ void test_daemon_dump_log(const struct test_daemon *d, const char *why)
 	fprintf(stderr, "---- end of iomed log ----\n");
 }
 
-static void remove_dir(struct test_daemon *d)
+void test_daemon_cleanup(struct test_daemon *d)
 {
 	for (unsigned i = 0; i < 2; i++)
 		if (d->socket[i][0])
@@ -185,7 +185,7 @@ int test_daemon_stop(struct test_daemon *d)
 	if (ret)
 		test_daemon_dump_log(d, ret == -EIO ? "bad exit on SIGTERM" : "socket left behind");
 	d->pid = 0;
-	remove_dir(d);
+	test_daemon_cleanup(d);
 	return ret;
 }
 

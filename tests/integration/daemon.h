@@ -34,6 +34,8 @@ int test_daemon_launch(struct test_daemon *d);
  * goes to stderr. The temp dir is removed either way.
  */
 int test_daemon_stop(struct test_daemon *d);
+/* Remove the temp dir and what the harness put in it (for a daemon never launched). */
+void test_daemon_cleanup(struct test_daemon *d);
 /* Still running? Reaps (and remembers the status of) a daemon that died. */
 bool test_daemon_alive(struct test_daemon *d);
 /* Print the tail of the daemon's log to stderr, with @why as a heading. */

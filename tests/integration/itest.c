@@ -187,6 +187,7 @@ int it_teardown(void **state)
 	ret = check_clean(t);
 	if (!ret)
 		return 0;
+	usleep(100 * 1000); /* a daemon on its way out is not alive */
 	test_daemon_dump_log(&t->d, "after a failed test");
 	if (!test_daemon_alive(&t->d)) {
 		/* Keep the rest of the group running on a fresh daemon. */
@@ -261,6 +262,12 @@ void it_msix_enable(struct vfu_client *c, bool on)
 	it_cfg_write16(c, off, ctl);
 	assert_int_equal(it_cfg_read16(c, off) & PCI_MSIX_FLAGS_ENABLE,
 			 on ? PCI_MSIX_FLAGS_ENABLE : 0);
+}
+
+void it_assert_dma_free(struct vfu_client *c, uint64_t addr, uint64_t size)
+{
+	assert_int_equal(vfu_client_dma_map(c, addr, size, -1, 0, VFU_DMA_READ), 0);
+	assert_int_equal(vfu_client_dma_unmap(c, addr, size, 0), 0);
 }
 
 /* ---- fds ---- */

@@ -67,6 +67,9 @@ void it_cfg_command(struct vfu_client *c, uint16_t bits, bool on);
 /* MSI-X enable bit in the MSI-X capability's message control. */
 void it_msix_enable(struct vfu_client *c, bool on);
 
+/* Nothing is DMA-mapped in [addr, addr + size): a map there succeeds (then goes). */
+void it_assert_dma_free(struct vfu_client *c, uint64_t addr, uint64_t size);
+
 /* A memfd of @size bytes (asserts) and a shared mapping of it (asserts). */
 int it_memfd(size_t size);
 void *it_map(int fd, size_t size);

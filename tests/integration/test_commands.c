@@ -772,10 +772,36 @@ static void test_dma_map_unmap(void **state)
 	assert_int_equal(vfu_client_dma_unmap(t->c, 0xfffc0000, 0x40000, 0), 0);
 	assert_int_equal(vfu_client_dma_unmap(t->c, 0, 0, VFU_DMA_UNMAP_ALL), 0);
 	it_assert_fds(t, 1);
-	/* Nothing left: an exact unmap of a former range is unknown now. */
-	assert_int_equal(vfu_client_dma_unmap(t->c, GUEST_A, MAP_SIZE, 0), -ENOENT);
-	/* UNMAP_ALL with nothing mapped is fine. */
+	it_assert_dma_free(t->c, GUEST_A, MAP_SIZE);
+	/* Unmapping nothing, or UNMAP_ALL with nothing mapped, is fine (VFIO type1). */
+	assert_int_equal(vfu_client_dma_unmap(t->c, GUEST_A, MAP_SIZE, 0), 0);
 	assert_int_equal(vfu_client_dma_unmap(t->c, 0, 0, VFU_DMA_UNMAP_ALL), 0);
+
+	/* One range covering several maps (and the gaps between) removes them all. */
+	a = it_memfd(MAP_SIZE);
+	assert_int_equal(vfu_client_dma_map(t->c, GUEST_A, 0x1000, a, 0, VFU_DMA_READ), 0);
+	assert_int_equal(vfu_client_dma_map(t->c, GUEST_A + 0x1000, 0x2000, a, 0x1000,
+					    VFU_DMA_READ), 0);
+	assert_int_equal(vfu_client_dma_map(t->c, GUEST_A + 0x8000, 0x1000, -1, 0,
+					    VFU_DMA_READ), 0);
+	assert_int_equal(vfu_client_dma_map(t->c, GUEST_A + MAP_SIZE, 0x1000, a, 0,
+					    VFU_DMA_READ), 0);
+	it_assert_fds(t, 4);
+	assert_int_equal(vfu_client_dma_unmap(t->c, GUEST_A, MAP_SIZE, 0), 0);
+	it_assert_fds(t, 2);
+	it_assert_dma_free(t->c, GUEST_A, MAP_SIZE);
+	/* The one past the range stays. */
+	assert_int_equal(vfu_client_dma_map(t->c, GUEST_A + MAP_SIZE, 0x1000, -1, 0,
+					    VFU_DMA_READ), -EEXIST);
+	/* An unmap range reaching the top of the address space (2^64). */
+	assert_int_equal(vfu_client_dma_map(t->c, 0xffffffffffffe000ull, 0x1000, a, 0,
+					    VFU_DMA_READ), 0);
+	it_assert_fds(t, 3);
+	assert_int_equal(vfu_client_dma_unmap(t->c, 0x8000000000000000ull,
+					      0x8000000000000000ull, 0), 0);
+	it_assert_fds(t, 2);
+	it_assert_dma_free(t->c, 0xffffffffffffe000ull, 0x1000);
+	close(a);
 }
 
 /* Program the DMA engine and return DMA_STATUS. */

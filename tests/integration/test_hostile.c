@@ -420,7 +420,7 @@ static void test_before_version(void **state)
 	assert_int_equal(vfu_client_negotiate(t->c, NULL), 0);
 	assert_int_equal(it_reg_read(t->c, TESTDEV_ID), TESTDEV_ID_VALUE);
 	/* The refused map did not happen. */
-	assert_int_equal(vfu_client_dma_unmap(t->c, 0x100000, 0x1000, 0), -ENOENT);
+	it_assert_dma_free(t->c, 0x100000, 0x1000);
 	close(fd);
 }
 
@@ -556,7 +556,7 @@ static void test_dma_bad_maps(void **state)
 	map_error(t->c, 0x100000, 0x1000, 0, rw, &pfd[0], 1, EINVAL);
 	it_assert_fds(t, 1);
 	/* Nothing was mapped. */
-	assert_int_equal(vfu_client_dma_unmap(t->c, 0x100000, 0x1000, 0), -ENOENT);
+	it_assert_dma_free(t->c, 0x100000, 0x1000);
 	/* The edge of the memfd is fine. */
 	assert_int_equal(vfu_client_dma_map(t->c, 0x100000, 0x1000, fd, 0x3000, rw), 0);
 	it_assert_fds(t, 2);
@@ -566,23 +566,30 @@ static void test_dma_bad_maps(void **state)
 	close(pfd[1]);
 }
 
-static void test_dma_unmap_unknown(void **state)
+/*
+ * DMA_UNMAP follows VFIO type1 v2 (docs/vfio-user-server.md): a range may
+ * cover several maps or none, but one that would cut a map is refused with
+ * EINVAL and removes nothing.
+ */
+static void test_dma_unmap_ranges(void **state)
 {
 	struct itest *t = *state;
 	const uint64_t b = 0x100000, s = 0x4000;
 	struct vfu_dma_unmap u = { .argsz = sizeof(u), .flags = VFU_DMA_UNMAP_ALL, .addr = b };
 	int fd = it_memfd(s);
 
-	assert_int_equal(vfu_client_dma_unmap(t->c, b, s, 0), -ENOENT);
 	assert_int_equal(vfu_client_dma_map(t->c, b, s, fd, 0, VFU_DMA_READ), 0);
-	assert_int_equal(vfu_client_dma_unmap(t->c, b, 0x1000, 0), -ENOENT);       /* part */
-	assert_int_equal(vfu_client_dma_unmap(t->c, b + 0x1000, 0x1000, 0), -ENOENT);
-	assert_int_equal(vfu_client_dma_unmap(t->c, b + 0x1000, s - 0x1000, 0), -ENOENT);
-	assert_int_equal(vfu_client_dma_unmap(t->c, b, 2 * s, 0), -ENOENT);       /* more */
-	assert_int_equal(vfu_client_dma_unmap(t->c, b - 0x1000, s + 0x1000, 0), -ENOENT);
-	assert_int_equal(vfu_client_dma_unmap(t->c, b + s, s, 0), -ENOENT);
+	it_assert_fds(t, 2);
+	/* Cutting the map anywhere. */
+	assert_int_equal(vfu_client_dma_unmap(t->c, b, 0x1000, 0), -EINVAL);
+	assert_int_equal(vfu_client_dma_unmap(t->c, b + 0x1000, 0x1000, 0), -EINVAL);
+	assert_int_equal(vfu_client_dma_unmap(t->c, b + 0x1000, s - 0x1000, 0), -EINVAL);
+	assert_int_equal(vfu_client_dma_unmap(t->c, b - 0x1000, 0x2000, 0), -EINVAL);
+	assert_int_equal(vfu_client_dma_unmap(t->c, b + s - 0x1000, 0x2000, 0), -EINVAL);
+	/* Ranges that cannot be ranges. */
 	assert_int_equal(vfu_client_dma_unmap(t->c, b, 0, 0), -EINVAL);
 	assert_int_equal(vfu_client_dma_unmap(t->c, UINT64_MAX - 0xfff, 0x2000, 0), -EINVAL);
+	assert_int_equal(vfu_client_dma_unmap(t->c, 0x2000, UINT64_MAX, 0), -EINVAL);
 	/* UNMAP_ALL with a range, unknown flags. */
 	it_call_error(t->c, VFU_CMD_DMA_UNMAP, &u, sizeof(u), NULL, 0, EINVAL);
 	u.flags = 0x4;
@@ -591,10 +598,16 @@ static void test_dma_unmap_unknown(void **state)
 	/* An fd with DMA_UNMAP. */
 	u.flags = 0;
 	it_call_error(t->c, VFU_CMD_DMA_UNMAP, &u, sizeof(u), &fd, 1, EINVAL);
-	/* The map is intact. */
+	/* Ranges next to it cover nothing: fine, nothing removed. */
+	assert_int_equal(vfu_client_dma_unmap(t->c, b + s, s, 0), 0);
+	assert_int_equal(vfu_client_dma_unmap(t->c, 0, b, 0), 0);
+	/* The map is intact through all of it. */
 	it_assert_fds(t, 2);
-	assert_int_equal(vfu_client_dma_unmap(t->c, b, s, 0), 0);
+	assert_int_equal(vfu_client_dma_map(t->c, b, 0x1000, -1, 0, VFU_DMA_READ), -EEXIST);
+	/* A range around it removes it. */
+	assert_int_equal(vfu_client_dma_unmap(t->c, b - 0x1000, s + 0x2000, 0), 0);
 	it_assert_fds(t, 1);
+	it_assert_dma_free(t->c, b, s);
 	close(fd);
 }
 
@@ -743,7 +756,7 @@ static void test_extra_fds(void **state)
 	it_send_cmd(t->c, VFU_CMD_DMA_MAP, VFU_F_NO_REPLY, &m, sizeof(m), mfd, 2);
 	assert_int_equal(it_reg_read(t->c, TESTDEV_ID), TESTDEV_ID_VALUE);
 	it_assert_fds(t, 1);
-	assert_int_equal(vfu_client_dma_unmap(t->c, 0x100000, 0x1000, 0), -ENOENT);
+	it_assert_dma_free(t->c, 0x100000, 0x1000);
 
 	/* Fds with commands that take none. */
 	it_call_error(t->c, VFU_CMD_REGION_READ, &a, sizeof(a), efd, 1, EINVAL);
@@ -845,11 +858,38 @@ static void test_config_garbage(void **state)
 		assert_int_equal(vfu_client_region_write(t->c, VFU_PCI_CONFIG, off, &b, 1), 0);
 	}
 	assert_int_equal(it_cfg_read16(t->c, PCI_VENDOR_ID), TESTDEV_VENDOR);
-	/* The MSI-X table and PBA through BAR1, all of it. */
+	/* The MSI-X table and the (read-only) PBA through BAR1. */
 	memset(buf, 0xff, 4096);
+	assert_int_equal(vfu_client_region_write(t->c, 1, TESTDEV_MSIX_TABLE, buf, 8 * 16), 0);
+	assert_int_equal(vfu_client_region_read(t->c, 1, TESTDEV_MSIX_TABLE, buf, 8 * 16), 0);
+	assert_int_equal(vfu_client_region_write(t->c, 1, TESTDEV_MSIX_PBA, buf, 8), 0);
+	assert_int_equal(vfu_client_region_read(t->c, 1, TESTDEV_MSIX_PBA, buf, 8), 0);
+	assert_int_equal(buf[0], 0);
+	assert_int_equal(it_reg_read(t->c, TESTDEV_ID), TESTDEV_ID_VALUE);
+	free(buf);
+}
+
+/*
+ * BAR1 is a 4 KiB region the daemon reports readable and writable; only the
+ * MSI-X table (0x000-0x07f) and PBA (0x800-0x807) are in it. Accesses to the
+ * rest, or spanning the table and the rest, should behave like BAR0's
+ * unknown offsets (read 0, writes ignored), not fail: QEMU forwards guest
+ * accesses there and reports an error reply as a failed access.
+ */
+static void test_bar1_gaps(void **state)
+{
+	struct itest *t = *state;
+	uint8_t *buf = malloc(4096);
+	uint32_t v = 0xffffffff;
+
+	assert_non_null(buf);
+	assert_int_equal(vfu_client_region_read(t->c, 1, 0x100, &v, 4), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(vfu_client_region_write(t->c, 1, 0x100, &v, 4), 0);
+	assert_int_equal(vfu_client_region_read(t->c, 1, 0xffc, &v, 4), 0);
+	memset(buf, 0, 4096);
 	assert_int_equal(vfu_client_region_write(t->c, 1, 0, buf, 4096), 0);
 	assert_int_equal(vfu_client_region_read(t->c, 1, 0, buf, 4096), 0);
-	assert_int_equal(it_reg_read(t->c, TESTDEV_ID), TESTDEV_ID_VALUE);
 	free(buf);
 }
 
@@ -874,7 +914,7 @@ int main(void)
 		T_RAW(test_version_bad_json),
 		T(test_dma_overlaps),
 		T(test_dma_bad_maps),
-		T(test_dma_unmap_unknown),
+		T(test_dma_unmap_ranges),
 		T(test_dma_too_many_maps),
 		T(test_set_irqs_bad),
 		T(test_extra_fds),
@@ -882,6 +922,7 @@ int main(void)
 		T(test_bad_flags),
 		T(test_no_reply_misuse),
 		T(test_config_garbage),
+		T(test_bar1_gaps),
 		T(test_dma_memfd_shrunk),
 	};
 
