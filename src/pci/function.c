@@ -168,12 +168,30 @@ static void fn_irqs_changed(void *opaque, unsigned index)
 		f->ops->irqs_changed(f, index);
 }
 
+static void fn_quiesce(void *opaque)
+{
+	struct pci_function *f = to_fn(opaque);
+
+	if (f->ops->quiesce)
+		f->ops->quiesce(f);
+}
+
+static void fn_resume(void *opaque)
+{
+	struct pci_function *f = to_fn(opaque);
+
+	if (f->ops->resume)
+		f->ops->resume(f);
+}
+
 static const struct vfu_device_ops pci_function_vfu_ops = {
 	.region_read = fn_region_read,
 	.region_write = fn_region_write,
 	.reset = fn_reset,
 	.dma_unmap = fn_dma_unmap,
 	.irqs_changed = fn_irqs_changed,
+	.quiesce = fn_quiesce,
+	.resume = fn_resume,
 };
 
 void pci_function_init(struct pci_function *f, const char *name, const struct pci_ids *ids,

@@ -27,6 +27,9 @@ struct pci_function_ops {
 	void (*config_changed)(struct pci_function *f, const struct pci_config_change *change);
 	void (*dma_unmap)(struct pci_function *f, uint64_t addr, uint64_t size);
 	void (*irqs_changed)(struct pci_function *f, unsigned index);
+	/* See vfu_device_ops.quiesce/resume. */
+	void (*quiesce)(struct pci_function *f);
+	void (*resume)(struct pci_function *f);
 };
 
 struct pci_msix {

@@ -283,7 +283,25 @@ static long do_reset(struct vfu_session *s)
 	return s->dev->ops->reset(s->dev->opaque);
 }
 
-long vfu_dispatch(struct vfu_session *s, const struct vfu_request *req, struct vfu_reply *rep)
+void vfu_device_quiesce(struct vfu_device *dev)
+{
+	if (dev->ops->quiesce)
+		dev->ops->quiesce(dev->opaque);
+}
+
+void vfu_device_resume(struct vfu_device *dev)
+{
+	if (dev->ops->resume)
+		dev->ops->resume(dev->opaque);
+}
+
+/* Commands that change tables a device's own threads read. */
+static bool changes_tables(uint16_t cmd)
+{
+	return cmd == VFU_CMD_DMA_MAP || cmd == VFU_CMD_DMA_UNMAP || cmd == VFU_CMD_DEVICE_SET_IRQS;
+}
+
+static long dispatch(struct vfu_session *s, const struct vfu_request *req, struct vfu_reply *rep)
 {
 	switch (req->hdr->cmd) {
 	case VFU_CMD_VERSION:
@@ -313,4 +331,17 @@ long vfu_dispatch(struct vfu_session *s, const struct vfu_request *req, struct v
 	default:
 		return -ENOTSUP;
 	}
+}
+
+long vfu_dispatch(struct vfu_session *s, const struct vfu_request *req, struct vfu_reply *rep)
+{
+	bool bracket = changes_tables(req->hdr->cmd);
+	long ret;
+
+	if (bracket)
+		vfu_device_quiesce(s->dev);
+	ret = dispatch(s, req, rep);
+	if (bracket)
+		vfu_device_resume(s->dev);
+	return ret;
 }

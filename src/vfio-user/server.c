@@ -174,10 +174,12 @@ static void session_end(struct vfu_server *srv, int why)
 	epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, srv->session.fd, NULL);
 	vfu_session_fini(&srv->session);
 	srv->active = false;
+	vfu_device_quiesce(dev);
 	vfu_dma_remove_all(&dev->dma, vfu_notify_dma_unmap, dev);
 	vfu_irqs_reset(&dev->irq);
-	sync_resample_fd(srv);
 	dev->ops->reset(dev->opaque);
+	vfu_device_resume(dev);
+	sync_resample_fd(srv);
 	epoll_set(srv->epoll_fd, EPOLL_CTL_ADD, srv->listen_fd, EV_LISTEN);
 	pr_info("%s: client disconnected (%s); ready for the next one", dev->name,
 		why == -ECONNRESET ? "closed" : strerror(-why));

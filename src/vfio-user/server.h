@@ -47,6 +47,15 @@ struct vfu_device_ops {
 	void (*dma_unmap)(void *opaque, uint64_t addr, uint64_t size);
 	/* SET_IRQS changed the table of @index. Optional. */
 	void (*irqs_changed)(void *opaque, unsigned index);
+	/*
+	 * Optional, for devices with threads of their own (datapath pollers):
+	 * quiesce returns once no other thread of the device touches guest
+	 * memory, the DMA table or the IRQ table; resume lets them go on. The
+	 * server brackets every change of those tables (DMA_MAP, DMA_UNMAP,
+	 * SET_IRQS, client gone) with the pair, so the hot path needs no lock.
+	 */
+	void (*quiesce)(void *opaque);
+	void (*resume)(void *opaque);
 };
 
 struct vfu_device {

@@ -64,6 +64,9 @@ struct vfu_reply {
 	size_t cap;
 	int fd;       /* at most one fd to send back, -1 none */
 };
+/* Bracket changes of the DMA/IRQ tables (see vfu_device_ops.quiesce). */
+void vfu_device_quiesce(struct vfu_device *dev);
+void vfu_device_resume(struct vfu_device *dev);
 /* vfu_dma_unmap_cb that tells the device (@opaque) a DMA region goes away. */
 void vfu_notify_dma_unmap(void *opaque, uint64_t addr, uint64_t size);
 long vfu_dispatch(struct vfu_session *s, const struct vfu_request *req, struct vfu_reply *rep);
