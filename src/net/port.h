@@ -8,10 +8,18 @@
  * it carries the checksum and segmentation offload state both ways, and it
  * is exactly what a TAP device with IFF_VNET_HDR and a 12-byte header size
  * takes, so virtio-net can hand guest buffers to the kernel without a copy.
- * Ports that cannot offload complete checksums/segmentation themselves or
- * report the offloads they accept (net_port_set_offloads).
  *
- * A port is used by one datapath thread at a time: no locks inside.
+ * Offloads, by direction:
+ *  - send: every port takes frames with NEEDS_CSUM and GSO headers (the TAP
+ *    kernel side completes and segments them; see docs/net.md for the rest).
+ *  - recv: a frame carries NEEDS_CSUM, DATA_VALID or a GSO type only if the
+ *    device enabled that offload with net_port_set_offloads (virtio-net: the
+ *    guest's GUEST_CSUM/GUEST_TSO* features; QEMU does the same with its
+ *    tap). Nothing is enabled when a port opens.
+ *
+ * A port is used by one datapath thread at a time: no locks inside. For
+ * several queue pairs open the same spec once per pair (a tap then gets one
+ * queue per port).
  */
 #ifndef IOMED_NET_PORT_H
 #define IOMED_NET_PORT_H
@@ -42,7 +50,7 @@ struct net_hdr {
 #define NET_HDR_GSO_TCPV6 4
 #define NET_HDR_GSO_ECN 0x80
 
-/* Offloads a port can take from the device (TUNSETOFFLOAD terms). */
+/* Offloads recv may leave to the device (TUNSETOFFLOAD terms). */
 #define NET_OFFLOAD_CSUM 0x1
 #define NET_OFFLOAD_TSO4 0x2
 #define NET_OFFLOAD_TSO6 0x4
@@ -67,10 +75,14 @@ struct net_port_ops {
 	/*
 	 * Receive one frame (net_hdr first) into @iov. Returns its length,
 	 * -EAGAIN when there is none, -EMSGSIZE (frame dropped) when it does
-	 * not fit.
+	 * not fit, -EINVAL (nothing consumed) when @iov cannot even hold the
+	 * net_hdr. num_buffers is left for the device to fill.
 	 */
 	ssize_t (*recv)(struct net_port *p, const struct iovec *iov, int iovcnt);
-	/* Offloads the device may leave to the port (NET_OFFLOAD_*). */
+	/*
+	 * Offloads recv may leave to the device (NET_OFFLOAD_*): 0, or
+	 * -EINVAL for unknown bits or TSO without CSUM.
+	 */
 	int (*set_offloads)(struct net_port *p, unsigned offloads);
 	void (*destroy)(struct net_port *p);
 };
@@ -83,18 +95,25 @@ struct net_port {
 	 * only (the datapath thread then never sleeps on it).
 	 */
 	int rx_fd;
-	/* Writable when send may succeed again after -EAGAIN; -1 if never full. */
+	/*
+	 * Writable when send may succeed again after -EAGAIN; -1 when there
+	 * is nothing to wait for (never full, or only the caller's own recv
+	 * frees room: loopback).
+	 */
 	int tx_fd;
-	unsigned offloads; /* NET_OFFLOAD_* currently accepted */
-	uint16_t mtu;
+	unsigned offloads; /* NET_OFFLOAD_* recv may currently deliver */
+	uint16_t mtu;      /* IP MTU: the tap's when opened, else 1500 */
+	/* Frames and bytes after the net_hdr; drops of frames given up. */
 	struct net_port_stats stats;
 };
 
 /*
  * Open a port from a --device net= value: "tap:NAME" (created if missing,
- * IFF_VNET_HDR), "loopback" (frames come back to the same device with the
- * MAC addresses swapped), "sink" (frames are counted and dropped; nothing is
- * received). On error -errno and a message in @err.
+ * IFF_VNET_HDR, link brought up), "loopback" (frames come back to the same
+ * device with the MAC addresses swapped), "sink" (frames are counted and
+ * dropped; nothing is received), "source[:LEN]" (a sink whose recv always
+ * returns a LEN-byte test frame, 60 by default). On error -errno and a
+ * message in @err naming what was expected.
  */
 int net_port_open(const char *spec, struct net_port **out, char *err, size_t errlen);
 

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sigbus.h"
 #include "wire.h"
 
 void vfu_dma_init(struct vfu_dma *dma, unsigned max_regions)
@@ -249,6 +250,7 @@ int vfu_dma_to_iov(const struct vfu_dma *dma, uint64_t addr, uint64_t len, uint3
 static int copy(const struct vfu_dma *dma, uint64_t addr, uint8_t *buf, uint64_t len, bool write)
 {
 	uint32_t prot = write ? VFU_DMA_WRITE : VFU_DMA_READ;
+	uint64_t faults;
 	int i;
 
 	if (!len)
@@ -269,10 +271,14 @@ static int copy(const struct vfu_dma *dma, uint64_t addr, uint8_t *buf, uint64_t
 			return -EFAULT;
 		off = addr - r->addr;
 		chunk = r->size - off < len ? r->size - off : len;
+		faults = vfu_sigbus_faults();
 		if (write)
 			memcpy((uint8_t *)r->map + off, buf, chunk);
 		else
 			memcpy(buf, (uint8_t *)r->map + off, chunk);
+		/* The client shrank the file under the map (see sigbus.h). */
+		if (vfu_sigbus_faults() != faults)
+			return -EFAULT;
 		buf += chunk;
 		addr += chunk;
 		len -= chunk;

@@ -20,6 +20,7 @@
 
 #include "core/log.h"
 #include "session.h"
+#include "sigbus.h"
 
 struct vfu_server {
 	struct vfu_device *dev;
@@ -66,7 +67,7 @@ static int epoll_set(int ep, int op, int fd, uint64_t tag)
 	return epoll_ctl(ep, op, fd, &ev) ? -errno : 0;
 }
 
-static int init_tables(struct vfu_device *dev)
+int vfu_device_init_tables(struct vfu_device *dev)
 {
 	uint32_t counts[VFU_PCI_NUM_IRQS], flags[VFU_PCI_NUM_IRQS];
 
@@ -76,6 +77,21 @@ static int init_tables(struct vfu_device *dev)
 	}
 	vfu_dma_init(&dev->dma, VFU_MAX_DMA_MAPS);
 	return vfu_irqs_init(&dev->irq, counts, flags);
+}
+
+void vfu_device_fini_tables(struct vfu_device *dev)
+{
+	vfu_dma_fini(&dev->dma);
+	vfu_irqs_fini(&dev->irq);
+}
+
+void vfu_device_client_gone(struct vfu_device *dev)
+{
+	vfu_device_quiesce(dev);
+	vfu_dma_remove_all(&dev->dma, vfu_notify_dma_unmap, dev);
+	vfu_irqs_reset(&dev->irq);
+	dev->ops->reset(dev->opaque);
+	vfu_device_resume(dev);
 }
 
 int vfu_server_create(struct vfu_server **out, const char *path, struct vfu_device *dev)
@@ -95,7 +111,9 @@ int vfu_server_create(struct vfu_server **out, const char *path, struct vfu_devi
 	srv->addr.sun_family = AF_UNIX;
 	strcpy(srv->addr.sun_path, path);
 
-	ret = init_tables(dev);
+	ret = vfu_sigbus_init();
+	if (!ret)
+		ret = vfu_device_init_tables(dev);
 	if (ret)
 		goto err;
 	ret = claim_path(&srv->addr);
@@ -174,11 +192,7 @@ static void session_end(struct vfu_server *srv, int why)
 	epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, srv->session.fd, NULL);
 	vfu_session_fini(&srv->session);
 	srv->active = false;
-	vfu_device_quiesce(dev);
-	vfu_dma_remove_all(&dev->dma, vfu_notify_dma_unmap, dev);
-	vfu_irqs_reset(&dev->irq);
-	dev->ops->reset(dev->opaque);
-	vfu_device_resume(dev);
+	vfu_device_client_gone(dev);
 	sync_resample_fd(srv);
 	epoll_set(srv->epoll_fd, EPOLL_CTL_ADD, srv->listen_fd, EV_LISTEN);
 	pr_info("%s: client disconnected (%s); ready for the next one", dev->name,
@@ -236,8 +250,7 @@ void vfu_server_destroy(struct vfu_server *srv)
 		return;
 	if (srv->active)
 		vfu_session_fini(&srv->session);
-	vfu_dma_fini(&srv->dev->dma);
-	vfu_irqs_fini(&srv->dev->irq);
+	vfu_device_fini_tables(srv->dev);
 	if (srv->listen_fd >= 0)
 		close(srv->listen_fd);
 	if (srv->addr.sun_path[0])

@@ -72,6 +72,20 @@ struct vfu_device {
 
 struct vfu_server;
 
+/*
+ * The server's tables of @dev (DMA maps, IRQs), which vfu_server_create and
+ * vfu_server_destroy set up and free; exported for harnesses that drive a
+ * vfu_session without a listener (tests/fuzz).
+ */
+int vfu_device_init_tables(struct vfu_device *dev);
+void vfu_device_fini_tables(struct vfu_device *dev);
+/*
+ * The client is gone: with the device quiesced, tell it about every DMA map
+ * going, close all maps and eventfds, reset it (what the server does when a
+ * session ends).
+ */
+void vfu_device_client_gone(struct vfu_device *dev);
+
 /* Per-command counters (also used by later layers for stats). */
 struct vfu_stats {
 	uint64_t msgs[VFU_CMD_MAX];

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -60,6 +61,7 @@ int test_daemon_launch(struct test_daemon *d)
 	char specs[2][200];
 	char *argv[8];
 	unsigned argc = 0;
+	struct stat old[2];
 
 	argv[argc++] = (char *)bin;
 	for (unsigned i = 0; i < d->ndev; i++) {
@@ -71,6 +73,17 @@ int test_daemon_launch(struct test_daemon *d)
 	argv[argc++] = "debug";
 	argv[argc] = NULL;
 
+	/*
+	 * A stale socket file may be there already: wait for a new one (the
+	 * inode number may be reused, its change time is not).
+	 */
+	for (unsigned i = 0; i < d->ndev; i++) {
+		struct stat st;
+
+		memset(&old[i], 0, sizeof(old[i]));
+		if (!lstat(d->socket[i], &st))
+			old[i] = st;
+	}
 	d->reaped = false;
 	d->pid = fork();
 	if (d->pid < 0)
@@ -78,8 +91,12 @@ int test_daemon_launch(struct test_daemon *d)
 	if (!d->pid) {
 		int fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
-		if (fd >= 0)
+		if (fd >= 0) {
+			dup2(fd, 1);
 			dup2(fd, 2);
+		}
+		/* Never outlive the test, whatever happens to it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		sanitizer_env();
 		execv(bin, argv);
 		_exit(127);
@@ -87,9 +104,14 @@ int test_daemon_launch(struct test_daemon *d)
 	for (int t = 0; t < 1000; t++) {
 		bool all = true;
 
-		for (unsigned i = 0; i < d->ndev; i++)
-			if (access(d->socket[i], F_OK))
+		for (unsigned i = 0; i < d->ndev; i++) {
+			struct stat st;
+
+			if (lstat(d->socket[i], &st) || (st.st_ino == old[i].st_ino &&
+			    st.st_ctim.tv_sec == old[i].st_ctim.tv_sec &&
+			    st.st_ctim.tv_nsec == old[i].st_ctim.tv_nsec))
 				all = false;
+		}
 		if (all)
 			return 0;
 		if (!test_daemon_alive(d)) {
@@ -238,6 +260,7 @@ int test_run(char *const argv[], char *out, size_t outlen, int timeout_ms)
 	if (!pid) {
 		dup2(fd, 1);
 		dup2(fd, 2);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		sanitizer_env();
 		execv(argv[0], argv);
 		_exit(127);

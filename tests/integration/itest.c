@@ -188,13 +188,13 @@ int it_teardown(void **state)
 	if (!ret)
 		return 0;
 	usleep(100 * 1000); /* a daemon on its way out is not alive */
-	test_daemon_dump_log(&t->d, "after a failed test");
 	if (!test_daemon_alive(&t->d)) {
-		/* Keep the rest of the group running on a fresh daemon. */
+		/* Keep the rest of the group running on a fresh daemon (stop shows the log). */
 		test_daemon_stop(&t->d);
 		if (test_daemon_start(&t->d, ndev) || baseline(t))
 			fprintf(stderr, "cannot restart the daemon\n");
 	} else {
+		test_daemon_dump_log(&t->d, "after a failed test");
 		/* Start the next test from wherever the daemon is now. */
 		t->baseline = test_daemon_fd_count(&t->d);
 	}

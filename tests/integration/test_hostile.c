@@ -197,17 +197,19 @@ static void test_oversized_counts(void **state)
 {
 	struct itest *t = *state;
 	struct vfu_region_access a = { .region = 2, .offset = 0, .count = 8192 };
-	struct {
+	static struct {
 		uint64_t wr_cnt;
 		struct vfu_write_multi_entry e[201];
-	} __attribute__((packed)) *m = calloc(1, sizeof(*m));
+	} __attribute__((packed)) mbuf;
+	static uint8_t big[sizeof(struct vfu_region_access) + 4096];
+	typeof(mbuf) *m = &mbuf;
 	struct vfu_irq_set s = {
 		.argsz = sizeof(s), .flags = VFU_IRQ_SET_DATA_NONE | VFU_IRQ_SET_ACTION_TRIGGER,
 		.index = VFU_PCI_MSIX, .start = 0, .count = 0xffffffff,
 	};
 	uint16_t id;
 
-	assert_non_null(m);
+	memset(m, 0, sizeof(*m));
 	/* Negotiate a 4 KiB transfer size: 8 KiB of BAR2 is then too much. */
 	it_close(t, t->c);
 	t->c = it_connect(t, 0, false);
@@ -217,14 +219,8 @@ static void test_oversized_counts(void **state)
 	it_call_error(t->c, VFU_CMD_REGION_READ, &a, sizeof(a), NULL, 0, EINVAL);
 	a.count = 4096;
 	id = it_send_cmd(t->c, VFU_CMD_REGION_READ, 0, &a, sizeof(a), NULL, 0);
-	{
-		uint8_t *big = malloc(sizeof(a) + 4096);
-
-		assert_non_null(big);
-		assert_int_equal(it_expect_ok(t->c, id, VFU_CMD_REGION_READ, big,
-					      sizeof(a) + 4096), sizeof(a) + 4096);
-		free(big);
-	}
+	assert_int_equal(it_expect_ok(t->c, id, VFU_CMD_REGION_READ, big, sizeof(big)),
+			 sizeof(big));
 	a.count = 0;
 	it_call_error(t->c, VFU_CMD_REGION_READ, &a, sizeof(a), NULL, 0, EINVAL);
 	a.count = 0xffffffff;
@@ -271,7 +267,6 @@ static void test_oversized_counts(void **state)
 	s.flags = VFU_IRQ_SET_DATA_EVENTFD | VFU_IRQ_SET_ACTION_TRIGGER;
 	s.count = 9;
 	it_call_error(t->c, VFU_CMD_DEVICE_SET_IRQS, &s, sizeof(s), NULL, 0, EINVAL);
-	free(m);
 }
 
 static void read_error(struct vfu_client *c, uint32_t region, uint64_t off, uint32_t count)
@@ -451,10 +446,9 @@ static void test_version_bad_json(void **state)
 {
 	struct itest *t = *state;
 	static const char no_nul[] = "{\"capabilities\":{}}";
-	char *big = malloc(5000);
+	static char big[5000];
 	int efd = it_eventfd();
 
-	assert_non_null(big);
 	version_error(t->c, 0, no_nul, sizeof(no_nul) - 1, NULL, 0, EINVAL);
 	version_error(t->c, 0, "", 0, NULL, 0, EINVAL);
 	version_error(t->c, 0, VJSON("{\"capabilities\":"), NULL, 0, EINVAL);
@@ -488,7 +482,6 @@ static void test_version_bad_json(void **state)
 	/* None of it negotiated anything: a good VERSION works now. */
 	assert_int_equal(vfu_client_negotiate(t->c, NULL), 0);
 	assert_int_equal(it_reg_read(t->c, TESTDEV_ID), TESTDEV_ID_VALUE);
-	free(big);
 	close(efd);
 }
 
@@ -842,9 +835,8 @@ static void test_no_reply_misuse(void **state)
 static void test_config_garbage(void **state)
 {
 	struct itest *t = *state;
-	uint8_t *buf = malloc(4096);
+	static uint8_t buf[4096];
 
-	assert_non_null(buf);
 	memset(buf, 0xff, 4096);
 	assert_int_equal(vfu_client_region_write(t->c, VFU_PCI_CONFIG, 0, buf, 4096), 0);
 	assert_int_equal(it_cfg_read16(t->c, PCI_VENDOR_ID), TESTDEV_VENDOR);
@@ -866,7 +858,6 @@ static void test_config_garbage(void **state)
 	assert_int_equal(vfu_client_region_read(t->c, 1, TESTDEV_MSIX_PBA, buf, 8), 0);
 	assert_int_equal(buf[0], 0);
 	assert_int_equal(it_reg_read(t->c, TESTDEV_ID), TESTDEV_ID_VALUE);
-	free(buf);
 }
 
 /*
@@ -879,10 +870,9 @@ static void test_config_garbage(void **state)
 static void test_bar1_gaps(void **state)
 {
 	struct itest *t = *state;
-	uint8_t *buf = malloc(4096);
+	static uint8_t buf[4096];
 	uint32_t v = 0xffffffff;
 
-	assert_non_null(buf);
 	assert_int_equal(vfu_client_region_read(t->c, 1, 0x100, &v, 4), 0);
 	assert_int_equal(v, 0);
 	assert_int_equal(vfu_client_region_write(t->c, 1, 0x100, &v, 4), 0);
@@ -890,7 +880,6 @@ static void test_bar1_gaps(void **state)
 	memset(buf, 0, 4096);
 	assert_int_equal(vfu_client_region_write(t->c, 1, 0, buf, 4096), 0);
 	assert_int_equal(vfu_client_region_read(t->c, 1, 0, buf, 4096), 0);
-	free(buf);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, it_setup, it_teardown)

@@ -187,6 +187,11 @@ static int td_bar_read(struct pci_function *f, unsigned bar, uint64_t off, void 
 		memcpy(buf, td->shm + off, len);
 		return 0;
 	}
+	if (bar == TESTDEV_MSIX_BAR) {
+		/* Outside the table and PBA: reads 0, like unknown registers. */
+		memset(buf, 0, len);
+		return 0;
+	}
 	if (bar != TESTDEV_REGS_BAR)
 		return -EINVAL;
 	if (len != 4 || off & 3) {
@@ -210,6 +215,8 @@ static int td_bar_write(struct pci_function *f, unsigned bar, uint64_t off, cons
 		memcpy(td->shm + off, buf, len);
 		return 0;
 	}
+	if (bar == TESTDEV_MSIX_BAR)
+		return 0;
 	if (bar != TESTDEV_REGS_BAR)
 		return -EINVAL;
 	if (len != 4 || off & 3)

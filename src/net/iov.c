@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Copies between flat frame buffers and the iovecs a device hands a port
+ * (guest buffers, often split across descriptors).
+ */
+#include "net/backend.h"
+
+#include <stdint.h>
+#include <string.h>
+
+size_t net_iov_len(const struct iovec *iov, int iovcnt)
+{
+	size_t total = 0;
+
+	for (int i = 0; i < iovcnt; i++) {
+		/* lengths come from guest descriptors: never let them wrap */
+		if (iov[i].iov_len > SIZE_MAX - total)
+			return SIZE_MAX;
+		total += iov[i].iov_len;
+	}
+	return total;
+}
+
+size_t net_iov_gather(void *dst, size_t len, const struct iovec *iov, int iovcnt)
+{
+	size_t done = 0;
+
+	for (int i = 0; i < iovcnt && done < len; i++) {
+		size_t n = iov[i].iov_len;
+
+		if (!n)
+			continue; /* an empty iovec may have a NULL base */
+		if (n > len - done)
+			n = len - done;
+		memcpy((uint8_t *)dst + done, iov[i].iov_base, n);
+		done += n;
+	}
+	return done;
+}
+
+size_t net_iov_scatter(const struct iovec *iov, int iovcnt, const void *src, size_t len)
+{
+	size_t done = 0;
+
+	for (int i = 0; i < iovcnt && done < len; i++) {
+		size_t n = iov[i].iov_len;
+
+		if (!n)
+			continue; /* an empty iovec may have a NULL base */
+		if (n > len - done)
+			n = len - done;
+		memcpy(iov[i].iov_base, (const uint8_t *)src + done, n);
+		done += n;
+	}
+	return done;
+}

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shared helpers of the libFuzzer harnesses: an input reader that never
+ * fails (missing bytes read as zero), the testdev device with its server
+ * tables, and an fd count to catch leaks.
+ */
+#ifndef IOMED_FUZZ_COMMON_H
+#define IOMED_FUZZ_COMMON_H
+
+#include <dirent.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "devices/device.h"
+
+/* A finding: print why, then abort so libFuzzer saves the input. */
+#define fuzz_check(cond, ...)                                             \
+	do {                                                              \
+		if (!(cond)) {                                            \
+			fprintf(stderr, "fuzz invariant violated (%s:%d): ", \
+				__FILE__, __LINE__);                      \
+			fprintf(stderr, __VA_ARGS__);                     \
+			fputc('\n', stderr);                              \
+			abort();                                          \
+		}                                                         \
+	} while (0)
+
+struct fuzz_in {
+	const uint8_t *p;
+	size_t left;
+};
+
+static inline bool fin_more(const struct fuzz_in *in)
+{
+	return in->left > 0;
+}
+
+static inline void fin_bytes(struct fuzz_in *in, void *out, size_t n)
+{
+	size_t k = n < in->left ? n : in->left;
+
+	memcpy(out, in->p, k);
+	memset((uint8_t *)out + k, 0, n - k);
+	in->p += k;
+	in->left -= k;
+}
+
+static inline uint8_t fin_u8(struct fuzz_in *in)
+{
+	uint8_t v;
+
+	fin_bytes(in, &v, 1);
+	return v;
+}
+
+static inline uint16_t fin_u16(struct fuzz_in *in)
+{
+	uint16_t v;
+
+	fin_bytes(in, &v, 2);
+	return v;
+}
+
+static inline uint32_t fin_u32(struct fuzz_in *in)
+{
+	uint32_t v;
+
+	fin_bytes(in, &v, 4);
+	return v;
+}
+
+static inline uint64_t fin_u64(struct fuzz_in *in)
+{
+	uint64_t v;
+
+	fin_bytes(in, &v, 8);
+	return v;
+}
+
+/* Open file descriptors of this process. */
+static inline int fuzz_count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		abort();
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1; /* the directory's own fd */
+}
+
+/* A testdev through the model registry, as the daemon creates it. */
+static inline struct vfu_device *fuzz_testdev_create(struct iomed_device *idev, bool tables)
+{
+	const struct iomed_model *m = iomed_model_find("testdev");
+	struct opts o;
+	char err[256];
+
+	memset(&o, 0, sizeof(o));
+	memset(idev, 0, sizeof(*idev));
+	snprintf(idev->id, sizeof(idev->id), "fuzz");
+	idev->model = m;
+	if (!m || m->create(idev, &o, err, sizeof(err))) {
+		fprintf(stderr, "cannot create testdev: %s\n", m ? err : "no model");
+		abort();
+	}
+	if (tables && vfu_device_init_tables(idev->vfu))
+		abort();
+	return idev->vfu;
+}
+
+static inline void fuzz_testdev_destroy(struct iomed_device *idev, bool tables)
+{
+	if (tables)
+		vfu_device_fini_tables(idev->vfu);
+	idev->model->destroy(idev);
+}
+
+static inline void fuzz_quiet_logs(void)
+{
+	/* Hostile input makes the daemon warn on every message. */
+	if (!getenv("IOMED_FUZZ_VERBOSE"))
+		log_set_level(LOG_ERROR);
+}
+
+#endif
