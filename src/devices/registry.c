@@ -4,9 +4,11 @@
 #include "devices/device.h"
 
 extern const struct iomed_model testdev_model;
+extern const struct iomed_model virtio_net_model;
 
 static const struct iomed_model *const models[] = {
 	&testdev_model,
+	&virtio_net_model,
 	NULL,
 };
 

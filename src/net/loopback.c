@@ -6,7 +6,8 @@
  * Frames wait in one preallocated byte ring, each stored contiguously (a
  * frame that does not fit before the end starts again at 0), indexed by a
  * ring of slots. 1 MiB holds 256 frames of up to 4 KiB, 116 jumbo frames or
- * 16 GSO frames of 64 KiB: bounded memory, no allocation per frame.
+ * 15 GSO frames of 64 KiB: bounded memory, no allocation per frame (256
+ * fixed slots of NET_MAX_FRAME would be 16 MiB per port).
  */
 #include "net/backend.h"
 

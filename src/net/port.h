@@ -19,7 +19,8 @@
  *
  * A port is used by one datapath thread at a time: no locks inside. For
  * several queue pairs open the same spec once per pair (a tap then gets one
- * queue per port).
+ * queue per port; its offloads are the tap's, shared by the queues and reset
+ * when one opens: set them on every port once all are open).
  */
 #ifndef IOMED_NET_PORT_H
 #define IOMED_NET_PORT_H

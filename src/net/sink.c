@@ -32,7 +32,7 @@ static int sink_send(struct net_port *p, const struct iovec *iov, int iovcnt)
 
 	if (len < NET_HDR_LEN || len > NET_MAX_FRAME) {
 		p->stats.tx_drops++;
-		return -EINVAL;
+		return len > NET_MAX_FRAME ? -EMSGSIZE : -EINVAL;
 	}
 	p->stats.tx_packets++;
 	p->stats.tx_bytes += len - NET_HDR_LEN;

@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "sigbus.h"
@@ -20,16 +22,14 @@ void vfu_dma_init(struct vfu_dma *dma, unsigned max_regions)
 {
 	memset(dma, 0, sizeof(*dma));
 	dma->max_regions = max_regions;
+	dma->max_bytes = VFU_DMA_MAX_BYTES;
 }
 
 static void region_release(struct vfu_dma_region *r)
 {
 	if (r->map)
 		munmap(r->map, r->size);
-	if (r->fd >= 0)
-		close(r->fd);
 	r->map = NULL;
-	r->fd = -1;
 }
 
 void vfu_dma_remove_all(struct vfu_dma *dma, vfu_dma_unmap_cb cb, void *opaque)
@@ -94,16 +94,22 @@ static int grow(struct vfu_dma *dma)
 
 /*
  * Mapping past the end of a file "works" until the first access raises
- * SIGBUS, so the backing must be a regular file (memfd, shm, hugetlbfs)
- * that covers the whole range now.
+ * SIGBUS, so the backing must be a regular file of a memory file system
+ * (memfd, /dev/shm, hugetlbfs) that covers the whole range now. (A client
+ * that shrinks it later is survived: see sigbus.h.)
  */
 static int check_backing(int fd, uint64_t offset, uint64_t size)
 {
+	struct statfs fs;
 	struct stat st;
 
-	if (fstat(fd, &st))
+	if (fstat(fd, &st) || fstatfs(fd, &fs))
 		return -errno;
-	if (!S_ISREG(st.st_mode))
+	/*
+	 * Memory file systems only: a page of a file on disk, FUSE or NFS can
+	 * stall the device thread on every access for as long as its server likes.
+	 */
+	if (!S_ISREG(st.st_mode) || (fs.f_type != TMPFS_MAGIC && fs.f_type != HUGETLBFS_MAGIC))
 		return -EINVAL;
 	if (offset > (uint64_t)st.st_size || size > (uint64_t)st.st_size - offset)
 		return -EINVAL;
@@ -114,7 +120,7 @@ int vfu_dma_add(struct vfu_dma *dma, uint64_t addr, uint64_t size, int fd, uint6
 		uint32_t prot)
 {
 	struct vfu_dma_region r = { .addr = addr, .size = size, .offset = offset,
-				    .prot = prot, .fd = fd };
+				    .prot = prot };
 	unsigned i;
 	int ret;
 
@@ -127,7 +133,8 @@ int vfu_dma_add(struct vfu_dma *dma, uint64_t addr, uint64_t size, int fd, uint6
 		ret = -EEXIST;
 		goto err;
 	}
-	if (dma->count >= dma->max_regions) {
+	/* Bounded in count and in address space, so one client cannot starve the others. */
+	if (dma->count >= dma->max_regions || size > dma->max_bytes - dma->mapped_bytes) {
 		ret = -ENOSPC;
 		goto err;
 	}
@@ -154,7 +161,7 @@ int vfu_dma_add(struct vfu_dma *dma, uint64_t addr, uint64_t size, int fd, uint6
 	dma->regions[i] = r;
 	dma->count++;
 	dma->mapped_bytes += size;
-	return 0;
+	ret = 0;
 err:
 	if (fd >= 0)
 		close(fd);

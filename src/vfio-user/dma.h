@@ -11,13 +11,16 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+/* Guest memory one device may map: far above any VM, far below the address space. */
+#define VFU_DMA_MAX_BYTES (1ull << 40)
+
 struct vfu_dma_region {
 	uint64_t addr;   /* guest (IO virtual) address */
 	uint64_t size;
 	uint64_t offset; /* into fd */
 	uint32_t prot;   /* VFU_DMA_READ | VFU_DMA_WRITE */
-	int fd;          /* -1 when the client gave none: not accessible */
-	void *map;       /* mmap of [offset, offset + size) of fd, NULL without fd */
+	void *map;       /* mmap of [offset, offset + size) of the client's fd; NULL
+			  * when it sent none (the region is then not accessible) */
 };
 
 struct vfu_dma {
@@ -25,6 +28,7 @@ struct vfu_dma {
 	unsigned count;
 	unsigned capacity;
 	unsigned max_regions;
+	uint64_t max_bytes; /* bound on mapped_bytes (VFU_DMA_MAX_BYTES by default) */
 	uint64_t mapped_bytes;
 };
 
@@ -33,9 +37,12 @@ void vfu_dma_init(struct vfu_dma *dma, unsigned max_regions);
 void vfu_dma_fini(struct vfu_dma *dma);
 
 /*
- * Add a region. Takes ownership of @fd (closed on error too; -1 for none).
- * -EEXIST on overlap, -EINVAL for a zero size, wrap-around or bad flags,
- * -ENOSPC past max_regions, -errno from mmap.
+ * Add a region. Takes ownership of @fd (-1 for none) and closes it, on
+ * error too: the mapping keeps the file alive, so a client cannot pin one
+ * daemon fd per map and starve other devices of fds.
+ * -EEXIST on overlap, -EINVAL for a zero size, wrap-around, bad flags or
+ * an fd that is not memory of a file this size, -ENOSPC past max_regions
+ * or max_bytes, -errno from mmap.
  */
 int vfu_dma_add(struct vfu_dma *dma, uint64_t addr, uint64_t size, int fd, uint64_t offset,
 		uint32_t prot);

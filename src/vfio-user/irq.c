@@ -7,8 +7,11 @@
 #include "irq.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 int vfu_irqs_init(struct vfu_irqs *irqs, const uint32_t counts[VFU_PCI_NUM_IRQS],
@@ -77,11 +80,27 @@ void vfu_irqs_fini(struct vfu_irqs *irqs)
 
 static void signal_fd(int fd)
 {
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
 	uint64_t one = 1;
 
-	/* A full eventfd counter (EAGAIN) still means "pending": nothing lost. */
+	/*
+	 * The fd is an eventfd (validate.c) made non-blocking when it arrived,
+	 * but the client shares the file and could make it blocking again:
+	 * only write when the counter has room, so a write can never block the
+	 * device thread. A full counter still means "pending": nothing is lost.
+	 */
+	if (poll(&p, 1, 0) != 1 || !(p.revents & POLLOUT))
+		return;
 	if (write(fd, &one, sizeof(one)) < 0)
 		return;
+}
+
+static void make_nonblocking(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl >= 0 && !(fl & O_NONBLOCK))
+		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
 /* Deliver or latch vector @v. */
@@ -133,8 +152,10 @@ static int set_eventfds(struct vfu_irqs *irqs, const struct vfu_irq_set *set, co
 	if (set->flags & VFU_IRQ_SET_ACTION_UNMASK) {
 		/* INTx resample eventfd (validated: INTx, count 1). */
 		close_fd(&irqs->intx_resample_fd);
-		if (nfds)
+		if (nfds) {
 			irqs->intx_resample_fd = fds[0];
+			make_nonblocking(fds[0]);
+		}
 		irqs->resample_gen++;
 		return 0;
 	}
@@ -144,6 +165,8 @@ static int set_eventfds(struct vfu_irqs *irqs, const struct vfu_irq_set *set, co
 		close_fd(&vec->fd);
 		/* Vectors past the fds sent are unassigned (QEMU sends none to unassign). */
 		vec->fd = i < nfds ? fds[i] : -1;
+		if (vec->fd >= 0)
+			make_nonblocking(vec->fd);
 		if (vec->fd >= 0 && vec->pending && !vec->masked)
 			fire(irqs, set->index, set->start + i);
 	}
@@ -207,16 +230,23 @@ void vfu_irq_set_intx(struct vfu_irqs *irqs, bool level)
 		irqs->idx[VFU_PCI_INTX].vec[0].pending = false;
 }
 
-void vfu_irq_intx_resample(struct vfu_irqs *irqs)
+int vfu_irq_intx_resample(struct vfu_irqs *irqs)
 {
 	uint64_t v;
+	struct iovec iov = { .iov_base = &v, .iov_len = sizeof(v) };
+	ssize_t n;
 
 	if (irqs->intx_resample_fd < 0)
-		return;
-	if (read(irqs->intx_resample_fd, &v, sizeof(v)) < 0)
-		return;
+		return 0;
+	/* RWF_NOWAIT: the client shares the file and may have made it blocking. */
+	n = preadv2(irqs->intx_resample_fd, &iov, 1, -1, RWF_NOWAIT);
+	if (n < 0)
+		return -errno;
+	if (n != sizeof(v))
+		return -EIO;
 	if (irqs->idx[VFU_PCI_INTX].count)
 		unmask(irqs, VFU_PCI_INTX, 0);
+	return 0;
 }
 
 bool vfu_irq_enabled(const struct vfu_irqs *irqs, unsigned index)

@@ -58,8 +58,11 @@ int vfu_irq_raise(struct vfu_irqs *irqs, unsigned index, unsigned vec);
  * triggers again, which is how a level interrupt is resampled.
  */
 void vfu_irq_set_intx(struct vfu_irqs *irqs, bool level);
-/* The INTx resample eventfd fired: consume it and unmask. */
-void vfu_irq_intx_resample(struct vfu_irqs *irqs);
+/*
+ * The INTx resample eventfd fired: consume it and unmask. 0, or -errno
+ * when it could not be read (-EAGAIN: nothing there after all).
+ */
+int vfu_irq_intx_resample(struct vfu_irqs *irqs);
 bool vfu_irq_enabled(const struct vfu_irqs *irqs, unsigned index);
 bool vfu_irq_pending(const struct vfu_irqs *irqs, unsigned index, unsigned vec);
 

@@ -9,6 +9,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -21,6 +22,7 @@
 #include "core/log.h"
 #include "session.h"
 #include "sigbus.h"
+#include "sock.h"
 
 struct vfu_server {
 	struct vfu_device *dev;
@@ -30,12 +32,15 @@ struct vfu_server {
 	int epoll_fd;
 	int watched_resample_fd; /* INTx resample fd registered with epoll, -1 none */
 	uint32_t watched_gen;
+	int64_t listen_paused_until; /* accept failed for want of fds: retry then */
 	bool active;
 	struct vfu_session session;
 	struct vfu_stats stats;
 };
 
 enum { EV_LISTEN = 1, EV_STOP, EV_SESSION, EV_RESAMPLE };
+
+#define LISTEN_BACKOFF_MS 100
 
 /* An existing socket file nobody listens on is stale and may be replaced. */
 static int claim_path(const struct sockaddr_un *addr)
@@ -146,29 +151,68 @@ err:
 	return ret;
 }
 
-/* Follow the INTx resample eventfd the client may have (re)assigned. */
+/*
+ * Follow the INTx resample eventfd the client may have (re)assigned. epoll
+ * watches a dup of our own: the IRQ table closes its fd when the client
+ * replaces it, and only a registration we close ourselves is really gone
+ * (epoll keeps an entry while any reference to the file lives, and the
+ * client holds one).
+ */
+static void unwatch_resample(struct vfu_server *srv)
+{
+	if (srv->watched_resample_fd < 0)
+		return;
+	epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, srv->watched_resample_fd, NULL);
+	close(srv->watched_resample_fd);
+	srv->watched_resample_fd = -1;
+}
+
 static void sync_resample_fd(struct vfu_server *srv)
 {
-	int fd = srv->dev->irq.intx_resample_fd;
+	int fd = srv->dev->irq.intx_resample_fd, dup;
 
 	/* By generation, not fd number: a new fd may reuse the old number. */
 	if (srv->dev->irq.resample_gen == srv->watched_gen)
 		return;
 	srv->watched_gen = srv->dev->irq.resample_gen;
-	/* A closed fd has already left the epoll set; ENOENT is fine. */
-	if (srv->watched_resample_fd >= 0)
-		epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, srv->watched_resample_fd, NULL);
-	srv->watched_resample_fd = -1;
-	if (fd >= 0 && !epoll_set(srv->epoll_fd, EPOLL_CTL_ADD, fd, EV_RESAMPLE))
-		srv->watched_resample_fd = fd;
+	unwatch_resample(srv);
+	if (fd < 0)
+		return;
+	dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (dup < 0)
+		return;
+	if (epoll_set(srv->epoll_fd, EPOLL_CTL_ADD, dup, EV_RESAMPLE)) {
+		close(dup);
+		return;
+	}
+	srv->watched_resample_fd = dup;
+}
+
+static void on_resample(struct vfu_server *srv, uint32_t events)
+{
+	int ret;
+
+	vfu_device_quiesce(srv->dev);
+	ret = vfu_irq_intx_resample(&srv->dev->irq);
+	vfu_device_resume(srv->dev);
+	/* A hung-up or unreadable fd would fire forever: stop watching it. */
+	if ((ret && ret != -EAGAIN) || (events & (EPOLLHUP | EPOLLERR)))
+		unwatch_resample(srv);
 }
 
 static void session_begin(struct vfu_server *srv)
 {
 	int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
-	if (fd < 0)
+	if (fd < 0) {
+		if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
+			return;
+		/* Out of fds or memory: back off instead of spinning on the listener. */
+		pr_warn_rl("%s: accept: %s; retrying shortly", srv->dev->name, strerror(errno));
+		epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, srv->listen_fd, NULL);
+		srv->listen_paused_until = vfu_now_ms() + LISTEN_BACKOFF_MS;
 		return;
+	}
 	if (vfu_session_init(&srv->session, fd, srv->dev, &srv->stats) ||
 	    epoll_set(srv->epoll_fd, EPOLL_CTL_ADD, fd, EV_SESSION)) {
 		pr_err("%s: cannot start a session", srv->dev->name);
@@ -194,9 +238,36 @@ static void session_end(struct vfu_server *srv, int why)
 	srv->active = false;
 	vfu_device_client_gone(dev);
 	sync_resample_fd(srv);
-	epoll_set(srv->epoll_fd, EPOLL_CTL_ADD, srv->listen_fd, EV_LISTEN);
+	if (!srv->listen_paused_until)
+		epoll_set(srv->epoll_fd, EPOLL_CTL_ADD, srv->listen_fd, EV_LISTEN);
 	pr_info("%s: client disconnected (%s); ready for the next one", dev->name,
 		why == -ECONNRESET ? "closed" : strerror(-why));
+}
+
+/* How long epoll may sleep: until a session deadline or the listener's back-off. */
+static int next_timeout(struct vfu_server *srv)
+{
+	int64_t now = vfu_now_ms();
+	int timeout = -1;
+
+	if (srv->active) {
+		int ret = vfu_session_check_timeouts(&srv->session, now, &timeout);
+
+		if (ret) {
+			session_end(srv, ret);
+			timeout = -1;
+		}
+	}
+	if (srv->listen_paused_until) {
+		if (now >= srv->listen_paused_until) {
+			srv->listen_paused_until = 0;
+			if (!srv->active)
+				epoll_set(srv->epoll_fd, EPOLL_CTL_ADD, srv->listen_fd, EV_LISTEN);
+		} else if (timeout < 0 || srv->listen_paused_until - now < timeout) {
+			timeout = (int)(srv->listen_paused_until - now);
+		}
+	}
+	return timeout;
 }
 
 int vfu_server_run(struct vfu_server *srv)
@@ -204,7 +275,7 @@ int vfu_server_run(struct vfu_server *srv)
 	struct epoll_event evs[4];
 
 	for (;;) {
-		int n = epoll_wait(srv->epoll_fd, evs, 4, -1);
+		int n = epoll_wait(srv->epoll_fd, evs, 4, next_timeout(srv));
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -220,7 +291,7 @@ int vfu_server_run(struct vfu_server *srv)
 					session_begin(srv);
 				break;
 			case EV_SESSION: {
-				int ret = vfu_session_on_readable(&srv->session);
+				int ret = srv->active ? vfu_session_on_readable(&srv->session) : 0;
 
 				if (ret)
 					session_end(srv, ret);
@@ -229,7 +300,7 @@ int vfu_server_run(struct vfu_server *srv)
 				break;
 			}
 			case EV_RESAMPLE:
-				vfu_irq_intx_resample(&srv->dev->irq);
+				on_resample(srv, evs[i].events);
 				break;
 			}
 		}
@@ -250,6 +321,8 @@ void vfu_server_destroy(struct vfu_server *srv)
 		return;
 	if (srv->active)
 		vfu_session_fini(&srv->session);
+	if (srv->watched_resample_fd >= 0)
+		close(srv->watched_resample_fd);
 	vfu_device_fini_tables(srv->dev);
 	if (srv->listen_fd >= 0)
 		close(srv->listen_fd);

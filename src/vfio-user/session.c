@@ -9,16 +9,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "core/log.h"
 #include "validate.h"
 
-#define SEND_TIMEOUT_MS 5000
 
 int vfu_session_init(struct vfu_session *s, int fd, struct vfu_device *dev,
 		     struct vfu_stats *stats)
@@ -30,6 +27,7 @@ int vfu_session_init(struct vfu_session *s, int fd, struct vfu_device *dev,
 	s->dev = dev;
 	s->stats = stats;
 	s->max_data_xfer = VFU_MAX_DATA_XFER;
+	s->started_ms = vfu_now_ms();
 	fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
 		return -errno;
@@ -40,18 +38,9 @@ int vfu_session_init(struct vfu_session *s, int fd, struct vfu_device *dev,
 	return 0;
 }
 
-static void drop_fds(struct vfu_session *s)
-{
-	for (unsigned i = 0; i < s->nfds; i++)
-		if (s->fds[i] >= 0)
-			close(s->fds[i]);
-	s->nfds = 0;
-	s->fds_lost = false;
-}
-
 void vfu_session_fini(struct vfu_session *s)
 {
-	drop_fds(s);
+	vfu_fdset_close(&s->fds);
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;
@@ -61,129 +50,26 @@ void vfu_session_fini(struct vfu_session *s)
 	s->reply = NULL;
 }
 
-static void take_fds(struct vfu_session *s, struct msghdr *mh)
-{
-	struct cmsghdr *c;
-
-	if (mh->msg_flags & MSG_CTRUNC)
-		s->fds_lost = true;
-	for (c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-		size_t n;
-		int *fds;
-
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		fds = (int *)CMSG_DATA(c);
-		for (size_t i = 0; i < n; i++) {
-			int fd;
-
-			memcpy(&fd, &fds[i], sizeof(fd));
-			if (s->nfds < VFU_MAX_MSG_FDS) {
-				s->fds[s->nfds++] = fd;
-			} else {
-				close(fd);
-				s->fds_lost = true;
-			}
-		}
-	}
-}
-
 /* One read of at most @len bytes: >0 bytes, 0 at EOF, -errno. */
 static ssize_t recv_some(struct vfu_session *s, void *buf, size_t len)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * VFU_MAX_MSG_FDS)];
-		struct cmsghdr align;
-	} ctl;
-	struct iovec iov = { .iov_base = buf, .iov_len = len };
-	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
-	};
-	ssize_t n;
-
-	do {
-		n = recvmsg(s->fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	take_fds(s, &mh);
-	return n;
+	if (!s->hdr_got && !s->body_got)
+		s->msg_start_ms = vfu_now_ms();
+	return vfu_sock_recv(s->fd, buf, len, &s->fds);
 }
 
-static int wait_writable(int sock)
+/* One message, all of it before one deadline however slowly the peer reads. */
+static int send_msg(int sock, struct vfu_hdr *hdr, void *payload, size_t len, const int *fds,
+		    unsigned nfds)
 {
-	struct pollfd p = { .fd = sock, .events = POLLOUT };
-	int n;
-
-	do {
-		n = poll(&p, 1, SEND_TIMEOUT_MS);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	return n ? 0 : -ETIMEDOUT;
-}
-
-int vfu_send_msg(int sock, const struct vfu_hdr *hdr, const void *payload, size_t len,
-		 const int *fds, unsigned nfds)
-{
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * VFU_MAX_MSG_FDS)];
-		struct cmsghdr align;
-	} ctl;
 	struct iovec iov[2] = {
-		{ .iov_base = (void *)hdr, .iov_len = sizeof(*hdr) },
-		{ .iov_base = (void *)payload, .iov_len = len },
+		{ .iov_base = hdr, .iov_len = sizeof(*hdr) },
+		{ .iov_base = payload, .iov_len = len },
 	};
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
-	size_t total = sizeof(*hdr) + len;
-	int ret;
+	bool started;
 
-	if (nfds > VFU_MAX_MSG_FDS)
-		return -EINVAL;
-	if (nfds) {
-		struct cmsghdr *c;
-
-		memset(&ctl, 0, sizeof(ctl));
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-	}
-	while (total) {
-		ssize_t n = sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN)
-				return -errno;
-			ret = wait_writable(sock);
-			if (ret)
-				return ret;
-			continue;
-		}
-		/* Fds went with the first bytes; the rest goes without. */
-		mh.msg_control = NULL;
-		mh.msg_controllen = 0;
-		total -= n;
-		while (n && mh.msg_iovlen) {
-			size_t step = (size_t)n < mh.msg_iov->iov_len ? (size_t)n : mh.msg_iov->iov_len;
-
-			mh.msg_iov->iov_base = (uint8_t *)mh.msg_iov->iov_base + step;
-			mh.msg_iov->iov_len -= step;
-			n -= step;
-			if (!mh.msg_iov->iov_len) {
-				mh.msg_iov++;
-				mh.msg_iovlen--;
-			}
-		}
-	}
-	return 0;
+	return vfu_sock_send(sock, iov, 2, fds, nfds, vfu_now_ms() + VFU_SESSION_TIMEOUT_MS,
+			     &started);
 }
 
 static int send_reply(struct vfu_session *s, long result, const struct vfu_reply *rep)
@@ -198,10 +84,10 @@ static int send_reply(struct vfu_session *s, long result, const struct vfu_reply
 	if (result < 0) {
 		h.flags |= VFU_F_ERROR;
 		h.error_no = (uint32_t)-result;
-		return vfu_send_msg(s->fd, &h, NULL, 0, NULL, 0);
+		return send_msg(s->fd, &h, NULL, 0, NULL, 0);
 	}
 	h.msg_size += result;
-	return vfu_send_msg(s->fd, &h, rep->buf, result, &rep->fd, rep->fd >= 0);
+	return send_msg(s->fd, &h, rep->buf, result, &rep->fd, rep->fd >= 0);
 }
 
 static int handle_message(struct vfu_session *s)
@@ -213,7 +99,7 @@ static int handle_message(struct vfu_session *s)
 	};
 	struct vfu_request req = {
 		.hdr = &s->hdr, .payload = s->body, .len = s->body_got,
-		.fds = s->fds, .nfds = s->nfds,
+		.fds = s->fds.fds, .nfds = s->fds.n,
 	};
 	struct vfu_reply rep = { .buf = s->reply, .cap = s->reply_cap, .fd = -1 };
 	long ret;
@@ -221,12 +107,14 @@ static int handle_message(struct vfu_session *s)
 
 	if (s->hdr.cmd < VFU_CMD_MAX)
 		s->stats->msgs[s->hdr.cmd]++;
-	ret = s->fds_lost ? -EINVAL : vfu_validate_command(&lim, &s->hdr, s->body, s->body_got,
-							    s->nfds);
+	ret = s->fds.lost ? -EINVAL : vfu_validate_command(&lim, &s->hdr, s->body, s->body_got,
+							    s->fds.n);
+	if (!ret)
+		ret = vfu_validate_fds(&s->hdr, s->body, s->fds.fds, s->fds.n);
 	if (ret) {
 		s->stats->bad_msgs++;
 		pr_warn_rl("%s: bad %s message (id %u, %u bytes, %u fds): %s", dev->name,
-			   vfu_cmd_name(s->hdr.cmd), s->hdr.msg_id, s->hdr.msg_size, s->nfds,
+			   vfu_cmd_name(s->hdr.cmd), s->hdr.msg_id, s->hdr.msg_size, s->fds.n,
 			   strerror((int)-ret));
 	} else {
 		ret = vfu_dispatch(s, &req, &rep);
@@ -236,7 +124,7 @@ static int handle_message(struct vfu_session *s)
 				 strerror((int)-ret));
 		}
 	}
-	drop_fds(s);
+	vfu_fdset_close(&s->fds);
 	if (s->hdr.flags & VFU_F_NO_REPLY)
 		return 0;
 	err = send_reply(s, ret, &rep);
@@ -297,7 +185,8 @@ static int read_step(struct vfu_session *s)
 
 int vfu_session_on_readable(struct vfu_session *s)
 {
-	for (;;) {
+	/* Level-triggered epoll calls again if more is pending after the budget. */
+	for (unsigned handled = 0; handled < VFU_SESSION_BUDGET;) {
 		int ret = read_step(s);
 
 		if (ret == -EAGAIN)
@@ -309,7 +198,35 @@ int vfu_session_on_readable(struct vfu_session *s)
 		ret = handle_message(s);
 		s->hdr_got = 0;
 		s->body_got = 0;
+		handled++;
 		if (ret)
 			return ret;
 	}
+	return 0;
+}
+
+static int left_ms(int64_t deadline, int64_t now)
+{
+	return deadline - now > INT32_MAX ? INT32_MAX : (int)(deadline - now);
+}
+
+int vfu_session_check_timeouts(struct vfu_session *s, int64_t now_ms, int *next_ms)
+{
+	int64_t deadline = -1;
+
+	if (!s->negotiated)
+		deadline = s->started_ms + VFU_SESSION_TIMEOUT_MS;
+	if (s->hdr_got || s->body_got) {
+		int64_t d = s->msg_start_ms + VFU_SESSION_TIMEOUT_MS;
+
+		if (deadline < 0 || d < deadline)
+			deadline = d;
+	}
+	*next_ms = -1;
+	if (deadline < 0)
+		return 0;
+	if (now_ms >= deadline)
+		return -ETIMEDOUT;
+	*next_ms = left_ms(deadline, now_ms);
+	return 0;
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "server.h"
+#include "sock.h"
 #include "wire.h"
 
 struct vfu_session {
@@ -27,9 +28,9 @@ struct vfu_session {
 	uint8_t *body;
 	size_t body_cap;
 	size_t body_got;
-	int fds[VFU_MAX_MSG_FDS];
-	unsigned nfds;
-	bool fds_lost; /* more fds than allowed, or truncated ancillary data */
+	struct vfu_fdset fds;
+	int64_t started_ms;  /* session start: VERSION must come in time */
+	int64_t msg_start_ms; /* first byte of the message being assembled */
 
 	/* Reply scratch. */
 	uint8_t *reply;
@@ -47,9 +48,17 @@ int vfu_session_on_readable(struct vfu_session *s);
 /* Ends the session: closes the socket and every fd it still holds. */
 void vfu_session_fini(struct vfu_session *s);
 
-/* Send one message (header built by the caller) with optional fds. */
-int vfu_send_msg(int sock, const struct vfu_hdr *hdr, const void *payload, size_t len,
-		 const int *fds, unsigned nfds);
+/* Messages handled per wakeup, so a flooding client cannot starve stop. */
+#define VFU_SESSION_BUDGET 64
+/* Time a client has to negotiate, to finish a message, to take a reply. */
+#define VFU_SESSION_TIMEOUT_MS 10000
+
+/*
+ * The session has waited too long for a client (no VERSION, or a message
+ * left half sent): -ETIMEDOUT, else 0 and in *@next_ms the time left until
+ * the next check is due (-1 none).
+ */
+int vfu_session_check_timeouts(struct vfu_session *s, int64_t now_ms, int *next_ms);
 
 /* Command handlers (dispatch.c): fill the reply payload, return its length or -errno. */
 struct vfu_request {

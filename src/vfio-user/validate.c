@@ -7,6 +7,8 @@
 #include "validate.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "server.h"
@@ -139,13 +141,14 @@ static int check_set_irqs(const struct vfu_limits *lim, const void *p, size_t le
 			  unsigned nfds)
 {
 	const struct vfu_irq_set *s = p;
-	uint32_t data = s->flags & VFU_IRQ_SET_DATA_MASK;
-	uint32_t action = s->flags & VFU_IRQ_SET_ACTION_MASK_ALL;
 	const struct vfu_irq_desc *desc;
+	uint32_t data, action;
 	size_t data_len;
 
 	if (len < sizeof(*s) || s->argsz != len)
 		return -EINVAL;
+	data = s->flags & VFU_IRQ_SET_DATA_MASK;
+	action = s->flags & VFU_IRQ_SET_ACTION_MASK_ALL;
 	if (s->flags & ~(uint32_t)(VFU_IRQ_SET_DATA_MASK | VFU_IRQ_SET_ACTION_MASK_ALL))
 		return -EINVAL;
 	if (!one_bit(data) || !one_bit(action))
@@ -277,4 +280,35 @@ int vfu_validate_command(const struct vfu_limits *lim, const struct vfu_hdr *hdr
 		/* DMA_READ/WRITE go server -> client; migration is not offered. */
 		return -ENOTSUP;
 	}
+}
+
+static bool is_eventfd(int fd)
+{
+	char path[64], target[32];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return false;
+	target[n] = '\0';
+	return !strcmp(target, "anon_inode:[eventfd]");
+}
+
+int vfu_validate_fds(const struct vfu_hdr *hdr, const void *payload, const int *fds,
+		     unsigned nfds)
+{
+	const struct vfu_irq_set *set = payload;
+
+	/*
+	 * The server reads and writes interrupt fds from its device thread:
+	 * a pipe or a file there could block it, so only eventfds will do.
+	 * (DMA_MAP fds are checked by the DMA table, which maps them.)
+	 */
+	if (hdr->cmd != VFU_CMD_DEVICE_SET_IRQS || !(set->flags & VFU_IRQ_SET_DATA_EVENTFD))
+		return 0;
+	for (unsigned i = 0; i < nfds; i++)
+		if (!is_eventfd(fds[i]))
+			return -EINVAL;
+	return 0;
 }

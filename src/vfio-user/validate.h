@@ -39,6 +39,13 @@ int vfu_validate_header(const struct vfu_hdr *hdr);
 int vfu_validate_command(const struct vfu_limits *lim, const struct vfu_hdr *hdr,
 			 const void *payload, size_t len, unsigned nfds);
 
+/*
+ * Check the fds of a message vfu_validate_command accepted: interrupt fds
+ * must be eventfds. Returns 0 or -EINVAL.
+ */
+int vfu_validate_fds(const struct vfu_hdr *hdr, const void *payload, const int *fds,
+		     unsigned nfds);
+
 /* A region access [offset, offset + count) inside region @index? */
 int vfu_validate_region_access(const struct vfu_limits *lim, uint32_t index, uint64_t offset,
 			       uint64_t count, bool write);

@@ -25,6 +25,7 @@
 #include "devices/testdev/testdev.h"
 #include "fuzz_common.h"
 #include "pci/config.h"
+#include "vfio-user/session.h"
 #include "vfio-user/validate.h"
 
 #define RAM_PAGES 16
@@ -187,8 +188,8 @@ static void check_ids(struct harness *h)
 	fuzz_check(rd32(h, VFU_PCI_CONFIG, PCI_VENDOR_ID) ==
 		   (TESTDEV_VENDOR | (uint32_t)TESTDEV_DEVICE << 16), "config IDs changed");
 	fuzz_check(rd32(h, VFU_PCI_CONFIG, PCI_SUBSYSTEM_VENDOR_ID) ==
-		   (uint32_t)poweron_cfg[0x2c] | poweron_cfg[0x2d] << 8 |
-		   poweron_cfg[0x2e] << 16 | (uint32_t)poweron_cfg[0x2f] << 24,
+		   ((uint32_t)poweron_cfg[0x2c] | poweron_cfg[0x2d] << 8 |
+		    poweron_cfg[0x2e] << 16 | (uint32_t)poweron_cfg[0x2f] << 24),
 		   "subsystem IDs changed");
 }
 

@@ -62,9 +62,12 @@ struct vnet_queue_cfg {
 	uint64_t desc, avail, used;
 };
 
+#define VNET_TX_MAX_IOV 128
+
 /* One RX queue's chains popped ahead of the frame that will fill them. */
 #define VNET_RX_MAX_IOV 256
 #define VNET_RX_MAX_CHAINS 64
+#define VNET_RX_CHAIN_IOV 64 /* iovecs one RX chain may need */
 struct vnet_rx_stash {
 	unsigned n;            /* chains held */
 	unsigned iovcnt;
@@ -95,6 +98,7 @@ struct vnet_dp {
 	unsigned active_pairs; /* VQ_PAIRS_SET */
 	uint64_t features;
 	uint32_t rx_need;      /* bytes a receive buffer set must hold */
+	uint64_t poll_ns;      /* idle time before kicks go on and the poller sleeps */
 	bool kicks_on;
 	bool rx_starved[VNET_MAX_PAIRS];
 	bool tx_blocked[VNET_MAX_PAIRS];

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# test_virtio_net.sh — iomed's virtio-net under a stock Linux guest (virtio_net driver), QEMU 11.1
+# (vfio-user-pci), the daemon's TAP port inside a network namespace this test creates:
+#   1. basic:   driver binds, MAC from --device, link up, 10 pings to the host with no loss, TCP of
+#               IOMED_VNET_MB MiB (default 64) each way with matching md5, driver unbind/rebind + ping
+#   2. reboot:  the guest reboots; the second boot's driver finds the device reset and pings
+#   3. restart: QEMU is killed (-9) while the guest pings, a fresh QEMU attaches and pings
+# Every address lives in the namespace (host side 10.66.0.1 on the tap, guest 10.66.0.2); the
+# namespace and every process we started go away at the end. Needs root (ip netns).
+#   tests/vm/test_virtio_net.sh   (env knobs: tests/vm/lib.sh, IOMED_VNET_MB)
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+vm_init
+
+MB=${IOMED_VNET_MB:-64}
+MAC=52:54:00:12:34:56
+NS=iomed-vnet-$$-$RANDOM
+TAP=ivn$$
+TAP=${TAP:0:15}
+HOSTPY=$VM_LIB_DIR/vnet_host.py
+IN_NS=(ip netns exec "$NS")
+
+vnet_cleanup() {
+	local rc=$? pid
+	for pid in "${VM_PIDS[@]}"; do vm_kill "$pid"; done
+	VM_PIDS=()
+	ip netns del "$NS" 2>/dev/null || true
+	(exit $rc)
+	vm_cleanup
+}
+trap vnet_cleanup EXIT
+
+[ "$(id -u)" = 0 ] || vm_die "needs root for ip netns"
+ip netns add "$NS" || vm_die "cannot create network namespace $NS"
+"${IN_NS[@]}" ip link set lo up
+
+# the daemon runs in the namespace, so its tap is born there
+REAL_IOMED=$IOMED
+IOMED=$VM_WORK/iomed-in-ns
+printf '#!/bin/sh\nexec ip netns exec %q %q "$@"\n' "$NS" "$REAL_IOMED" >"$IOMED"
+chmod +x "$IOMED"
+
+SOCK=$VM_WORK/vn0.sock
+daemon_start --device "virtio-net,socket=$SOCK,id=vn0,net=tap:$TAP,mac=$MAC"
+"${IN_NS[@]}" ip addr add 10.66.0.1/24 dev "$TAP" || vm_die "cannot address $TAP in $NS"
+"${IN_NS[@]}" ip link set "$TAP" up
+
+# host_bg NAME ARGS...: a vnet_host.py helper in the namespace, killed at the end
+host_bg() {
+	local name=$1
+	shift
+	"${IN_NS[@]}" python3 "$HOSTPY" "$@" >"$VM_WORK/$name.out" 2>&1 &
+	VM_PIDS+=("$!")
+	eval "${name}_PID=$!"
+}
+
+INITRD=$VM_WORK/initrd.img
+vm_initramfs "$INITRD" "$VM_LIB_DIR/guest_virtio_net.sh" -m virtio_net
+
+# 1. basic
+host_bg rx recv 10.66.0.1 5001 "$VM_WORK/host-rx"
+vm_start basic "$INITRD" --mem 768M --vfio-user "vn0=$SOCK" \
+	--append "iomed.mode=basic iomed.mb=$MB iomed.mac=$MAC"
+BASIC=(find-device link-up mac ping unbind rebind rebind-ping)
+if [ "$MB" -gt 0 ]; then
+	BASIC+=(tcp-tx tcp-rx)
+	if vm_wait_marker basic 'IOMED-TEST: INFO LISTEN 5002' $((VM_TIMEOUT * 4)); then
+		"${IN_NS[@]}" python3 "$HOSTPY" send 10.66.0.2 5002 "$MB" >"$VM_WORK/host-tx" 2>&1 ||
+			vm_log "host send failed: $(cat "$VM_WORK/host-tx")"
+	fi
+fi
+vm_wait $((VM_TIMEOUT * 5)) || vm_log "guest basic: QEMU exit status $?"
+vm_check basic "${BASIC[@]}" || true
+if [ "$MB" -gt 0 ]; then
+	want=$(grep -ao 'INFO TX-MD5 [0-9a-f]*' "$VM_WORK/basic.serial" | awk '{ print $3 }' || true)
+	got=$(cut -d' ' -f1 "$VM_WORK/host-rx" 2>/dev/null || true)
+	if [ -n "$want" ] && [ "$want" = "$got" ]; then vm_pass basic/tcp-tx-md5; else
+		vm_fail basic/tcp-tx-md5 "guest sent $want, host got ${got:-nothing} ($(cat "$VM_WORK/host-rx" 2>/dev/null))"; fi
+	want=$(cut -d' ' -f1 "$VM_WORK/host-tx" 2>/dev/null || true)
+	got=$(grep -ao 'INFO RX-MD5 [0-9a-f]*' "$VM_WORK/basic.serial" | awk '{ print $3 }' || true)
+	if [ -n "$want" ] && [ "$want" = "$got" ]; then vm_pass basic/tcp-rx-md5; else
+		vm_fail basic/tcp-rx-md5 "host sent ${want:-nothing}, guest got ${got:-nothing}"; fi
+	grep -ao 'INFO tcp-[rt]x: .*' "$VM_WORK/basic.serial" | tr -d '\r' | sed 's/^/  /' >&2 || true
+fi
+daemon_check basic
+
+# 2. reboot: the host's boot counter tells the guest which boot it is
+host_bg counter counter 10.66.0.1 5003
+vm_boot reboot "$INITRD" --reboot --vfio-user "vn0=$SOCK" --append "iomed.mode=reboot" || true
+vm_check reboot find-device link-up boot1-ping boot2-ping || true
+daemon_check reboot
+
+# 3. restart: kill -9 QEMU mid-traffic, then a fresh QEMU on the same daemon
+vm_start hold "$INITRD" --vfio-user "vn0=$SOCK" --append "iomed.mode=hold"
+if vm_wait_marker hold 'IOMED-TEST: INFO HOLD' "$VM_TIMEOUT"; then
+	sleep 1
+	kill -KILL "$QEMU_PID"
+	wait "$QEMU_PID" 2>/dev/null || true
+	if grep -aq 'IOMED-TEST: PASS ping' "$VM_WORK/hold.serial"; then vm_pass hold/ping; else vm_fail hold/ping "no PASS ping before the kill"; vm_show_serial hold 30; fi
+else
+	vm_fail hold/marker "guest never printed IOMED-TEST: INFO HOLD"
+	vm_show_serial hold 40
+	vm_kill "$QEMU_PID"
+fi
+sleep 0.5
+daemon_check after-kill
+vm_boot restart "$INITRD" --vfio-user "vn0=$SOCK" --append "iomed.mode=basic iomed.mac=$MAC" || true
+vm_check restart find-device link-up mac ping unbind rebind rebind-ping || true
+daemon_check end
+daemon_stop
+
+vm_finish
