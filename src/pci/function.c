@@ -102,8 +102,10 @@ static int config_write(struct pci_function *f, uint64_t off, const void *buf, u
 		pr_debug("%s: function level reset", f->vfu.name);
 		return pci_function_reset(f);
 	}
-	if (chg.command && (pci_config_command(&f->cfg) & PCI_COMMAND_INTX_DISABLE))
+	if (chg.command && (pci_config_command(&f->cfg) & PCI_COMMAND_INTX_DISABLE)) {
 		vfu_irq_set_intx(&f->vfu.irq, false);
+		intx_update(f);
+	}
 	if (f->ops->config_changed)
 		f->ops->config_changed(f, &chg);
 	return 0;

@@ -295,10 +295,26 @@ void vfu_device_resume(struct vfu_device *dev)
 		dev->ops->resume(dev->opaque);
 }
 
-/* Commands that change tables a device's own threads read. */
-static bool changes_tables(uint16_t cmd)
+/*
+ * Commands that change what a device's own threads use: the DMA and IRQ
+ * tables, or the whole device state (reset, and config writes, which can
+ * reset the function or gate its interrupts).
+ */
+static bool changes_tables(const struct vfu_request *req)
 {
-	return cmd == VFU_CMD_DMA_MAP || cmd == VFU_CMD_DMA_UNMAP || cmd == VFU_CMD_DEVICE_SET_IRQS;
+	const struct vfu_region_access *a = req->payload;
+
+	switch (req->hdr->cmd) {
+	case VFU_CMD_DMA_MAP:
+	case VFU_CMD_DMA_UNMAP:
+	case VFU_CMD_DEVICE_SET_IRQS:
+	case VFU_CMD_DEVICE_RESET:
+		return true;
+	case VFU_CMD_REGION_WRITE:
+		return a->region == VFU_PCI_CONFIG;
+	default:
+		return false;
+	}
 }
 
 static long dispatch(struct vfu_session *s, const struct vfu_request *req, struct vfu_reply *rep)
@@ -335,7 +351,7 @@ static long dispatch(struct vfu_session *s, const struct vfu_request *req, struc
 
 long vfu_dispatch(struct vfu_session *s, const struct vfu_request *req, struct vfu_reply *rep)
 {
-	bool bracket = changes_tables(req->hdr->cmd);
+	bool bracket = changes_tables(req);
 	long ret;
 
 	if (bracket)

@@ -53,12 +53,15 @@ static int claim_path(const struct sockaddr_un *addr)
 	}
 	if (!S_ISSOCK(st.st_mode))
 		return -EEXIST;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* Non-blocking: a live server with a full backlog must not hang us. */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
 	ret = connect(fd, (const struct sockaddr *)addr, sizeof(*addr));
+	if (ret)
+		ret = -errno;
 	close(fd);
-	if (!ret)
+	if (!ret || ret == -EAGAIN || ret == -EINPROGRESS)
 		return -EADDRINUSE;
 	if (unlink(addr->sun_path) && errno != ENOENT)
 		return -errno;

@@ -151,8 +151,17 @@ static int kind_fd(struct harness *h, unsigned kind)
 /* Let the server take in what is there, as its epoll loop would. */
 static void pump(struct harness *h)
 {
-	if (h->alive && vfu_session_on_readable(&h->s))
-		h->alive = false;
+	struct pollfd p = { .fd = h->s.fd, .events = POLLIN };
+
+	if (!h->alive)
+		return;
+	/* Level triggered: called again while input is left (per-wakeup budget). */
+	do {
+		if (vfu_session_on_readable(&h->s)) {
+			h->alive = false;
+			return;
+		}
+	} while (poll(&p, 1, 0) == 1 && (p.revents & POLLIN));
 }
 
 static void send_chunk(struct harness *h, uint8_t *data, size_t len, unsigned nfds,

@@ -7,6 +7,7 @@
 #include "devices/testdev/testdev.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,10 +235,15 @@ static const struct pci_function_ops testdev_ops = {
 
 static int shm_create(struct testdev *td)
 {
-	td->shm_fd = memfd_create("iomed-testdev-shm", MFD_CLOEXEC);
+	td->shm_fd = memfd_create("iomed-testdev-shm", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (td->shm_fd < 0)
 		return -errno;
-	if (ftruncate(td->shm_fd, TESTDEV_SHM_SIZE))
+	/*
+	 * The client gets this fd (BAR2 is mappable): sealed, it cannot shrink
+	 * the file under our own mapping and turn our accesses into SIGBUS.
+	 */
+	if (ftruncate(td->shm_fd, TESTDEV_SHM_SIZE) ||
+	    fcntl(td->shm_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL))
 		return -errno;
 	td->shm = mmap(NULL, TESTDEV_SHM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, td->shm_fd, 0);
 	if (td->shm == MAP_FAILED) {
