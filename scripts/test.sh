@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # Runs every test of iomed: installs what is missing (scripts/setup.sh), builds with
-# AddressSanitizer + UBSan, then runs the unit, integration and VM suites through
-# `meson test`. Ends with the line "N passed, N failed".
+# AddressSanitizer + UBSan, runs the unit, integration and VM suites through `meson test`,
+# then each fuzzer for a bounded time (scripts/fuzz.sh, FUZZ_SECONDS each, default 30).
+# Ends with the line "N passed, N failed".
 #   scripts/test.sh                 every suite
-#   scripts/test.sh unit [...]      only the named suites (unit, integration, vm)
+#   scripts/test.sh unit [...]      only the named suites (unit, integration, vm, fuzz)
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 build=${IOMED_TEST_BUILD:-$top/build-test}
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(unit integration vm)
+[ ${#suites[@]} -gt 0 ] || suites=(unit integration vm fuzz)
+run_fuzz=0
+meson_suites=()
+for s in "${suites[@]}"; do
+	if [ "$s" = fuzz ]; then run_fuzz=1; else meson_suites+=("$s"); fi
+done
 
 scripts/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
 
@@ -25,10 +31,14 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export IOMED="$build/iomed"
 
-args=()
-for s in "${suites[@]}"; do args+=(--suite "$s"); done
-meson test -C "$build" --print-errorlogs --num-processes 1 "${args[@]}"
-rc=$?
+rc=0
+rm -f "$build/meson-logs/testlog.json"
+if [ ${#meson_suites[@]} -gt 0 ]; then
+	args=()
+	for s in "${meson_suites[@]}"; do args+=(--suite "$s"); done
+	meson test -C "$build" --print-errorlogs --num-processes 1 "${args[@]}"
+	rc=$?
+fi
 
 # Count from meson's own log, one line per test.
 read -r passed failed skipped < <(python3 - "$build/meson-logs/testlog.json" <<'PY'
@@ -50,6 +60,20 @@ PY
 )
 if [ "$rc" -ne 0 ] && [ "${failed:-0}" -eq 0 ]; then
 	failed=1
+fi
+
+# Fuzzers: each one is a test; a crash, leak or timeout fails it.
+if [ "$run_fuzz" = 1 ]; then
+	fuzz_out=$(mktemp)
+	FUZZ_SECONDS=${FUZZ_SECONDS:-30} scripts/fuzz.sh 2>&1 | tee "$fuzz_out"
+	if read -r fp ff < <(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' "$fuzz_out" | tail -n 1) &&
+		[ -n "$fp" ]; then
+		passed=$((passed + fp))
+		failed=$((failed + ff))
+	else
+		failed=$((failed + 1))
+	fi
+	rm -f "$fuzz_out"
 fi
 echo "${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
 [ "${failed:-0}" -eq 0 ]

@@ -194,7 +194,10 @@ int vfu_dma_remove(struct vfu_dma *dma, uint64_t addr, uint64_t size, vfu_dma_un
 		dma->mapped_bytes -= r->size;
 		region_release(r);
 	}
-	memmove(&dma->regions[first], &dma->regions[end], (dma->count - end) * sizeof(dma->regions[0]));
+	/* Nothing to move in an empty table (regions may be NULL then). */
+	if (end > first)
+		memmove(&dma->regions[first], &dma->regions[end],
+			(dma->count - end) * sizeof(dma->regions[0]));
 	dma->count -= end - first;
 	return (int)(end - first);
 }

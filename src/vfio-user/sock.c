@@ -100,7 +100,8 @@ static void iov_advance(struct msghdr *mh, size_t n)
 		struct iovec *v = mh->msg_iov;
 		size_t k = n < v->iov_len ? n : v->iov_len;
 
-		v->iov_base = (char *)v->iov_base + k;
+		if (k) /* an empty iovec may have a NULL base */
+			v->iov_base = (char *)v->iov_base + k;
 		v->iov_len -= k;
 		n -= k;
 		if (v->iov_len)

@@ -29,10 +29,7 @@
 
 #include "fuzz_common.h"
 #include "vfio-user/session.h"
-#if __has_include("vfio-user/sigbus.h")
 #include "vfio-user/sigbus.h"
-#define HAVE_VFU_SIGBUS 1
-#endif
 
 #define GUEST_RAM_SIZE (16 * 4096)
 #define SMALL_RAM_SIZE (2 * 4096)
@@ -263,7 +260,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pthread_t thr;
 	int sv[2], fds_before;
 
-#ifdef HAVE_VFU_SIGBUS
 	/*
 	 * What vfu_server_create installs: survive a client that shrinks guest
 	 * RAM. Here, after libFuzzer and ASan set their own handlers.
@@ -273,7 +269,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!sigbus_ready && vfu_sigbus_init())
 		abort();
 	sigbus_ready = true;
-#endif
 	fds_before = fuzz_count_fds();
 	memset(&h, 0, sizeof(h));
 	for (unsigned k = 0; k < FD_KINDS; k++)

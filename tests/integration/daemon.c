@@ -185,16 +185,28 @@ void test_daemon_cleanup(struct test_daemon *d)
 	rmdir(d->dir);
 }
 
-int test_daemon_stop(struct test_daemon *d)
+int test_daemon_stop_within(struct test_daemon *d, int ms)
 {
 	int status, ret = 0;
+	pid_t w;
 
 	if (d->pid <= 0)
 		return -ESRCH;
 	if (!d->reaped) {
 		if (kill(d->pid, SIGTERM))
 			return -errno;
-		if (waitpid(d->pid, &status, 0) != d->pid)
+		for (int t = 0; (w = waitpid(d->pid, &status, ms < 0 ? 0 : WNOHANG)) == 0; t++) {
+			if (t >= ms / 10) {
+				test_daemon_dump_log(d, "still running after SIGTERM");
+				kill(d->pid, SIGKILL);
+				waitpid(d->pid, &status, 0);
+				d->pid = 0;
+				test_daemon_cleanup(d);
+				return -ETIMEDOUT;
+			}
+			sleep_ms(10);
+		}
+		if (w != d->pid)
 			return -errno;
 		d->reaped = true;
 		d->status = status;
@@ -209,6 +221,11 @@ int test_daemon_stop(struct test_daemon *d)
 	d->pid = 0;
 	test_daemon_cleanup(d);
 	return ret;
+}
+
+int test_daemon_stop(struct test_daemon *d)
+{
+	return test_daemon_stop_within(d, -1);
 }
 
 int test_daemon_fd_count(const struct test_daemon *d)
@@ -238,6 +255,54 @@ int test_daemon_wait_fds(const struct test_daemon *d, int want, int ms)
 		n = test_daemon_fd_count(d);
 	}
 	return n;
+}
+
+long test_daemon_cpu_ms(const struct test_daemon *d)
+{
+	char path[64], buf[1024], *p;
+	unsigned long utime, stime;
+	long hz = sysconf(_SC_CLK_TCK);
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)d->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	/* After "pid (comm)": state is field 3, utime and stime are fields 14 and 15. */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+			 &utime, &stime) != 2 || hz <= 0)
+		return -EIO;
+	return (long)((utime + stime) * 1000 / (unsigned long)hz);
+}
+
+int64_t test_daemon_mapped_bytes(const struct test_daemon *d, const char *prefix)
+{
+	char path[64], line[512];
+	int64_t total = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)d->pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long start, end;
+		int name = 0;
+
+		/* start-end perms offset dev inode   path */
+		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &start, &end, &name) == 2 && name &&
+		    !strncmp(line + name, prefix, strlen(prefix)))
+			total += (int64_t)(end - start);
+	}
+	fclose(f);
+	return total;
 }
 
 int test_run(char *const argv[], char *out, size_t outlen, int timeout_ms)

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct test_daemon {
@@ -34,6 +35,11 @@ int test_daemon_launch(struct test_daemon *d);
  * goes to stderr. The temp dir is removed either way.
  */
 int test_daemon_stop(struct test_daemon *d);
+/*
+ * The same, but a daemon still running @ms after SIGTERM is killed and
+ * -ETIMEDOUT returned (its log goes to stderr). @ms < 0 waits forever.
+ */
+int test_daemon_stop_within(struct test_daemon *d, int ms);
 /* Remove the temp dir and what the harness put in it (for a daemon never launched). */
 void test_daemon_cleanup(struct test_daemon *d);
 /* Still running? Reaps (and remembers the status of) a daemon that died. */
@@ -44,6 +50,14 @@ void test_daemon_dump_log(const struct test_daemon *d, const char *why);
 int test_daemon_fd_count(const struct test_daemon *d);
 /* Poll the fd count until it equals @want or @ms pass; returns the last count. */
 int test_daemon_wait_fds(const struct test_daemon *d, int want, int ms);
+/* CPU time the daemon used so far, user + system, all threads (ms); -errno on error. */
+long test_daemon_cpu_ms(const struct test_daemon *d);
+/*
+ * Bytes of the daemon's address space mapped from files whose path in
+ * /proc/PID/maps starts with @prefix (a memfd shows as "/memfd:NAME");
+ * -errno on error.
+ */
+int64_t test_daemon_mapped_bytes(const struct test_daemon *d, const char *prefix);
 
 /*
  * Run @argv (argv[0] the binary) to completion with stdout and stderr going

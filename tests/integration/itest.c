@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -127,6 +128,43 @@ void it_assert_serves(struct itest *t, unsigned dev)
 	it_close(t, c);
 }
 
+void it_assert_dma_mapped(struct itest *t, uint64_t bytes)
+{
+	int64_t n = test_daemon_mapped_bytes(&t->d, IT_MEMFD_MAPS);
+
+	/* A client that just left: the daemon unmaps after closing its socket. */
+	for (int i = 0; i < IT_FD_WAIT_MS / 10 && n >= 0 && (uint64_t)n != bytes; i++) {
+		usleep(10 * 1000);
+		n = test_daemon_mapped_bytes(&t->d, IT_MEMFD_MAPS);
+	}
+	assert_true(n >= 0);
+	if ((uint64_t)n != bytes)
+		fprintf(stderr, "daemon maps %#llx bytes of our memfds, expected %#llx\n",
+			(unsigned long long)n, (unsigned long long)bytes);
+	assert_true((uint64_t)n == bytes);
+}
+
+void it_assert_no_spin(struct itest *t)
+{
+	long before = test_daemon_cpu_ms(&t->d), used;
+
+	assert_true(before >= 0);
+	usleep(IT_SPIN_WINDOW_MS * 1000);
+	assert_true(test_daemon_alive(&t->d));
+	used = test_daemon_cpu_ms(&t->d) - before;
+	if (used >= IT_SPIN_MAX_CPU_MS)
+		fail_msg("the daemon used %ld ms of CPU in %d ms: it spins", used,
+			 IT_SPIN_WINDOW_MS);
+}
+
+int64_t it_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void close_clients(struct itest *t)
 {
 	for (unsigned i = 0; i < IT_MAX_CLIENTS; i++) {
@@ -172,6 +210,11 @@ static int check_clean(struct itest *t)
 	if (n != t->baseline) {
 		fprintf(stderr, "daemon fds after a fresh client: %d, baseline %d\n", n,
 			t->baseline);
+		return -1;
+	}
+	/* The fresh client was served, so the last session's maps are gone by now. */
+	if (test_daemon_mapped_bytes(&t->d, IT_MEMFD_MAPS)) {
+		fprintf(stderr, "the daemon still maps our memfds after the client left\n");
 		return -1;
 	}
 	return 0;

@@ -19,6 +19,11 @@
 
 #define IT_FD_WAIT_MS 2000
 #define IT_MAX_CLIENTS 8
+/* it_memfd's memfds show in the daemon's /proc/PID/maps under this path. */
+#define IT_MEMFD_MAPS "/memfd:iomed-it "
+/* it_assert_no_spin: the daemon may use at most this much CPU in IT_SPIN_WINDOW_MS. */
+#define IT_SPIN_WINDOW_MS 1000
+#define IT_SPIN_MAX_CPU_MS 200
 
 struct itest {
 	struct test_daemon d;
@@ -39,8 +44,8 @@ int it_setup(void **state);
 int it_setup_raw(void **state);
 /*
  * Close the test's client; then the daemon must be alive, back at its fd
- * baseline and serve a new client (VERSION and a register read). A daemon
- * found dead is restarted so the next tests run.
+ * baseline, serve a new client (VERSION and a register read) and map none
+ * of the tests' memfds. A daemon found dead is restarted so the next tests run.
  */
 int it_teardown(void **state);
 
@@ -54,6 +59,15 @@ void it_close(struct itest *t, struct vfu_client *c);
 void it_assert_fds(struct itest *t, int extra);
 /* A fresh client on @dev negotiates and reads the ID register (asserts). */
 void it_assert_serves(struct itest *t, unsigned dev);
+/*
+ * The daemon maps exactly @bytes of it_memfd memfds, now or within
+ * IT_FD_WAIT_MS (DMA maps hold no fd: the mapping keeps the memory; asserts).
+ */
+void it_assert_dma_mapped(struct itest *t, uint64_t bytes);
+/* The daemon is alive and uses little CPU over the next second: nothing spins (asserts). */
+void it_assert_no_spin(struct itest *t);
+/* Milliseconds of CLOCK_MONOTONIC. */
+int64_t it_now_ms(void);
 
 /* BAR0 registers and config space (asserting success). */
 uint32_t it_reg_read(struct vfu_client *c, uint32_t off);

@@ -500,7 +500,8 @@ static void test_intx_resample(void **state)
 	assert_int_equal(vfu_client_set_irqs(t->c, VFU_PCI_INTX, VFU_IRQ_SET_DATA_EVENTFD |
 					     VFU_IRQ_SET_ACTION_UNMASK, 0, 1, &rfd, 1, NULL, 0),
 			 0);
-	it_assert_fds(t, 3);
+	/* Session, trigger, and the resample fd twice: the IRQ table's and epoll's dup. */
+	it_assert_fds(t, 4);
 
 	it_reg_write(t->c, TESTDEV_IRQ_RAISE, 0);
 	assert_int_equal(it_efd_count(efd), 1);
@@ -527,7 +528,8 @@ static void test_intx_resample(void **state)
 	assert_int_equal(vfu_client_set_irqs(t->c, VFU_PCI_INTX, VFU_IRQ_SET_DATA_EVENTFD |
 					     VFU_IRQ_SET_ACTION_UNMASK, 0, 1, &rfd, 1, NULL, 0),
 			 0);
-	it_assert_fds(t, 3);
+	/* The old fd and its dup are gone, the new one held twice. */
+	it_assert_fds(t, 4);
 	it_reg_write(t->c, TESTDEV_IRQ_RAISE, 0);
 	assert_int_equal(it_efd_count(efd), 1);
 	resample(rfd);
@@ -536,6 +538,7 @@ static void test_intx_resample(void **state)
 	assert_int_equal(vfu_client_set_irqs(t->c, VFU_PCI_INTX, VFU_IRQ_SET_DATA_EVENTFD |
 					     VFU_IRQ_SET_ACTION_UNMASK, 0, 1, NULL, 0, NULL, 0),
 			 0);
+	/* Both copies of the resample fd dropped: session and trigger left. */
 	it_assert_fds(t, 2);
 	close(efd);
 	close(rfd);
@@ -746,29 +749,34 @@ static void test_dma_map_unmap(void **state)
 
 	assert_int_equal(vfu_client_dma_map(t->c, GUEST_A, MAP_SIZE, a, 0,
 					    VFU_DMA_READ | VFU_DMA_WRITE), 0);
-	/* The daemon keeps its own reference to the memfd. */
-	it_assert_fds(t, 2);
+	/* The daemon maps the memfd and closes its fd: only the session's fd is held. */
+	it_assert_fds(t, 1);
+	it_assert_dma_mapped(t, MAP_SIZE);
 	/* At an offset into the fd. */
 	assert_int_equal(vfu_client_dma_map(t->c, GUEST_A + MAP_SIZE, 0x4000, b, 0x8000,
 					    VFU_DMA_READ), 0);
-	it_assert_fds(t, 3);
-	/* Without fd (ROM-like): accepted, no fd held. */
+	it_assert_fds(t, 1);
+	it_assert_dma_mapped(t, MAP_SIZE + 0x4000);
+	/* Without fd (ROM-like): accepted, nothing mapped. */
 	assert_int_equal(vfu_client_dma_map(t->c, 0xfffc0000, 0x40000, -1, 0, VFU_DMA_READ), 0);
-	it_assert_fds(t, 3);
-	/* Our copies may go: the daemon's own references keep the memory. */
+	it_assert_fds(t, 1);
+	it_assert_dma_mapped(t, MAP_SIZE + 0x4000);
+	/* Our copies may go: the daemon's mappings keep the memory. */
 	close(a);
 	close(b);
+	it_assert_dma_mapped(t, MAP_SIZE + 0x4000);
 
 	assert_int_equal(vfu_client_dma_unmap(t->c, GUEST_A, MAP_SIZE, 0), 0);
-	it_assert_fds(t, 2);
+	it_assert_dma_mapped(t, 0x4000);
 	/* Remapping the freed range works. */
 	a = it_memfd(MAP_SIZE);
 	assert_int_equal(vfu_client_dma_map(t->c, GUEST_A, MAP_SIZE, a, 0, VFU_DMA_WRITE), 0);
 	close(a);
-	it_assert_fds(t, 3);
+	it_assert_dma_mapped(t, MAP_SIZE + 0x4000);
 	assert_int_equal(vfu_client_dma_unmap(t->c, 0xfffc0000, 0x40000, 0), 0);
 	assert_int_equal(vfu_client_dma_unmap(t->c, 0, 0, VFU_DMA_UNMAP_ALL), 0);
 	it_assert_fds(t, 1);
+	it_assert_dma_mapped(t, 0);
 	it_assert_dma_free(t->c, GUEST_A, MAP_SIZE);
 	/* Unmapping nothing, or UNMAP_ALL with nothing mapped, is fine (VFIO type1). */
 	assert_int_equal(vfu_client_dma_unmap(t->c, GUEST_A, MAP_SIZE, 0), 0);
@@ -783,9 +791,10 @@ static void test_dma_map_unmap(void **state)
 					    VFU_DMA_READ), 0);
 	assert_int_equal(vfu_client_dma_map(t->c, GUEST_A + MAP_SIZE, 0x1000, a, 0,
 					    VFU_DMA_READ), 0);
-	it_assert_fds(t, 4);
+	it_assert_fds(t, 1);
+	it_assert_dma_mapped(t, 0x4000);
 	assert_int_equal(vfu_client_dma_unmap(t->c, GUEST_A, MAP_SIZE, 0), 0);
-	it_assert_fds(t, 2);
+	it_assert_dma_mapped(t, 0x1000);
 	it_assert_dma_free(t->c, GUEST_A, MAP_SIZE);
 	/* The one past the range stays. */
 	assert_int_equal(vfu_client_dma_map(t->c, GUEST_A + MAP_SIZE, 0x1000, -1, 0,
@@ -793,11 +802,12 @@ static void test_dma_map_unmap(void **state)
 	/* An unmap range reaching the top of the address space (2^64). */
 	assert_int_equal(vfu_client_dma_map(t->c, 0xffffffffffffe000ull, 0x1000, a, 0,
 					    VFU_DMA_READ), 0);
-	it_assert_fds(t, 3);
+	it_assert_dma_mapped(t, 0x2000);
 	assert_int_equal(vfu_client_dma_unmap(t->c, 0x8000000000000000ull,
 					      0x8000000000000000ull, 0), 0);
-	it_assert_fds(t, 2);
+	it_assert_dma_mapped(t, 0x1000);
 	it_assert_dma_free(t->c, 0xffffffffffffe000ull, 0x1000);
+	it_assert_fds(t, 1);
 	close(a);
 }
 
@@ -954,6 +964,7 @@ static void test_dma_faults(void **state)
 	/* UNMAP_ALL drops the rest. */
 	assert_int_equal(vfu_client_dma_unmap(t->c, 0, 0, VFU_DMA_UNMAP_ALL), 0);
 	it_assert_fds(t, 1);
+	it_assert_dma_mapped(t, 0);
 	assert_int_equal(dma_run(t->c, 0x30000000, 0x30000000, 64, 1),
 			 TESTDEV_DMA_STATUS_ERROR | EFAULT);
 	assert_int_equal(it_reg_read(t->c, TESTDEV_ID), TESTDEV_ID_VALUE);

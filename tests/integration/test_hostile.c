@@ -13,7 +13,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -21,6 +26,7 @@
 #include "itest.h"
 #include "devices/testdev/testdev.h"
 #include "pci/config.h"
+#include "vfio-user/dma.h" /* VFU_DMA_MAX_BYTES */
 
 #define HDR sizeof(struct vfu_hdr)
 
@@ -128,9 +134,11 @@ static void test_byte_by_byte(void **state)
 	usleep(10000);
 	assert_int_equal(vfu_client_send_raw(t->c, buf + 5, sizeof(buf) - 5, NULL, 0), 0);
 	it_expect_ok(t->c, h.msg_id, VFU_CMD_DMA_MAP, buf, sizeof(buf));
-	it_assert_fds(t, 2);
-	assert_int_equal(vfu_client_dma_unmap(t->c, 0x100000, 0x1000, 0), 0);
+	/* Mapped, and the fd closed: a map holds no daemon fd. */
 	it_assert_fds(t, 1);
+	it_assert_dma_mapped(t, 0x1000);
+	assert_int_equal(vfu_client_dma_unmap(t->c, 0x100000, 0x1000, 0), 0);
+	it_assert_dma_mapped(t, 0);
 	close(fd);
 }
 
@@ -505,22 +513,27 @@ static void test_dma_overlaps(void **state)
 	int fd = it_memfd(0x10000);
 
 	assert_int_equal(vfu_client_dma_map(t->c, b, s, fd, 0, rw), 0);
-	it_assert_fds(t, 2);
+	/* A map holds no daemon fd, only the mapping. */
+	it_assert_fds(t, 1);
+	it_assert_dma_mapped(t, s);
 	map_error(t->c, b, s, 0, rw, &fd, 1, EEXIST);                  /* identical */
 	map_error(t->c, b - 0x1000, 0x2000, 0, rw, &fd, 1, EEXIST);    /* over the start */
 	map_error(t->c, b + s - 0x1000, 0x2000, 0, rw, &fd, 1, EEXIST); /* over the end */
 	map_error(t->c, b + 0x1000, 0x1000, 0, rw, &fd, 1, EEXIST);    /* inside */
 	map_error(t->c, b - 0x1000, s + 0x2000, 0, rw, &fd, 1, EEXIST); /* around */
 	map_error(t->c, b, 0x1000, 0, rw, NULL, 0, EEXIST);             /* without fd */
-	/* Every refused fd was closed. */
-	it_assert_fds(t, 2);
+	/* Every refused fd was closed, nothing more mapped. */
+	it_assert_fds(t, 1);
+	it_assert_dma_mapped(t, s);
 	/* Adjacent on both sides is fine. */
 	assert_int_equal(vfu_client_dma_map(t->c, b - 0x1000, 0x1000, fd, 0, rw), 0);
 	assert_int_equal(vfu_client_dma_map(t->c, b + s, 0x1000, -1, 0, rw), 0);
 	/* A map over two existing ones. */
 	map_error(t->c, b - 0x1000, s + 0x2000, 0, rw, NULL, 0, EEXIST);
 	map_error(t->c, b + s - 0x1000, 0x2000, 0, rw, &fd, 1, EEXIST);
-	it_assert_fds(t, 3);
+	/* The two maps with fd are mapped; no fd is held for either. */
+	it_assert_fds(t, 1);
+	it_assert_dma_mapped(t, s + 0x1000);
 	close(fd);
 }
 
@@ -549,14 +562,85 @@ static void test_dma_bad_maps(void **state)
 	map_error(t->c, 0x100000, 0x1000, 0, rw, &pfd[0], 1, EINVAL);
 	it_assert_fds(t, 1);
 	/* Nothing was mapped. */
+	it_assert_dma_mapped(t, 0);
 	it_assert_dma_free(t->c, 0x100000, 0x1000);
-	/* The edge of the memfd is fine. */
+	/* The edge of the memfd is fine (mapped, its fd closed). */
 	assert_int_equal(vfu_client_dma_map(t->c, 0x100000, 0x1000, fd, 0x3000, rw), 0);
-	it_assert_fds(t, 2);
+	it_assert_fds(t, 1);
+	it_assert_dma_mapped(t, 0x1000);
 	close(fd);
 	close(efd);
 	close(pfd[0]);
 	close(pfd[1]);
+}
+
+/*
+ * Only memory file systems may back a map: a page of a file on disk can
+ * stall the device thread on every access. /var/tmp is normally on disk.
+ */
+static void test_dma_disk_file(void **state)
+{
+	struct itest *t = *state;
+	const uint32_t rw = VFU_DMA_READ | VFU_DMA_WRITE;
+	char path[] = "/var/tmp/iomed-it.XXXXXX";
+	struct statfs fs;
+	int fd = mkstemp(path), dir;
+
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(ftruncate(fd, 0x4000), 0);
+	assert_int_equal(fstatfs(fd, &fs), 0);
+	if (fs.f_type == TMPFS_MAGIC || fs.f_type == HUGETLBFS_MAGIC) {
+		close(fd);
+		skip(); /* /var/tmp is a memory file system here: nothing to test */
+	}
+	map_error(t->c, 0x100000, 0x4000, 0, rw, &fd, 1, EINVAL);
+	map_error(t->c, 0x100000, 0x1000, 0x1000, VFU_DMA_READ, &fd, 1, EINVAL);
+	/* Not a regular file at all: a directory. */
+	dir = open("/var/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dir >= 0);
+	map_error(t->c, 0x100000, 0x1000, 0, VFU_DMA_READ, &dir, 1, EINVAL);
+	/* Refused fds closed, nothing mapped. */
+	it_assert_fds(t, 1);
+	it_assert_dma_mapped(t, 0);
+	it_assert_dma_free(t->c, 0x100000, 0x4000);
+	close(fd);
+	close(dir);
+}
+
+/* At most VFU_DMA_MAX_BYTES (1 TiB) mapped per device, with fd or without. */
+static void test_dma_max_bytes(void **state)
+{
+	struct itest *t = *state;
+	const uint64_t half = VFU_DMA_MAX_BYTES / 2, base = 0x1000000000ull;
+	int fd = it_memfd(half); /* sparse: costs no memory until touched */
+
+	assert_int_equal(vfu_client_dma_map(t->c, base, half, fd, 0, VFU_DMA_READ), 0);
+	assert_int_equal(vfu_client_dma_map(t->c, base + half, half, fd, 0, VFU_DMA_READ), 0);
+	it_assert_dma_mapped(t, 2 * half);
+	/* Full: another 512 GiB, or a single page, with or without fd. */
+	assert_int_equal(vfu_client_dma_map(t->c, base + 2 * half, half, fd, 0, VFU_DMA_READ),
+			 -ENOSPC);
+	assert_int_equal(vfu_client_dma_map(t->c, base + 2 * half, 0x1000, fd, 0,
+					    VFU_DMA_READ), -ENOSPC);
+	assert_int_equal(vfu_client_dma_map(t->c, 0x1000, 0x1000, -1, 0, VFU_DMA_READ),
+			 -ENOSPC);
+	/* The refused fds were closed, the limit took nothing away. */
+	it_assert_fds(t, 1);
+	it_assert_dma_mapped(t, 2 * half);
+	/* Unmapping gives the room back. */
+	assert_int_equal(vfu_client_dma_unmap(t->c, base, half, 0), 0);
+	assert_int_equal(vfu_client_dma_map(t->c, base + 2 * half, half, fd, 0, VFU_DMA_READ),
+			 0);
+	it_assert_dma_mapped(t, 2 * half);
+	assert_int_equal(vfu_client_dma_map(t->c, 0x1000, 0x1000, -1, 0, VFU_DMA_READ),
+			 -ENOSPC);
+	assert_int_equal(vfu_client_dma_unmap(t->c, 0, 0, VFU_DMA_UNMAP_ALL), 0);
+	it_assert_dma_mapped(t, 0);
+	/* UNMAP_ALL gave all of it back. */
+	assert_int_equal(vfu_client_dma_map(t->c, base, half, fd, 0, VFU_DMA_READ), 0);
+	assert_int_equal(vfu_client_dma_map(t->c, base + half, half, fd, 0, VFU_DMA_READ), 0);
+	close(fd);
 }
 
 /*
@@ -572,7 +656,9 @@ static void test_dma_unmap_ranges(void **state)
 	int fd = it_memfd(s);
 
 	assert_int_equal(vfu_client_dma_map(t->c, b, s, fd, 0, VFU_DMA_READ), 0);
-	it_assert_fds(t, 2);
+	/* Mapped; the daemon closed the fd. */
+	it_assert_fds(t, 1);
+	it_assert_dma_mapped(t, s);
 	/* Cutting the map anywhere. */
 	assert_int_equal(vfu_client_dma_unmap(t->c, b, 0x1000, 0), -EINVAL);
 	assert_int_equal(vfu_client_dma_unmap(t->c, b + 0x1000, 0x1000, 0), -EINVAL);
@@ -594,12 +680,13 @@ static void test_dma_unmap_ranges(void **state)
 	/* Ranges next to it cover nothing: fine, nothing removed. */
 	assert_int_equal(vfu_client_dma_unmap(t->c, b + s, s, 0), 0);
 	assert_int_equal(vfu_client_dma_unmap(t->c, 0, b, 0), 0);
-	/* The map is intact through all of it. */
-	it_assert_fds(t, 2);
+	/* The map is intact through all of it (and the refused fd closed). */
+	it_assert_fds(t, 1);
+	it_assert_dma_mapped(t, s);
 	assert_int_equal(vfu_client_dma_map(t->c, b, 0x1000, -1, 0, VFU_DMA_READ), -EEXIST);
 	/* A range around it removes it. */
 	assert_int_equal(vfu_client_dma_unmap(t->c, b - 0x1000, s + 0x2000, 0), 0);
-	it_assert_fds(t, 1);
+	it_assert_dma_mapped(t, 0);
 	it_assert_dma_free(t->c, b, s);
 	close(fd);
 }
@@ -713,6 +800,188 @@ static void test_set_irqs_bad(void **state)
 	irqs_error(t->c, VFU_PCI_MSIX, efd_trig, 0, 1, NULL, 0, bools, 4);
 	it_assert_fds(t, 1);
 	close(efd);
+}
+
+/*
+ * Interrupt fds must be eventfds: the daemon writes and reads them on its
+ * device thread, where a pipe could block it. Anything else is refused
+ * and closed, and nothing of the request is applied.
+ */
+static void test_irq_fds_not_eventfd(void **state)
+{
+	struct itest *t = *state;
+	const uint32_t efd_trig = VFU_IRQ_SET_DATA_EVENTFD | VFU_IRQ_SET_ACTION_TRIGGER;
+	const uint32_t efd_unmask = VFU_IRQ_SET_DATA_EVENTFD | VFU_IRQ_SET_ACTION_UNMASK;
+	int pfd[2], sv[2], mfd = it_memfd(0x1000), efd = it_eventfd(), mixed[2];
+
+	assert_int_equal(pipe2(pfd, O_CLOEXEC | O_NONBLOCK), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	/* As MSI-X triggers: the write end of a pipe, a memfd, a socket. */
+	irqs_error(t->c, VFU_PCI_MSIX, efd_trig, 0, 1, &pfd[1], 1, NULL, 0);
+	irqs_error(t->c, VFU_PCI_MSIX, efd_trig, 0, 1, &mfd, 1, NULL, 0);
+	irqs_error(t->c, VFU_PCI_MSIX, efd_trig, 3, 1, &sv[0], 1, NULL, 0);
+	/* One good eventfd next to a pipe: the whole request is refused. */
+	mixed[0] = efd;
+	mixed[1] = pfd[1];
+	irqs_error(t->c, VFU_PCI_MSIX, efd_trig, 0, 2, mixed, 2, NULL, 0);
+	/* INTx trigger and resample fd, ERR. */
+	irqs_error(t->c, VFU_PCI_INTX, efd_trig, 0, 1, &pfd[1], 1, NULL, 0);
+	irqs_error(t->c, VFU_PCI_INTX, efd_unmask, 0, 1, &pfd[0], 1, NULL, 0);
+	irqs_error(t->c, VFU_PCI_ERR, efd_trig, 0, 1, &mfd, 1, NULL, 0);
+	/* Every fd closed: only the session's is left. */
+	it_assert_fds(t, 1);
+
+	/* Nothing was assigned: a raise reaches neither the eventfd nor the pipe. */
+	it_msix_enable(t->c, true);
+	it_reg_write(t->c, TESTDEV_IRQ_RAISE, 0);
+	it_reg_write(t->c, TESTDEV_IRQ_RAISE, 1);
+	assert_int_equal(it_efd_count(efd), 0);
+	assert_false(it_wait_readable(pfd[0], 0));
+	/* Vector 0 still takes an eventfd, and gets the raise latched without one. */
+	assert_int_equal(vfu_client_set_irqs(t->c, VFU_PCI_MSIX, efd_trig, 0, 1, &efd, 1, NULL,
+					     0), 0);
+	it_assert_fds(t, 2);
+	assert_int_equal(it_efd_count(efd), 1);
+	it_reg_write(t->c, TESTDEV_IRQ_RAISE, 0);
+	assert_int_equal(it_efd_count(efd), 1);
+	close(pfd[0]);
+	close(pfd[1]);
+	close(sv[0]);
+	close(sv[1]);
+	close(mfd);
+	close(efd);
+}
+
+/* A blocking eventfd, its counter one below the maximum. */
+static int full_blocking_eventfd(void)
+{
+	int fd = eventfd(0, EFD_CLOEXEC);
+	uint64_t v = 0xfffffffffffffffeull;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, &v, sizeof(v)), sizeof(v));
+	return fd;
+}
+
+/* The daemon made @fd non-blocking on receipt; make it blocking again behind its back. */
+static void make_blocking(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	assert_true(fl >= 0);
+	assert_true(fl & O_NONBLOCK);
+	assert_int_equal(fcntl(fd, F_SETFL, fl & ~O_NONBLOCK), 0);
+}
+
+/* IRQ_RAISE of @vec answered within 500 ms (a blocked write would hang the thread). */
+static void raise_promptly(struct vfu_client *c, uint32_t vec)
+{
+	int64_t start = it_now_ms();
+
+	vfu_client_set_timeout(c, 2000);
+	it_reg_write(c, TESTDEV_IRQ_RAISE, vec);
+	assert_true(it_now_ms() - start < 500);
+	vfu_client_set_timeout(c, VFU_CLIENT_TIMEOUT_MS);
+}
+
+/*
+ * A client fills its trigger eventfd's counter and makes the fd blocking:
+ * a write of 1 would block the device thread for good. The daemon must
+ * skip the write (the full counter already says "interrupt") and answer.
+ */
+static void test_irq_full_blocking_eventfd(void **state)
+{
+	struct itest *t = *state;
+	const uint32_t efd_trig = VFU_IRQ_SET_DATA_EVENTFD | VFU_IRQ_SET_ACTION_TRIGGER;
+	int fd = full_blocking_eventfd();
+	uint64_t v;
+
+	/* MSI-X vector 0. */
+	assert_int_equal(vfu_client_set_irqs(t->c, VFU_PCI_MSIX, efd_trig, 0, 1, &fd, 1, NULL,
+					     0), 0);
+	make_blocking(fd);
+	it_msix_enable(t->c, true);
+	raise_promptly(t->c, 0);
+	raise_promptly(t->c, 0);
+	assert_int_equal(it_reg_read(t->c, TESTDEV_ID), TESTDEV_ID_VALUE);
+	/* The counter is as we left it; drained, the next raise is delivered. */
+	assert_int_equal(read(fd, &v, sizeof(v)), sizeof(v));
+	assert_true(v == 0xfffffffffffffffeull);
+	it_reg_write(t->c, TESTDEV_IRQ_RAISE, 0);
+	assert_true(it_wait_readable(fd, 1000));
+	assert_int_equal(read(fd, &v, sizeof(v)), sizeof(v));
+	assert_int_equal(v, 1);
+	it_reg_write(t->c, TESTDEV_IRQ_ACK, 1);
+	it_msix_enable(t->c, false);
+	close(fd);
+
+	/* The INTx trigger, MSI-X off. */
+	fd = full_blocking_eventfd();
+	assert_int_equal(vfu_client_set_irqs(t->c, VFU_PCI_INTX, efd_trig, 0, 1, &fd, 1, NULL,
+					     0), 0);
+	make_blocking(fd);
+	raise_promptly(t->c, 1);
+	assert_int_equal(it_reg_read(t->c, TESTDEV_ID), TESTDEV_ID_VALUE);
+	assert_int_equal(read(fd, &v, sizeof(v)), sizeof(v));
+	assert_true(v == 0xfffffffffffffffeull);
+	/* Session, MSI-X vector 0 (still assigned), INTx trigger. */
+	it_assert_fds(t, 3);
+	close(fd);
+}
+
+/* Signal a resample eventfd as KVM does at EOI. */
+static void eoi(int fd)
+{
+	uint64_t one = 1;
+
+	assert_int_equal(write(fd, &one, sizeof(one)), sizeof(one));
+}
+
+/*
+ * The client replaces (or drops) the INTx resample fd, keeps the old one
+ * and signals it. The daemon must not watch the old one any more: no
+ * busy loop on a readable fd it no longer reads, no unmask from it.
+ */
+static void test_intx_old_resample_fd(void **state)
+{
+	struct itest *t = *state;
+	const uint32_t efd_unmask = VFU_IRQ_SET_DATA_EVENTFD | VFU_IRQ_SET_ACTION_UNMASK;
+	int efd = it_eventfd(), old = it_eventfd(), cur = it_eventfd();
+
+	assert_int_equal(vfu_client_set_irqs(t->c, VFU_PCI_INTX, VFU_IRQ_SET_DATA_EVENTFD |
+					     VFU_IRQ_SET_ACTION_TRIGGER, 0, 1, &efd, 1, NULL, 0),
+			 0);
+	assert_int_equal(vfu_client_set_irqs(t->c, VFU_PCI_INTX, efd_unmask, 0, 1, &old, 1, NULL,
+					     0), 0);
+	assert_int_equal(vfu_client_set_irqs(t->c, VFU_PCI_INTX, efd_unmask, 0, 1, &cur, 1, NULL,
+					     0), 0);
+	/* Session, trigger, the current resample fd twice (IRQ table and epoll's dup). */
+	it_assert_fds(t, 4);
+	/* Assert the line: fired once, automasked until an EOI. */
+	it_reg_write(t->c, TESTDEV_IRQ_RAISE, 0);
+	assert_int_equal(it_efd_count(efd), 1);
+
+	eoi(old);
+	it_assert_no_spin(t);
+	/* No unmask (with the line still up it would have fired), nobody read it. */
+	assert_int_equal(it_efd_count(efd), 0);
+	assert_true(it_wait_readable(old, 0));
+	/* The current fd does unmask. */
+	eoi(cur);
+	assert_true(it_wait_readable(efd, 1000));
+	assert_int_equal(it_efd_count(efd), 1);
+
+	/* Dropped altogether: neither fd is watched. */
+	assert_int_equal(vfu_client_set_irqs(t->c, VFU_PCI_INTX, efd_unmask, 0, 1, NULL, 0, NULL,
+					     0), 0);
+	it_assert_fds(t, 2);
+	eoi(cur);
+	it_assert_no_spin(t);
+	assert_int_equal(it_efd_count(efd), 0);
+	assert_true(it_wait_readable(cur, 0));
+	close(efd);
+	close(old);
+	close(cur);
 }
 
 /* More fds than the message may carry: refused and every one closed. */
@@ -904,8 +1173,13 @@ int main(void)
 		T(test_dma_overlaps),
 		T(test_dma_bad_maps),
 		T(test_dma_unmap_ranges),
+		T(test_dma_disk_file),
+		T(test_dma_max_bytes),
 		T(test_dma_too_many_maps),
 		T(test_set_irqs_bad),
+		T(test_irq_fds_not_eventfd),
+		T(test_irq_full_blocking_eventfd),
+		T(test_intx_old_resample_fd),
 		T(test_extra_fds),
 		T(test_unknown_commands),
 		T(test_bad_flags),

@@ -5,13 +5,16 @@
 #   iomed.mode=basic   driver binds, MAC, link, ping, TCP both ways (iomed.mb=N MiB), unbind/rebind
 #   iomed.mode=reboot  ping, then reboot; the second boot (told by the host's boot counter) pings
 #   iomed.mode=hold    ping, then keep pinging until the host kills QEMU
+#   iomed.mode=mq      (2 vCPUs, a device with queues=2, mtu=9000 on 10.66.1.0/24) the driver
+#                      enables both pairs, pings from each CPU land on both queue pairs, jumbo ping
 . /etc/iomed-guest.sh
 guest_setup
 
 mode=$(cmdline_get iomed.mode basic)
 mb=$(cmdline_get iomed.mb 0)
 mac=$(cmdline_get iomed.mac 52:54:00:12:34:56)
-HOST=10.66.0.1
+net=$(cmdline_get iomed.net 10.66.0)
+HOST=$net.1
 
 D=$(find_pci 0x1af4 0x1041) || { fail find-device "no 1af4:1041"; guest_done; }
 pass find-device
@@ -29,7 +32,7 @@ up() {
 	while ! IF=$(iface); do
 		i=$((i + 1)); [ $i -gt 50 ] && return 1; sleep 0.1
 	done
-	ip link set "$IF" up && ip addr add 10.66.0.2/24 dev "$IF" 2>/dev/null
+	ip link set "$IF" up && ip addr add "$net.2/24" dev "$IF" 2>/dev/null
 	i=0
 	while [ "$(cat /sys/class/net/$IF/carrier 2>/dev/null)" != 1 ]; do
 		i=$((i + 1)); [ $i -gt 50 ] && return 1; sleep 0.1
@@ -92,6 +95,24 @@ reboot)
 		sleep 10
 	fi
 	ping_check boot2-ping 5
+	;;
+mq)
+	ping_check ping 3
+	mtu=$(cat /sys/class/net/$IF/mtu)
+	if [ "$mtu" = 9000 ]; then pass mtu; else fail mtu "mtu $mtu, want 9000 from the device"; fi
+	irqs() { grep -E "virtio[0-9]+-$1" /proc/interrupts | awk '{ print $2 + $3 }' | tr '\n' ' '; }
+	nin=$(grep -cE 'virtio[0-9]+-input' /proc/interrupts)
+	if [ "$nin" = 2 ]; then pass mq-pairs; else fail mq-pairs "$nin input vectors"; fi
+	taskset 1 ping -c 20 -i 0.05 -W 3 $HOST >/dev/null 2>&1
+	taskset 2 ping -c 20 -i 0.05 -W 3 $HOST >/dev/null 2>&1
+	taskset 1 ping -c 20 -i 0.05 -W 3 $HOST >/dev/null 2>&1
+	taskset 2 ping -c 20 -i 0.05 -W 3 $HOST >/dev/null 2>&1
+	info "input irqs: $(irqs input) output irqs: $(irqs output)"
+	both=1
+	for c in $(irqs input); do [ "$c" -gt 0 ] || both=0; done
+	if [ $both = 1 ]; then pass mq-traffic; else fail mq-traffic "input irqs $(irqs input)"; fi
+	out=$(ping -c 3 -s 8900 -W 3 $HOST 2>&1)
+	if echo "$out" | grep -q " 3 packets received"; then pass jumbo-ping; else fail jumbo-ping "$(echo "$out" | tail -n 2 | tr '\n' ' ')"; fi
 	;;
 hold)
 	ping_check ping 3

@@ -5,6 +5,8 @@
 #               IOMED_VNET_MB MiB (default 64) each way with matching md5, driver unbind/rebind + ping
 #   2. reboot:  the guest reboots; the second boot's driver finds the device reset and pings
 #   3. restart: QEMU is killed (-9) while the guest pings, a fresh QEMU attaches and pings
+#   4. mq:      a second device (queues=2, mtu=9000, its own tap on 10.66.1.0/24), 2 vCPUs: both
+#               queue pairs enabled by the driver and used, MTU 9000 from the device, jumbo ping
 # Every address lives in the namespace (host side 10.66.0.1 on the tap, guest 10.66.0.2); the
 # namespace and every process we started go away at the end. Needs root (ip netns).
 #   tests/vm/test_virtio_net.sh   (env knobs: tests/vm/lib.sh, IOMED_VNET_MB)
@@ -15,7 +17,8 @@ MB=${IOMED_VNET_MB:-64}
 MAC=52:54:00:12:34:56
 NS=iomed-vnet-$$-$RANDOM
 TAP=ivn$$
-TAP=${TAP:0:15}
+TAP=${TAP:0:13}
+TAP1=${TAP}q
 HOSTPY=$VM_LIB_DIR/vnet_host.py
 IN_NS=(ip netns exec "$NS")
 
@@ -40,9 +43,14 @@ printf '#!/bin/sh\nexec ip netns exec %q %q "$@"\n' "$NS" "$REAL_IOMED" >"$IOMED
 chmod +x "$IOMED"
 
 SOCK=$VM_WORK/vn0.sock
-daemon_start --device "virtio-net,socket=$SOCK,id=vn0,net=tap:$TAP,mac=$MAC"
+SOCK1=$VM_WORK/vn1.sock
+MAC1=52:54:00:12:34:57
+daemon_start --device "virtio-net,socket=$SOCK,id=vn0,net=tap:$TAP,mac=$MAC" \
+	--device "virtio-net,socket=$SOCK1,id=vn1,net=tap:$TAP1,mac=$MAC1,queues=2,mtu=9000"
 "${IN_NS[@]}" ip addr add 10.66.0.1/24 dev "$TAP" || vm_die "cannot address $TAP in $NS"
 "${IN_NS[@]}" ip link set "$TAP" up
+"${IN_NS[@]}" ip addr add 10.66.1.1/24 dev "$TAP1" || vm_die "cannot address $TAP1 in $NS"
+"${IN_NS[@]}" ip link set "$TAP1" mtu 9000 up
 
 # host_bg NAME ARGS...: a vnet_host.py helper in the namespace, killed at the end
 host_bg() {
@@ -105,6 +113,13 @@ sleep 0.5
 daemon_check after-kill
 vm_boot restart "$INITRD" --vfio-user "vn0=$SOCK" --append "iomed.mode=basic iomed.mac=$MAC" || true
 vm_check restart find-device link-up mac ping unbind rebind rebind-ping || true
+daemon_check restart
+
+# 4. mq + jumbo frames on the second device
+vm_boot mq "$INITRD" --vfio-user "vn1=$SOCK1" \
+	--append "iomed.mode=mq iomed.net=10.66.1 iomed.mac=$MAC1" -- -smp 2 || true
+vm_check mq find-device link-up ping mtu mq-pairs mq-traffic jumbo-ping || true
+grep -ao 'INFO input irqs.*' "$VM_WORK/mq.serial" | tr -d '\r' | sed 's/^/  /' >&2 || true
 daemon_check end
 daemon_stop
 

@@ -105,9 +105,15 @@ static bool is_rx(struct vnet *v, unsigned q)
 	return q < 2 * v->dp.pairs && !(q & 1);
 }
 
+/* A TX queue whose port is full waits for the port (tx_fd), not for kicks. */
+static bool is_blocked_tx(struct vnet *v, unsigned q)
+{
+	return q < 2 * v->dp.pairs && (q & 1) && v->dp.tx_blocked[q / 2];
+}
+
 /*
  * Kicks on or off for the queues that need them to make progress: TX and
- * control always, RX only when it waits for buffers. True if work arrived.
+ * control, RX only when it waits for buffers. True if work arrived.
  */
 static bool kicks(struct vnet *v, bool on)
 {
@@ -115,7 +121,7 @@ static bool kicks(struct vnet *v, bool on)
 	bool work = false;
 
 	for (unsigned i = 0; i < dp->nqueues; i++) {
-		if (on && is_rx(v, i) && !dp->rx_starved[i / 2])
+		if (on && ((is_rx(v, i) && !dp->rx_starved[i / 2]) || is_blocked_tx(v, i)))
 			continue;
 		if (vq_set_notify(&dp->vq[i], on))
 			work = true;
