@@ -6,7 +6,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -109,6 +111,56 @@ static void test_sigterm_clean(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 	assert_int_equal(access(d.socket[0], F_OK), -1);
 	test_daemon_cleanup(&d);
+}
+
+struct flood {
+	struct vfu_client *c;
+	volatile bool stop;
+	unsigned long sent;
+};
+
+/* Posted scratch writes as fast as the socket takes them, until told or cut off. */
+static void *flood_thread(void *arg)
+{
+	struct flood *f = arg;
+	uint32_t v = 0;
+
+	while (!f->stop) {
+		v++;
+		if (vfu_client_region_write_posted(f->c, VFU_PCI_BAR0, TESTDEV_SCRATCH0, &v, 4))
+			break;
+		f->sent++;
+	}
+	return NULL;
+}
+
+/*
+ * A client floods the daemon with posted writes: the daemon still hears
+ * SIGTERM between them (a bounded number of messages per wakeup) and exits
+ * cleanly within 3 s.
+ */
+static void test_sigterm_while_flooded(void **state)
+{
+	struct test_daemon d;
+	struct flood f = { 0 };
+	pthread_t th;
+	int64_t start;
+
+	(void)state;
+	assert_int_equal(test_daemon_start(&d, 1), 0);
+	assert_int_equal(vfu_client_connect(&f.c, d.socket[0]), 0);
+	assert_int_equal(vfu_client_negotiate(f.c, NULL), 0);
+	assert_int_equal(pthread_create(&th, NULL, flood_thread, &f), 0);
+	usleep(300 * 1000);
+	/* Flooding for real: thousands of writes are through by now. */
+	assert_true(f.sent > 1000);
+	start = it_now_ms();
+	assert_int_equal(test_daemon_stop_within(&d, 3000), 0);
+	fprintf(stderr, "daemon stopped %lld ms after SIGTERM, %lu writes sent\n",
+		(long long)(it_now_ms() - start), f.sent);
+	f.stop = true;
+	pthread_join(th, NULL);
+	vfu_client_close(f.c);
 }
 
 static void test_socket_in_use(void **state)
@@ -252,6 +304,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sigterm_clean),
+		cmocka_unit_test(test_sigterm_while_flooded),
 		cmocka_unit_test(test_socket_in_use),
 		cmocka_unit_test(test_stale_socket),
 		cmocka_unit_test(test_socket_path_not_socket),
