@@ -246,6 +246,31 @@ int test_daemon_fd_count(const struct test_daemon *d)
 	return n;
 }
 
+int test_daemon_lowest_free_fd(const struct test_daemon *d)
+{
+	static bool used[4096];
+	char path[64];
+	struct dirent *e;
+	DIR *dir;
+	int fd = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)d->pid);
+	dir = opendir(path);
+	if (!dir)
+		return -errno;
+	memset(used, 0, sizeof(used));
+	while ((e = readdir(dir))) {
+		long n = strtol(e->d_name, NULL, 10);
+
+		if (e->d_name[0] != '.' && n >= 0 && n < (long)sizeof(used))
+			used[n] = true;
+	}
+	closedir(dir);
+	while (fd < (int)sizeof(used) && used[fd])
+		fd++;
+	return fd < (int)sizeof(used) ? fd : -EMFILE;
+}
+
 int test_daemon_wait_fds(const struct test_daemon *d, int want, int ms)
 {
 	int n = test_daemon_fd_count(d);

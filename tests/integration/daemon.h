@@ -48,6 +48,8 @@ bool test_daemon_alive(struct test_daemon *d);
 void test_daemon_dump_log(const struct test_daemon *d, const char *why);
 /* Number of open fds of the daemon (/proc/PID/fd), -errno on error. */
 int test_daemon_fd_count(const struct test_daemon *d);
+/* The lowest fd number the daemon has free (what its next open would get), -errno on error. */
+int test_daemon_lowest_free_fd(const struct test_daemon *d);
 /* Poll the fd count until it equals @want or @ms pass; returns the last count. */
 int test_daemon_wait_fds(const struct test_daemon *d, int want, int ms);
 /* CPU time the daemon used so far, user + system, all threads (ms); -errno on error. */

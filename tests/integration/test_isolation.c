@@ -139,6 +139,61 @@ static void test_devices_independent(void **state)
 	close(fd);
 }
 
+/*
+ * Clients that hold a device without talking: one connects and never sends
+ * VERSION (device 0), one negotiates and then stalls inside a header
+ * (device 1). Each is disconnected after VFU_SESSION_TIMEOUT_MS (10 s, both
+ * run in parallel) and the device serves the client waiting behind it.
+ */
+#define SESSION_TIMEOUT_MS 10000
+
+static void test_silent_clients_dropped(void **state)
+{
+	struct itest *t = *state;
+	const char version[] = "\0\0\0\0{}";
+	struct vfu_client *mute, *next, *half;
+	struct vfu_hdr h;
+	uint8_t rep[4096];
+	int64_t start, took;
+	size_t len;
+
+	/* it_setup's client negotiated: replace it with one that never does. */
+	it_close(t, t->c);
+	mute = it_connect(t, 0, false);
+	half = it_connect(t, 1, true);
+	/* Another client waits in the backlog of device 0, its VERSION sent. */
+	next = it_connect(t, 0, false);
+	it_send_cmd(next, VFU_CMD_VERSION, 0, version, sizeof(version), NULL, 0);
+	assert_int_equal(it_reg_read(half, TESTDEV_ID), TESTDEV_ID_VALUE);
+	/* 5 of the 16 header bytes. */
+	assert_int_equal(vfu_client_send_raw(half, "\x01\x00\x01\x00\x20", 5, NULL, 0), 0);
+	start = it_now_ms();
+
+	/* Nothing happens for most of the timeout. */
+	it_expect_silence(next, SESSION_TIMEOUT_MS / 2);
+	assert_false(it_wait_readable(vfu_client_fd(mute), 0));
+	assert_false(it_wait_readable(vfu_client_fd(half), 0));
+
+	vfu_client_set_timeout(mute, 2 * SESSION_TIMEOUT_MS);
+	it_expect_closed(mute);
+	took = it_now_ms() - start;
+	assert_true(took >= SESSION_TIMEOUT_MS - 1000 && took < SESSION_TIMEOUT_MS + 2000);
+	/* The waiting client is served at once, by a reset device. */
+	vfu_client_set_timeout(next, 2000);
+	assert_int_equal(vfu_client_recv_reply(next, &h, rep, sizeof(rep), &len, NULL, NULL), 0);
+	assert_int_equal(h.cmd, VFU_CMD_VERSION);
+	assert_false(h.flags & VFU_F_ERROR);
+	assert_int_equal(it_reg_read(next, TESTDEV_ID), TESTDEV_ID_VALUE);
+
+	vfu_client_set_timeout(half, 2 * SESSION_TIMEOUT_MS);
+	it_expect_closed(half);
+	took = it_now_ms() - start;
+	assert_true(took >= SESSION_TIMEOUT_MS - 1000 && took < SESSION_TIMEOUT_MS + 2000);
+	it_close(t, half);
+	it_assert_serves(t, 1);
+	it_assert_fds(t, 1); /* next's session */
+}
+
 /* Everything QEMU sets up, then the client vanishes without undoing any of it. */
 static struct vfu_client *dirty_client(struct itest *t, unsigned iter, int *fds)
 {
@@ -250,6 +305,7 @@ int main(void)
 		T(test_client_not_reading),
 		T(test_busy_device_waits),
 		T(test_devices_independent),
+		T(test_silent_clients_dropped),
 		T(test_restart_without_cleanup),
 	};
 

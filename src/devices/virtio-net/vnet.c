@@ -76,7 +76,7 @@ static int vnet_bar_write(struct pci_function *f, unsigned bar, uint64_t off, co
 	if (bar != VNET_REGS_BAR)
 		return 0;
 	if ((off & ~0xfffull) == VNET_COMMON_OFF)
-		vnet_common_write(v, off, buf, len);
+		vnet_common_write(v, off & 0xfff, buf, len);
 	else if ((off & ~0xfffull) == VNET_NOTIFY_OFF)
 		vnet_dp_kick(v); /* the poller looks at every queue anyway */
 	return 0;

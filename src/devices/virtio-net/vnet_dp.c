@@ -205,14 +205,19 @@ static void sleep_once(struct vnet *v)
 {
 	struct vnet_dp *dp = &v->dp;
 	struct epoll_event evs[8];
+	int timeout = -1;
 
 	if (kicks(v, true)) {
 		kicks(v, false);
 		return;
 	}
-	for (unsigned p = 0; p < dp->pairs; p++)
+	for (unsigned p = 0; p < dp->pairs; p++) {
 		ep_update(v, p);
-	if (epoll_wait(dp->epfd, evs, 8, -1) < 0 && errno != EINTR)
+		/* A port without rx_fd can only be polled: nap instead of sleeping. */
+		if (v->port[p]->rx_fd < 0 && p < dp->active_pairs && !dp->rx_starved[p])
+			timeout = 1;
+	}
+	if (epoll_wait(dp->epfd, evs, 8, timeout) < 0 && errno != EINTR)
 		pr_warn_rl("%s: epoll_wait: %s", v->name, strerror(errno));
 	drain(dp->kick_fd);
 	drain(dp->ctl_fd);

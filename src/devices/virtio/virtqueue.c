@@ -61,8 +61,8 @@ int vq_map(struct virtqueue *vq)
 	unsigned n = vq->size;
 
 	vq_unmap(vq);
-	if (!size_ok(vq->size)) {
-		vq_break(vq, "queue size not a power of two");
+	if (!size_ok(vq->size) || vq->size > VQ_MAX_SIZE) {
+		vq_break(vq, "queue size not a power of two up to 32768");
 		return -EINVAL;
 	}
 	/* Alignments from section 2.7: 16 for descriptors, 2 avail, 4 used. */
