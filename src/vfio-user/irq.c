@@ -240,6 +240,14 @@ int vfu_irq_intx_resample(struct vfu_irqs *irqs)
 		return 0;
 	/* RWF_NOWAIT: the client shares the file and may have made it blocking. */
 	n = preadv2(irqs->intx_resample_fd, &iov, 1, -1, RWF_NOWAIT);
+	if (n < 0 && errno == EOPNOTSUPP) {
+		/* Kernels without RWF_NOWAIT here: read only what poll says is there. */
+		struct pollfd p = { .fd = irqs->intx_resample_fd, .events = POLLIN };
+
+		if (poll(&p, 1, 0) != 1 || !(p.revents & POLLIN))
+			return -EAGAIN;
+		n = read(irqs->intx_resample_fd, &v, sizeof(v));
+	}
 	if (n < 0)
 		return -errno;
 	if (n != sizeof(v))

@@ -870,6 +870,7 @@ static void make_blocking(int fd)
 	int fl = fcntl(fd, F_GETFL);
 
 	assert_true(fl >= 0);
+	assert_true(fl & O_NONBLOCK);
 	assert_int_equal(fcntl(fd, F_SETFL, fl & ~O_NONBLOCK), 0);
 }
 
@@ -955,7 +956,8 @@ static void test_intx_old_resample_fd(void **state)
 					     0), 0);
 	assert_int_equal(vfu_client_set_irqs(t->c, VFU_PCI_INTX, efd_unmask, 0, 1, &cur, 1, NULL,
 					     0), 0);
-
+	/* Session, trigger, the current resample fd twice (IRQ table and epoll's dup). */
+	it_assert_fds(t, 4);
 	/* Assert the line: fired once, automasked until an EOI. */
 	it_reg_write(t->c, TESTDEV_IRQ_RAISE, 0);
 	assert_int_equal(it_efd_count(efd), 1);

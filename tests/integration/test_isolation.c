@@ -21,6 +21,7 @@
 #include "itest.h"
 #include "devices/testdev/testdev.h"
 #include "pci/config.h"
+#include "vfio-user/session.h" /* VFU_SESSION_TIMEOUT_MS */
 
 #define PROMPT_MS 500 /* what "promptly" means for the unaffected device */
 
@@ -145,8 +146,6 @@ static void test_devices_independent(void **state)
  * (device 1). Each is disconnected after VFU_SESSION_TIMEOUT_MS (10 s, both
  * run in parallel) and the device serves the client waiting behind it.
  */
-#define SESSION_TIMEOUT_MS 10000
-
 static void test_silent_clients_dropped(void **state)
 {
 	struct itest *t = *state;
@@ -170,25 +169,25 @@ static void test_silent_clients_dropped(void **state)
 	start = it_now_ms();
 
 	/* Nothing happens for most of the timeout. */
-	it_expect_silence(next, SESSION_TIMEOUT_MS / 2);
+	it_expect_silence(next, VFU_SESSION_TIMEOUT_MS / 2);
 	assert_false(it_wait_readable(vfu_client_fd(mute), 0));
 	assert_false(it_wait_readable(vfu_client_fd(half), 0));
 
-	vfu_client_set_timeout(mute, 2 * SESSION_TIMEOUT_MS);
+	vfu_client_set_timeout(mute, 2 * VFU_SESSION_TIMEOUT_MS);
 	it_expect_closed(mute);
 	took = it_now_ms() - start;
-	assert_true(took >= SESSION_TIMEOUT_MS - 1000 && took < SESSION_TIMEOUT_MS + 2000);
-	/* The waiting client is served at once, by a reset device. */
+	assert_true(took >= VFU_SESSION_TIMEOUT_MS - 1000 && took < VFU_SESSION_TIMEOUT_MS + 2000);
+	/* The waiting client is served at once. */
 	vfu_client_set_timeout(next, 2000);
 	assert_int_equal(vfu_client_recv_reply(next, &h, rep, sizeof(rep), &len, NULL, NULL), 0);
 	assert_int_equal(h.cmd, VFU_CMD_VERSION);
 	assert_false(h.flags & VFU_F_ERROR);
 	assert_int_equal(it_reg_read(next, TESTDEV_ID), TESTDEV_ID_VALUE);
 
-	vfu_client_set_timeout(half, 2 * SESSION_TIMEOUT_MS);
+	vfu_client_set_timeout(half, 2 * VFU_SESSION_TIMEOUT_MS);
 	it_expect_closed(half);
 	took = it_now_ms() - start;
-	assert_true(took >= SESSION_TIMEOUT_MS - 1000 && took < SESSION_TIMEOUT_MS + 2000);
+	assert_true(took >= VFU_SESSION_TIMEOUT_MS - 1000 && took < VFU_SESSION_TIMEOUT_MS + 2000);
 	it_close(t, half);
 	it_assert_serves(t, 1);
 	it_assert_fds(t, 1); /* next's session */
