@@ -7,6 +7,7 @@
  * and every fd that arrives with a message we reject is closed.
  */
 #include "client_priv.h"
+#include "sock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,9 +31,7 @@ const char vfu_client_default_caps[] =
 /* One received message: header and the fds that came with it. */
 struct rx {
 	struct vfu_hdr hdr;
-	int fds[VFU_MAX_MSG_FDS];
-	unsigned nfds;
-	bool fd_lost; /* more fds than we can hold, or MSG_CTRUNC */
+	struct vfu_fdset set;
 };
 
 struct deadline {
@@ -42,18 +41,10 @@ struct deadline {
 
 /* ---- time and waiting ---- */
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void deadline_start(struct deadline *dl, int timeout_ms)
 {
 	dl->forever = timeout_ms < 0;
-	dl->end_ms = now_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
+	dl->end_ms = vfu_now_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
 }
 
 static int wait_fd(struct vfu_client *c, short events, const struct deadline *dl)
@@ -63,7 +54,7 @@ static int wait_fd(struct vfu_client *c, short events, const struct deadline *dl
 	int n;
 
 	for (;;) {
-		left = dl->forever ? -1 : dl->end_ms - now_ms();
+		left = dl->forever ? -1 : dl->end_ms - vfu_now_ms();
 		if (!dl->forever && left < 0)
 			left = 0;
 		n = poll(&pfd, 1, (int)left);
@@ -91,103 +82,20 @@ void vfu_client_close_fds(int *fds, unsigned n)
 
 static void rx_close_fds(struct rx *rx)
 {
-	vfu_client_close_fds(rx->fds, rx->nfds);
-	rx->nfds = 0;
-}
-
-static void rx_collect_fds(struct rx *rx, struct msghdr *mh)
-{
-	struct cmsghdr *cm;
-
-	if (mh->msg_flags & MSG_CTRUNC)
-		rx->fd_lost = true;
-	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
-		size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		int *p = (int *)CMSG_DATA(cm);
-
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		for (size_t i = 0; i < n; i++) {
-			int fd;
-
-			memcpy(&fd, p + i, sizeof(fd));
-			if (rx->nfds < VFU_MAX_MSG_FDS) {
-				rx->fds[rx->nfds++] = fd;
-				continue;
-			}
-			close(fd);
-			rx->fd_lost = true;
-		}
-	}
+	vfu_fdset_close(&rx->set);
 }
 
 /* ---- sending ---- */
 
-static void iov_advance(struct msghdr *mh, size_t n)
-{
-	while (n && mh->msg_iovlen) {
-		struct iovec *v = mh->msg_iov;
-		size_t k = n < v->iov_len ? n : v->iov_len;
-
-		v->iov_base = (char *)v->iov_base + k;
-		v->iov_len -= k;
-		n -= k;
-		if (!v->iov_len) {
-			mh->msg_iov++;
-			mh->msg_iovlen--;
-		}
-	}
-}
-
 static int send_iov(struct vfu_client *c, struct iovec *iov, int cnt, const int *fds,
 		    unsigned nfds, const struct deadline *dl)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * MAX_SEND_FDS)];
-		struct cmsghdr align;
-	} u;
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = cnt };
-	bool started = false;
-	ssize_t n;
+	bool started;
 	int ret;
 
-	if (nfds > MAX_SEND_FDS)
-		return -EINVAL;
-	if (nfds) {
-		struct cmsghdr *cm;
-
-		memset(&u, 0, sizeof(u));
-		mh.msg_control = u.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
-	}
-	while (mh.msg_iovlen) {
-		n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
-			ret = wait_fd(c, POLLOUT, dl);
-			if (!ret)
-				continue;
-			goto fail;
-		}
-		if (n < 0) {
-			ret = -errno;
-			goto fail;
-		}
-		/* The fds went with the first byte. */
-		started = true;
-		mh.msg_control = NULL;
-		mh.msg_controllen = 0;
-		iov_advance(&mh, n);
-	}
-	return 0;
-fail:
-	if (started)
+	ret = vfu_sock_send(c->fd, iov, cnt, fds, nfds, dl->forever ? -1 : dl->end_ms, &started);
+	/* Cut off mid-message: the stream cannot be followed any more. */
+	if (ret && started)
 		c->broken = true;
 	return ret;
 }
@@ -225,24 +133,7 @@ static int send_reply(struct vfu_client *c, const struct vfu_hdr *cmd, int err,
 
 static ssize_t recv_once(struct vfu_client *c, void *buf, size_t len, struct rx *rx)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * VFU_MAX_MSG_FDS)];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = { .iov_base = buf, .iov_len = len };
-	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
-	};
-	ssize_t n;
-
-	do
-		n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	rx_collect_fds(rx, &mh);
-	return n;
+	return vfu_sock_recv(c->fd, buf, len, &rx->set);
 }
 
 /* Read exactly @len bytes of the current message. */
@@ -374,7 +265,7 @@ static int serve_command(struct vfu_client *c, struct rx *rx, const struct deadl
 	ret = recv_exact(c, p, len, rx, true, dl);
 	if (ret)
 		goto out;
-	if (rx->nfds || rx->fd_lost)
+	if (rx->set.n || rx->set.lost)
 		ret = send_reply(c, &rx->hdr, EINVAL, NULL, 0, dl);
 	else if (rx->hdr.cmd == VFU_CMD_DMA_READ)
 		ret = serve_dma_read(c, &rx->hdr, p, len, dl);
@@ -462,13 +353,13 @@ static int hand_over_fds(struct rx *rx, int *fds_out, unsigned *nfds_out)
 {
 	unsigned cap = fds_out && nfds_out ? *nfds_out : 0;
 
-	if (rx->fd_lost || rx->nfds > cap)
+	if (rx->set.lost || rx->set.n > cap)
 		return -EPROTO;
 	if (nfds_out)
-		*nfds_out = rx->nfds;
-	if (rx->nfds)
-		memcpy(fds_out, rx->fds, sizeof(int) * rx->nfds);
-	rx->nfds = 0;
+		*nfds_out = rx->set.n;
+	if (rx->set.n)
+		memcpy(fds_out, rx->set.fds, sizeof(int) * rx->set.n);
+	rx->set.n = 0;
 	return 0;
 }
 
@@ -552,7 +443,7 @@ int vfu_client_recv_reply(struct vfu_client *c, struct vfu_hdr *hdr, void *paylo
 	ret = recv_reply_msg(c, &rx, payload, max, &n, &dl);
 	if (ret)
 		return ret;
-	if (rx.fd_lost || rx.nfds > (fds && nfds ? *nfds : 0)) {
+	if (rx.set.lost || rx.set.n > (fds && nfds ? *nfds : 0)) {
 		rx_close_fds(&rx);
 		return -EMSGSIZE;
 	}

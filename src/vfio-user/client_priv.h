@@ -5,7 +5,6 @@
 
 #include "client.h"
 
-#define MAX_SEND_FDS 253              /* SCM_MAX_FD: raw tests may exceed 16 */
 #define MAX_XFER_LIMIT (64u << 20)    /* what QEMU accepts from a server too */
 #define MAX_REGION_ARGSZ (64u << 10)  /* bounds a hostile argsz */
 #define NR_STALE 4
