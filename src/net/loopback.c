@@ -17,6 +17,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "core/eventfd.h"
+
 #define LOOP_SLOTS 256u
 #define LOOP_BYTES (1u << 20)
 
@@ -109,23 +111,6 @@ static void swap_macs(uint8_t *eth)
 	memcpy(tmp, eth, 6);
 	memcpy(eth, eth + 6, 6);
 	memcpy(eth + 6, tmp, 6);
-}
-
-static void efd_signal(int efd)
-{
-	uint64_t one = 1;
-
-	/* cannot fail: the counter never nears its maximum */
-	if (write(efd, &one, sizeof(one)) < 0)
-		return;
-}
-
-static void efd_drain(int efd)
-{
-	uint64_t v;
-
-	if (read(efd, &v, sizeof(v)) < 0)
-		return;
 }
 
 static int loop_send(struct net_port *p, const struct iovec *iov, int iovcnt)

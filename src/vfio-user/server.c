@@ -19,6 +19,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/eventfd.h"
 #include "core/log.h"
 #include "session.h"
 #include "sigbus.h"
@@ -312,10 +313,7 @@ int vfu_server_run(struct vfu_server *srv)
 
 void vfu_server_stop(struct vfu_server *srv)
 {
-	uint64_t one = 1;
-
-	if (write(srv->stop_fd, &one, sizeof(one)) < 0)
-		return;
+	efd_signal(srv->stop_fd);
 }
 
 void vfu_server_destroy(struct vfu_server *srv)

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/eventfd.h"
 #include "core/log.h"
 #include "devices/virtio-net/vnet.h"
 
@@ -30,23 +31,6 @@ static bool flag(const bool *p)
 static void set_flag(bool *p, bool v)
 {
 	__atomic_store_n(p, v, __ATOMIC_RELEASE);
-}
-
-static void poke(int fd)
-{
-	uint64_t one = 1;
-
-	/* An eventfd write fails only when the counter would overflow: still readable then. */
-	if (write(fd, &one, sizeof(one)) < 0)
-		return;
-}
-
-static void drain(int fd)
-{
-	uint64_t v;
-
-	if (read(fd, &v, sizeof(v)) < 0)
-		return;
 }
 
 void vnet_raise(struct vnet *v, uint16_t vector, uint8_t isr)
@@ -219,8 +203,8 @@ static void sleep_once(struct vnet *v)
 	}
 	if (epoll_wait(dp->epfd, evs, 8, timeout) < 0 && errno != EINTR)
 		pr_warn_rl("%s: epoll_wait: %s", v->name, strerror(errno));
-	drain(dp->kick_fd);
-	drain(dp->ctl_fd);
+	efd_drain(dp->kick_fd);
+	efd_drain(dp->ctl_fd);
 	kicks(v, false);
 }
 
@@ -341,7 +325,7 @@ void vnet_dp_stop(struct vnet *v)
 	set_flag(&dp->stop, true);
 	pthread_cond_broadcast(&dp->cond);
 	pthread_mutex_unlock(&dp->lock);
-	poke(dp->ctl_fd);
+	efd_signal(dp->ctl_fd);
 	pthread_join(dp->thread, NULL);
 	dp->running = false;
 	for (unsigned i = 0; i < VNET_MAX_QUEUES; i++)
@@ -355,7 +339,7 @@ void vnet_dp_quiesce(struct vnet *v)
 	pthread_mutex_lock(&dp->lock);
 	set_flag(&dp->park_req, true);
 	if (dp->running) {
-		poke(dp->ctl_fd);
+		efd_signal(dp->ctl_fd);
 		while (!dp->parked)
 			pthread_cond_wait(&dp->cond, &dp->lock);
 	}
@@ -374,7 +358,7 @@ void vnet_dp_resume(struct vnet *v)
 
 void vnet_dp_kick(struct vnet *v)
 {
-	poke(v->dp.kick_fd);
+	efd_signal(v->dp.kick_fd);
 }
 
 int vnet_dp_init(struct vnet *v)
