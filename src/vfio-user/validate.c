@@ -105,8 +105,7 @@ static int check_fixed(const void *p, size_t len, unsigned nfds, size_t size)
 	return argsz < size ? -EINVAL : 0;
 }
 
-static int check_region_info(const struct vfu_limits *lim, const void *p, size_t len,
-			     unsigned nfds, size_t size)
+static int check_region_info(const void *p, size_t len, unsigned nfds, size_t size)
 {
 	uint32_t index;
 	int ret;
@@ -115,10 +114,7 @@ static int check_region_info(const struct vfu_limits *lim, const void *p, size_t
 	if (ret)
 		return ret;
 	memcpy(&index, (const uint8_t *)p + 8, sizeof(index));
-	if (index >= VFU_PCI_NUM_REGIONS)
-		return -EINVAL;
-	(void)lim;
-	return 0;
+	return index < VFU_PCI_NUM_REGIONS ? 0 : -EINVAL;
 }
 
 static int check_irq_info(const void *p, size_t len, unsigned nfds)
@@ -260,9 +256,9 @@ int vfu_validate_command(const struct vfu_limits *lim, const struct vfu_hdr *hdr
 	case VFU_CMD_DEVICE_GET_INFO:
 		return check_fixed(payload, len, nfds, sizeof(struct vfu_device_info));
 	case VFU_CMD_DEVICE_GET_REGION_INFO:
-		return check_region_info(lim, payload, len, nfds, sizeof(struct vfu_region_info));
+		return check_region_info(payload, len, nfds, sizeof(struct vfu_region_info));
 	case VFU_CMD_DEVICE_GET_REGION_IO_FDS:
-		return check_region_info(lim, payload, len, nfds,
+		return check_region_info(payload, len, nfds,
 					 sizeof(struct vfu_region_io_fds_request));
 	case VFU_CMD_DEVICE_GET_IRQ_INFO:
 		return check_irq_info(payload, len, nfds);
