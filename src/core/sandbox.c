@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Privilege drop of an isolated device process (sandbox.h). The order is
+ * forced: the bounding set can only shrink while CAP_SETPCAP is effective,
+ * so before the user switch; the switch clears the parent-death signal and
+ * resets the dumpable flag, so both are set after it; the seccomp filter
+ * comes last because it forbids every call made before it.
+ */
+#include "core/sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "core/log.h"
+
+int sandbox_load_filter(pid_t self); /* sandbox_filter.c */
+
+int sandbox_lookup_user(const char *name, struct sandbox_user *out, char *err, size_t errlen)
+{
+	struct passwd *pw = getpwnam(name);
+	unsigned long n;
+	char *end;
+
+	if (geteuid() != 0) {
+		snprintf(err, errlen, "--user needs root (iomed runs as uid %u)", (unsigned)geteuid());
+		return -EPERM;
+	}
+	memset(out, 0, sizeof(*out));
+	out->set = true;
+	if (pw) {
+		out->uid = pw->pw_uid;
+		out->gid = pw->pw_gid;
+		return 0;
+	}
+	/* A bare uid, for containers without a passwd entry: its group is the same number. */
+	errno = 0;
+	n = strtoul(name, &end, 10);
+	if (!*name || *end || errno || n >= UINT32_MAX) {
+		snprintf(err, errlen, "--user %s: no such user", name);
+		return -EINVAL;
+	}
+	pw = getpwuid((uid_t)n);
+	out->uid = (uid_t)n;
+	out->gid = pw ? pw->pw_gid : (gid_t)n;
+	return 0;
+}
+
+int sandbox_close_inherited(int keep)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC), ret = 0;
+
+	if (null < 0)
+		return -errno;
+	if (null != 0) {
+		if (dup2(null, 0) < 0)
+			ret = -errno;
+		close(null);
+	}
+	if (ret)
+		return ret;
+	if (keep > 3 && close_range(3, (unsigned)keep - 1, 0))
+		return -errno;
+	if (close_range(keep >= 3 ? (unsigned)keep + 1 : 3, ~0U, 0))
+		return -errno;
+	return 0;
+}
+
+/* ---- capabilities ---- */
+
+static int caps_get(struct __user_cap_data_struct data[2])
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+
+	return syscall(SYS_capget, &hdr, data) ? -errno : 0;
+}
+
+static bool cap_effective(unsigned cap)
+{
+	struct __user_cap_data_struct data[2];
+
+	return !caps_get(data) && (data[cap / 32].effective & (1u << (cap % 32)));
+}
+
+/*
+ * Without CAP_SETPCAP the set cannot shrink; then nothing in it can be
+ * gained back either, as no_new_privs keeps execve from granting any.
+ */
+static int drop_bounding_set(void)
+{
+	bool may = cap_effective(CAP_SETPCAP);
+
+	for (unsigned long cap = 0;; cap++) {
+		int in = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+
+		if (in < 0)
+			return 0; /* past the last capability this kernel knows */
+		if (!in)
+			continue;
+		if (!may) {
+			pr_debug("capability bounding set kept: no CAP_SETPCAP");
+			return 0;
+		}
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0))
+			return -errno;
+	}
+}
+
+static int drop_caps(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+
+	memset(data, 0, sizeof(data));
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) && errno != EINVAL)
+		return -errno;
+	return syscall(SYS_capset, &hdr, data) ? -errno : 0;
+}
+
+static int switch_user(const struct sandbox_user *u)
+{
+	if (!u || !u->set)
+		return 0;
+	if (setgroups(1, &u->gid) || setresgid(u->gid, u->gid, u->gid) ||
+	    setresuid(u->uid, u->uid, u->uid))
+		return -errno;
+	return 0;
+}
+
+/* ---- forbidden system calls ---- */
+
+static char sigsys_label[96];
+static int32_t *sigsys_report;
+
+static size_t append(char *buf, size_t n, size_t cap, const char *s)
+{
+	while (*s && n < cap)
+		buf[n++] = *s++;
+	return n;
+}
+
+/* Async-signal-safe: no stdio, no allocation. */
+static void on_sigsys(int sig, siginfo_t *si, void *uc)
+{
+	char line[192], num[12];
+	unsigned v = (unsigned)si->si_syscall;
+	size_t n = 0, d = sizeof(num);
+
+	(void)uc;
+	if (sigsys_report)
+		__atomic_store_n(sigsys_report, si->si_syscall, __ATOMIC_RELAXED);
+	num[--d] = '\0';
+	do {
+		num[--d] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v && d);
+	n = append(line, n, sizeof(line) - 1, "iomed error: ");
+	n = append(line, n, sizeof(line) - 1, sigsys_label);
+	n = append(line, n, sizeof(line) - 1, ": forbidden system call ");
+	n = append(line, n, sizeof(line) - 1, num + d);
+	line[n++] = '\n';
+	if (write(STDERR_FILENO, line, n) < 0)
+		n = 0;
+	/* SA_RESETHAND made SIGSYS fatal: it is delivered once we return. */
+	raise(sig);
+}
+
+static int install_sigsys(const char *label, int32_t *report)
+{
+	struct sigaction sa;
+
+	snprintf(sigsys_label, sizeof(sigsys_label), "%s", label);
+	sigsys_report = report;
+	if (report)
+		*report = -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_sigsys;
+	sa.sa_flags = SA_SIGINFO | SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	return sigaction(SIGSYS, &sa, NULL) ? -errno : 0;
+}
+
+/* ---- all of it ---- */
+
+static int set_flags(int pdeath)
+{
+	if (prctl(PR_SET_PDEATHSIG, pdeath, 0, 0, 0) || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) ||
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -errno;
+	return 0;
+}
+
+int sandbox_enter(const struct sandbox_user *user, const char *label, int32_t *bad_syscall)
+{
+	const char *step = "reading the parent-death signal";
+	int pdeath = 0, ret;
+
+	ret = prctl(PR_GET_PDEATHSIG, &pdeath, 0, 0, 0) ? -errno : 0;
+	if (!ret) {
+		step = "emptying the capability bounding set";
+		ret = drop_bounding_set();
+	}
+	if (!ret) {
+		step = "switching user";
+		ret = switch_user(user);
+	}
+	if (!ret) {
+		step = "dropping capabilities";
+		ret = drop_caps();
+	}
+	if (!ret) {
+		step = "setting no_new_privs, not dumpable";
+		ret = set_flags(pdeath);
+	}
+	if (!ret) {
+		step = "installing the SIGSYS handler";
+		ret = install_sigsys(label, bad_syscall);
+	}
+	if (!ret) {
+		step = "loading the seccomp filter";
+		ret = sandbox_load_filter(getpid());
+	}
+	if (ret)
+		pr_err("%s: cannot enter the sandbox: %s: %s", label, step, strerror(-ret));
+	return ret;
+}
