@@ -438,8 +438,9 @@ int isolate_destroy(struct isolate *iso)
 	for (unsigned i = 0; i < iso->ndev; i++) {
 		log_stats(iso, iso->devs[i]);
 		remove_socket(iso->devs[i]);
-		free_dev(iso->devs[i]);
 	}
+	for (unsigned i = 0; i < iso->ndev; i++)
+		free_dev(iso->devs[i]);
 	unclean = iso->unclean;
 	free(iso->devs);
 	close(iso->sigfd);
