@@ -84,7 +84,7 @@ static void describe_status(int status, const struct iso_dev *dev, char *buf, si
 static int spawn_failed(struct iso_dev *dev, int why)
 {
 	char what[160];
-	int status;
+	int status = 0;
 
 	if (why == -ETIMEDOUT)
 		pr_err("--device %s: not ready after %d ms; killing it", dev->spec, SPAWN_TIMEOUT_MS);

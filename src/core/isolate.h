@@ -22,6 +22,8 @@ int isolate_run(const struct cli *cli);
 /*
  * The supervisor: blocks SIGINT, SIGTERM and SIGCHLD (they arrive through
  * isolate_fd). @user: --user, or NULL. -errno, logged (-EINVAL: bad user).
+ * Device processes are forked from the calling thread: keep other threads
+ * away from locks a child would need (malloc and stdio are fork-safe).
  */
 int isolate_create(struct isolate **out, const char *user);
 /*

@@ -25,6 +25,14 @@
 
 int sandbox_load_filter(pid_t self); /* sandbox_filter.c */
 
+/* What sandbox_enter's steps need. */
+struct enter {
+	const struct sandbox_user *user;
+	const char *label;
+	int32_t *bad_syscall;
+	int pdeath;
+};
+
 int sandbox_lookup_user(const char *name, struct sandbox_user *out, char *err, size_t errlen)
 {
 	struct passwd *pw = getpwnam(name);
@@ -95,9 +103,11 @@ static bool cap_effective(unsigned cap)
  * Without CAP_SETPCAP the set cannot shrink; then nothing in it can be
  * gained back either, as no_new_privs keeps execve from granting any.
  */
-static int drop_bounding_set(void)
+static int drop_bounding_set(struct enter *e)
 {
 	bool may = cap_effective(CAP_SETPCAP);
+
+	(void)e;
 
 	for (unsigned long cap = 0;; cap++) {
 		int in = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
@@ -115,19 +125,22 @@ static int drop_bounding_set(void)
 	}
 }
 
-static int drop_caps(void)
+static int drop_caps(struct enter *e)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2];
 
+	(void)e;
 	memset(data, 0, sizeof(data));
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) && errno != EINVAL)
 		return -errno;
 	return syscall(SYS_capset, &hdr, data) ? -errno : 0;
 }
 
-static int switch_user(const struct sandbox_user *u)
+static int switch_user(struct enter *e)
 {
+	const struct sandbox_user *u = e->user;
+
 	if (!u || !u->set)
 		return 0;
 	if (setgroups(1, &u->gid) || setresgid(u->gid, u->gid, u->gid) ||
@@ -174,14 +187,14 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
 	raise(sig);
 }
 
-static int install_sigsys(const char *label, int32_t *report)
+static int install_sigsys(struct enter *e)
 {
 	struct sigaction sa;
 
-	snprintf(sigsys_label, sizeof(sigsys_label), "%s", label);
-	sigsys_report = report;
-	if (report)
-		*report = -1;
+	snprintf(sigsys_label, sizeof(sigsys_label), "%s", e->label);
+	sigsys_report = e->bad_syscall;
+	if (sigsys_report)
+		*sigsys_report = -1;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_sigsys;
 	sa.sa_flags = SA_SIGINFO | SA_RESETHAND;
@@ -189,47 +202,51 @@ static int install_sigsys(const char *label, int32_t *report)
 	return sigaction(SIGSYS, &sa, NULL) ? -errno : 0;
 }
 
-/* ---- all of it ---- */
+/* ---- all of it, in order ---- */
 
-static int set_flags(int pdeath)
+static int get_pdeath(struct enter *e)
 {
-	if (prctl(PR_SET_PDEATHSIG, pdeath, 0, 0, 0) || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) ||
+	return prctl(PR_GET_PDEATHSIG, &e->pdeath, 0, 0, 0) ? -errno : 0;
+}
+
+static int set_flags(struct enter *e)
+{
+	if (prctl(PR_SET_PDEATHSIG, e->pdeath, 0, 0, 0) || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) ||
 	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
 		return -errno;
 	return 0;
 }
 
+static int load_filter(struct enter *e)
+{
+	(void)e;
+	return sandbox_load_filter(getpid());
+}
+
 int sandbox_enter(const struct sandbox_user *user, const char *label, int32_t *bad_syscall)
 {
-	const char *step = "reading the parent-death signal";
-	int pdeath = 0, ret;
+	static const struct {
+		const char *what;
+		int (*run)(struct enter *e);
+	} steps[] = {
+		{ "reading the parent-death signal", get_pdeath },
+		{ "emptying the capability bounding set", drop_bounding_set },
+		{ "switching user", switch_user },
+		{ "dropping capabilities", drop_caps },
+		{ "setting no_new_privs, not dumpable", set_flags },
+		{ "installing the SIGSYS handler", install_sigsys },
+		{ "loading the seccomp filter", load_filter },
+	};
+	struct enter e = { .user = user, .label = label, .bad_syscall = bad_syscall };
 
-	ret = prctl(PR_GET_PDEATHSIG, &pdeath, 0, 0, 0) ? -errno : 0;
-	if (!ret) {
-		step = "emptying the capability bounding set";
-		ret = drop_bounding_set();
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		int ret = steps[i].run(&e);
+
+		if (ret) {
+			pr_err("%s: cannot enter the sandbox: %s: %s", label, steps[i].what,
+			       strerror(-ret));
+			return ret;
+		}
 	}
-	if (!ret) {
-		step = "switching user";
-		ret = switch_user(user);
-	}
-	if (!ret) {
-		step = "dropping capabilities";
-		ret = drop_caps();
-	}
-	if (!ret) {
-		step = "setting no_new_privs, not dumpable";
-		ret = set_flags(pdeath);
-	}
-	if (!ret) {
-		step = "installing the SIGSYS handler";
-		ret = install_sigsys(label, bad_syscall);
-	}
-	if (!ret) {
-		step = "loading the seccomp filter";
-		ret = sandbox_load_filter(getpid());
-	}
-	if (ret)
-		pr_err("%s: cannot enter the sandbox: %s: %s", label, step, strerror(-ret));
-	return ret;
+	return 0;
 }

@@ -126,7 +126,7 @@ daemon_start() {
 		tail -n 40 "$DAEMON_LOG" | sed 's/^/  iomed| /' >&2
 		vm_die "daemon socket(s) ${socks[*]} did not appear within 10 s"
 	}
-	vm_log "daemon started (pid $DAEMON_PID): $(basename "$IOMED") $*"
+	vm_log "daemon started (pid $DAEMON_PID): $(basename "$IOMED") ${isolate[*]} $*"
 }
 
 daemon_alive() {
