@@ -60,7 +60,7 @@ struct rule {
 	const char *name;
 	uint32_t action;
 	unsigned nargs; /* 0 or 1: arg */
-	struct scmp_arg_cmp arg;
+	struct scmp_arg_cmp arg; /* every field given: datum_b is 0 but for MASKED_EQ */
 };
 
 static int add(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned nargs,
@@ -103,18 +103,18 @@ static int add_conditional(scmp_filter_ctx ctx, pid_t self)
 		{ .name = "clone3", .action = SCMP_ACT_ERRNO(ENOSYS) },
 		/* signals to ourselves only; the SIGSYS handler stays ours */
 		{ .name = "kill", .action = SCMP_ACT_ALLOW, .nargs = 1,
-		  .arg = SCMP_A0(SCMP_CMP_EQ, (uint64_t)self) },
+		  .arg = SCMP_A0(SCMP_CMP_EQ, (uint64_t)self, 0) },
 		{ .name = "tgkill", .action = SCMP_ACT_ALLOW, .nargs = 1,
-		  .arg = SCMP_A0(SCMP_CMP_EQ, (uint64_t)self) },
+		  .arg = SCMP_A0(SCMP_CMP_EQ, (uint64_t)self, 0) },
 		{ .name = "rt_sigaction", .action = SCMP_ACT_ALLOW, .nargs = 1,
-		  .arg = SCMP_A0(SCMP_CMP_NE, SIGSYS) },
+		  .arg = SCMP_A0(SCMP_CMP_NE, SIGSYS, 0) },
 		/* the TAP port follows the offloads the guest driver negotiated */
 		{ .name = "ioctl", .action = SCMP_ACT_ALLOW, .nargs = 1,
-		  .arg = SCMP_A1(SCMP_CMP_EQ, TUNSETOFFLOAD) },
+		  .arg = SCMP_A1(SCMP_CMP_EQ, TUNSETOFFLOAD, 0) },
 #ifdef IOMED_SANITIZER_RUNTIME
 		/* reports: isatty(stderr) picks their colours */
 		{ .name = "ioctl", .action = SCMP_ACT_ALLOW, .nargs = 1,
-		  .arg = SCMP_A1(SCMP_CMP_EQ, TCGETS) },
+		  .arg = SCMP_A1(SCMP_CMP_EQ, TCGETS, 0) },
 #else
 		/* fstat() is fstatat(fd, "", AT_EMPTY_PATH) in glibc */
 		{ .name = "newfstatat", .action = SCMP_ACT_ALLOW, .nargs = 1,
@@ -132,7 +132,7 @@ static int add_conditional(scmp_filter_ctx ctx, pid_t self)
 	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]) && !ret; i++)
 		ret = add(ctx, rules[i].action, rules[i].name, rules[i].nargs, &rules[i].arg);
 	for (size_t i = 0; i < sizeof(fcntl_cmds) / sizeof(fcntl_cmds[0]) && !ret; i++) {
-		struct scmp_arg_cmp cmd = SCMP_A1(SCMP_CMP_EQ, (uint64_t)fcntl_cmds[i]);
+		struct scmp_arg_cmp cmd = SCMP_A1(SCMP_CMP_EQ, (uint64_t)fcntl_cmds[i], 0);
 
 		ret = add(ctx, SCMP_ACT_ALLOW, "fcntl", 1, &cmd);
 	}

@@ -19,6 +19,7 @@
 #   IOMED_VM_VERBOSE=1  print every serial log, not only failing ones
 #   IOMED_VM_ISOLATE=1  run the daemon with --isolate (one sandboxed process per device); a device
 #                   process that dies is then a FAIL of daemon_check
+#   IOMED_VM_USER   with IOMED_VM_ISOLATE=1: the device processes' user (--user), e.g. 65534
 # shellcheck shell=bash
 
 VM_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -104,7 +105,10 @@ daemon_start() {
 	done
 	DAEMON_LOG=$VM_WORK/iomed.log
 	local level=${IOMED_LOG_LEVEL:-debug} isolate=()
-	[ "${IOMED_VM_ISOLATE:-0}" = 1 ] && isolate=(--isolate)
+	if [ "${IOMED_VM_ISOLATE:-0}" = 1 ]; then
+		isolate=(--isolate)
+		[ -z "${IOMED_VM_USER:-}" ] || isolate+=(--user "$IOMED_VM_USER")
+	fi
 	"$IOMED" "${isolate[@]}" "$@" --log-level "$level" >>"$DAEMON_LOG" 2>&1 &
 	DAEMON_PID=$!
 	DAEMON_SOCKS=("${socks[@]}")
