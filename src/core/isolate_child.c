@@ -5,6 +5,7 @@
  * the sandbox and serves in its main thread until SIGTERM.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,14 +41,14 @@ static void child_signals(void)
 	signal(SIGCHLD, SIG_DFL);
 }
 
-static void child_mask(int how)
+/* SIGTERM stays blocked (as in the supervisor) until the server runs, and again after it. */
+static void sigterm_blocked(bool blocked)
 {
 	sigset_t set;
 
 	sigemptyset(&set);
-	if (how == SIG_BLOCK)
-		sigaddset(&set, SIGTERM);
-	sigprocmask(how == SIG_BLOCK ? SIG_BLOCK : SIG_SETMASK, &set, NULL);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(blocked ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
 }
 
 /* Nothing of the supervisor or of the other devices stays with us. */
@@ -59,6 +60,9 @@ static void child_prepare(struct isolate *iso, struct iso_dev *dev, int sock)
 	if (getppid() != iso->self)
 		_exit(1);
 	child_signals();
+	/* The supervisor's signalfd is gone: its other signals are ours to take again. */
+	sigprocmask(SIG_SETMASK, &(sigset_t){ 0 }, NULL);
+	sigterm_blocked(true);
 	ret = sandbox_close_inherited(sock);
 	if (ret) {
 		pr_err("device process: cannot close inherited fds: %s", strerror(-ret));
@@ -91,14 +95,15 @@ void isolate_child_main(struct isolate *iso, struct iso_dev *dev, int sock)
 	const char ready = ISO_READY;
 	struct daemon_device *d;
 	char label[80];
-	int status = 1;
+	int status = 1, ret;
 
 	child_prepare(iso, dev, sock);
 	if (daemon_device_create(&d, dev->spec, dev->index))
 		exit(2);
 	snprintf(label, sizeof(label), "device %s", daemon_device_id(d));
-	if (child_hello(sock, d)) {
-		status = 2;
+	ret = child_hello(sock, d);
+	if (ret) {
+		status = ret == -EPIPE ? 1 : 2; /* the supervisor is gone, or said no */
 		goto out;
 	}
 	if (daemon_device_listen(d))
@@ -114,13 +119,13 @@ void isolate_child_main(struct isolate *iso, struct iso_dev *dev, int sock)
 	if (getppid() != iso->self || write(sock, &ready, 1) != 1)
 		goto out;
 	close(sock);
-	child_mask(SIG_SETMASK);
-	status = vfu_server_run(child_server);
-	if (status)
-		pr_err("%s: server stopped: %s", label, strerror(-status));
-	status = status ? 1 : 0;
+	sigterm_blocked(false);
+	ret = vfu_server_run(child_server);
+	if (ret)
+		pr_err("%s: server stopped: %s", label, strerror(-ret));
+	status = ret ? 1 : 0;
 out:
-	child_mask(SIG_BLOCK);
+	sigterm_blocked(true);
 	child_server = NULL;
 	daemon_device_free(d);
 	exit(status);
