@@ -23,6 +23,9 @@ void cli_usage(FILE *out)
 		"Options:\n"
 		"  --device SPEC       serve a device (repeatable); SPEC follows QEMU's -device syntax\n"
 		"  --log-level LEVEL   error, warn, info (default), debug or trace\n"
+		"  --isolate           run each device in its own process, without privileges,\n"
+		"                      in a seccomp sandbox; a crashed device is restarted\n"
+		"  --user USER         with --isolate, as root: device processes run as USER\n"
 		"  -h, --help          show this help\n"
 		"  -V, --version       show the version\n"
 		"\n"
@@ -39,13 +42,15 @@ void cli_usage(FILE *out)
 		"Exit status: 0 clean stop, 1 runtime error, 2 bad command line.\n");
 }
 
-enum { OPT_DEVICE = 256, OPT_LOG_LEVEL };
+enum { OPT_DEVICE = 256, OPT_LOG_LEVEL, OPT_ISOLATE, OPT_USER };
 
 int cli_parse(struct cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "device", required_argument, NULL, OPT_DEVICE },
 		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+		{ "isolate", no_argument, NULL, OPT_ISOLATE },
+		{ "user", required_argument, NULL, OPT_USER },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -72,6 +77,12 @@ int cli_parse(struct cli *cli, int argc, char **argv)
 				return -EINVAL;
 			}
 			break;
+		case OPT_ISOLATE:
+			cli->isolate = true;
+			break;
+		case OPT_USER:
+			cli->user = optarg;
+			break;
 		case 'h':
 			cli->action = CLI_HELP;
 			return 0;
@@ -93,6 +104,10 @@ int cli_parse(struct cli *cli, int argc, char **argv)
 	}
 	if (!cli->ndevices) {
 		fprintf(stderr, "iomed: no --device given (see iomed --help)\n");
+		return -EINVAL;
+	}
+	if (cli->user && !cli->isolate) {
+		fprintf(stderr, "iomed: --user works with --isolate only\n");
 		return -EINVAL;
 	}
 	return 0;

@@ -2,6 +2,7 @@
 #ifndef IOMED_CORE_CLI_H
 #define IOMED_CORE_CLI_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "core/log.h"
@@ -15,6 +16,8 @@ struct cli {
 	enum log_level log_level;
 	const char *device_specs[CLI_MAX_DEVICES];
 	unsigned ndevices;
+	bool isolate;     /* --isolate: one sandboxed process per device */
+	const char *user; /* --user: the isolated processes' user, NULL to keep ours */
 };
 
 /* Returns 0 or -EINVAL after printing what is wrong to stderr. */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/isolate.h"
 #include "core/opts.h"
 #include "devices/device.h"
 #include "vfio-user/server.h"
@@ -57,7 +58,7 @@ static int configure(struct daemon_device *d, const char *spec, unsigned index,
 		pr_err("--device %s: socket=PATH is required", spec);
 		return -EINVAL;
 	}
-	for (unsigned i = 0; i < index; i++) {
+	for (unsigned i = 0; all && i < index; i++) {
 		if (!strcmp(all[i].dev.id, d->dev.id)) {
 			pr_err("--device %s: id '%s' is used twice", spec, d->dev.id);
 			return -EINVAL;
@@ -142,6 +143,8 @@ int daemon_run(const struct cli *cli)
 	int status = 0, sig;
 	sigset_t set;
 
+	if (cli->isolate)
+		return isolate_run(cli);
 	/* Threads inherit this mask: only the main thread takes the signals. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
@@ -174,4 +177,48 @@ int daemon_run(const struct cli *cli)
 	teardown(devs, n);
 	free(devs);
 	return status;
+}
+
+/* ---- one device served by the calling process (core/isolate.c) ---- */
+
+int daemon_device_create(struct daemon_device **out, const char *spec, unsigned index)
+{
+	struct daemon_device *d = calloc(1, sizeof(*d));
+	int ret;
+
+	if (!d)
+		return -ENOMEM;
+	ret = configure(d, spec, index, NULL);
+	if (ret) {
+		daemon_device_free(d);
+		return ret;
+	}
+	*out = d;
+	return 0;
+}
+
+int daemon_device_listen(struct daemon_device *d)
+{
+	return start_server(d);
+}
+
+const char *daemon_device_id(const struct daemon_device *d)
+{
+	return d->dev.id;
+}
+
+const char *daemon_device_socket(struct daemon_device *d)
+{
+	return opts_get(&d->opts, "socket");
+}
+
+struct vfu_server *daemon_device_server(const struct daemon_device *d)
+{
+	return d->srv;
+}
+
+void daemon_device_free(struct daemon_device *d)
+{
+	teardown(d, 1);
+	free(d);
 }

@@ -36,7 +36,8 @@ struct vfu_server {
 	int64_t listen_paused_until; /* accept failed for want of fds: retry then */
 	bool active;
 	struct vfu_session session;
-	struct vfu_stats stats;
+	struct vfu_stats own_stats;
+	struct vfu_stats *stats; /* own_stats, or where vfu_server_set_stats put them */
 };
 
 enum { EV_LISTEN = 1, EV_STOP, EV_SESSION, EV_RESAMPLE };
@@ -114,6 +115,7 @@ int vfu_server_create(struct vfu_server **out, const char *path, struct vfu_devi
 	if (!srv)
 		return -ENOMEM;
 	srv->dev = dev;
+	srv->stats = &srv->own_stats;
 	srv->listen_fd = srv->stop_fd = srv->epoll_fd = -1;
 	srv->watched_resample_fd = -1;
 	srv->session.fd = -1;
@@ -217,7 +219,7 @@ static void session_begin(struct vfu_server *srv)
 		srv->listen_paused_until = vfu_now_ms() + LISTEN_BACKOFF_MS;
 		return;
 	}
-	if (vfu_session_init(&srv->session, fd, srv->dev, &srv->stats) ||
+	if (vfu_session_init(&srv->session, fd, srv->dev, srv->stats) ||
 	    epoll_set(srv->epoll_fd, EPOLL_CTL_ADD, fd, EV_SESSION)) {
 		pr_err("%s: cannot start a session", srv->dev->name);
 		vfu_session_fini(&srv->session);
@@ -225,7 +227,7 @@ static void session_begin(struct vfu_server *srv)
 	}
 	epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, srv->listen_fd, NULL);
 	srv->active = true;
-	srv->stats.sessions++;
+	srv->stats->sessions++;
 	pr_info("%s: client connected", srv->dev->name);
 }
 
@@ -338,5 +340,10 @@ void vfu_server_destroy(struct vfu_server *srv)
 
 const struct vfu_stats *vfu_server_stats(const struct vfu_server *srv)
 {
-	return &srv->stats;
+	return srv->stats;
+}
+
+void vfu_server_set_stats(struct vfu_server *srv, struct vfu_stats *stats)
+{
+	srv->stats = stats;
 }

@@ -107,5 +107,11 @@ void vfu_server_stop(struct vfu_server *srv);
 /* Closes the listener, removes the socket file, frees. */
 void vfu_server_destroy(struct vfu_server *srv);
 const struct vfu_stats *vfu_server_stats(const struct vfu_server *srv);
+/*
+ * Count in @stats, from the values it holds, instead of the server's own
+ * counters: memory the caller owns, e.g. shared with a supervisor process
+ * that outlives this one. Call before vfu_server_run.
+ */
+void vfu_server_set_stats(struct vfu_server *srv, struct vfu_stats *stats);
 
 #endif

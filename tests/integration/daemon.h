@@ -11,6 +11,9 @@
 struct test_daemon {
 	pid_t pid;
 	unsigned ndev;
+	bool isolate;       /* --isolate (IOMED_TEST_ISOLATE=1): pid is the supervisor */
+	const char *dev_opts; /* more ",KEY=VALUE" options for every device, or NULL */
+	const char *extra_arg; /* one more command-line argument, or NULL */
 	bool reaped;        /* the process is gone; @status holds its wait status */
 	int status;
 	char dir[64];       /* private temp dir holding the sockets and the log */
@@ -20,13 +23,18 @@ struct test_daemon {
 
 /* $IOMED, or build/iomed when unset. */
 const char *test_daemon_binary(void);
+/* IOMED_TEST_ISOLATE=1: every daemon the tests start runs with --isolate. */
+bool test_daemon_isolated(void);
 
 /*
  * Start $IOMED serving @ndev testdevs (at most 2) on sockets in a new temp
  * dir; waits until every socket exists. 0 or -errno.
  */
 int test_daemon_start(struct test_daemon *d, unsigned ndev);
-/* The two halves of test_daemon_start: make the temp dir and names, then run. */
+/*
+ * The two halves of test_daemon_start: make the temp dir and names, then
+ * run (set isolate, dev_opts, extra_arg in between).
+ */
 int test_daemon_prepare(struct test_daemon *d, unsigned ndev);
 int test_daemon_launch(struct test_daemon *d);
 /*
@@ -46,9 +54,18 @@ void test_daemon_cleanup(struct test_daemon *d);
 bool test_daemon_alive(struct test_daemon *d);
 /* Print the tail of the daemon's log to stderr, with @why as a heading. */
 void test_daemon_dump_log(const struct test_daemon *d, const char *why);
+/*
+ * The process serving device @dev: the daemon, or with --isolate the child
+ * of the supervisor named iomed-td@dev; 0 if there is none right now.
+ */
+pid_t test_daemon_device_pid(const struct test_daemon *d, unsigned dev);
+/*
+ * The figures below are for the daemon's processes together: the daemon,
+ * or the supervisor and its device processes.
+ */
 /* Number of open fds of the daemon (/proc/PID/fd), -errno on error. */
 int test_daemon_fd_count(const struct test_daemon *d);
-/* The lowest fd number the daemon has free (what its next open would get), -errno on error. */
+/* The lowest fd number device 0's process has free (what its next open would get), -errno on error. */
 int test_daemon_lowest_free_fd(const struct test_daemon *d);
 /* Poll the fd count until it equals @want or @ms pass; returns the last count. */
 int test_daemon_wait_fds(const struct test_daemon *d, int want, int ms);

@@ -25,6 +25,8 @@ static int baseline(struct itest *t)
 {
 	/* Let the daemon settle: every socket made, nothing else in flight. */
 	usleep(50 * 1000);
+	for (unsigned dev = 0; dev < t->d.ndev; dev++)
+		t->pids[dev] = test_daemon_device_pid(&t->d, dev);
 	t->baseline = test_daemon_fd_count(&t->d);
 	return t->baseline > 0 ? 0 : -1;
 }
@@ -184,6 +186,12 @@ static int check_clean(struct itest *t)
 		fprintf(stderr, "the daemon died\n");
 		return -1;
 	}
+	for (unsigned dev = 0; dev < t->d.ndev; dev++) {
+		if (test_daemon_device_pid(&t->d, dev) != t->pids[dev]) {
+			fprintf(stderr, "the process of device %u died\n", dev);
+			return -1;
+		}
+	}
 	n = test_daemon_wait_fds(&t->d, t->baseline, IT_FD_WAIT_MS);
 	if (n != t->baseline) {
 		fprintf(stderr, "daemon fds after the test: %d, baseline %d\n", n, t->baseline);
@@ -239,7 +247,8 @@ int it_teardown(void **state)
 	} else {
 		test_daemon_dump_log(&t->d, "after a failed test");
 		/* Start the next test from wherever the daemon is now. */
-		t->baseline = test_daemon_fd_count(&t->d);
+		usleep(500 * 1000); /* a device process being restarted */
+		baseline(t);
 	}
 	return -1;
 }

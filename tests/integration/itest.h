@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "daemon.h"
 #include "vfio-user/client.h"
@@ -28,6 +29,7 @@
 struct itest {
 	struct test_daemon d;
 	int baseline;          /* daemon fds with no client connected */
+	pid_t pids[2];         /* the device processes (--isolate): none may die in a test */
 	struct vfu_client *c;  /* the test's client on device 0 (NULL if none) */
 	/* Every client a test opened with it_connect, closed by it_teardown. */
 	struct vfu_client *clients[IT_MAX_CLIENTS];

@@ -46,6 +46,8 @@ static void run_iomed(int status, const char *const *args)
 	int ret;
 
 	argv[n++] = (char *)test_daemon_binary();
+	if (test_daemon_isolated())
+		argv[n++] = "--isolate";
 	for (; *args; args++) {
 		assert_true(n < 15);
 		argv[n++] = (char *)*args;

@@ -17,6 +17,9 @@
 #   IOMED_VM_TIMEOUT  hard limit for one guest run in seconds (default 90)
 #   IOMED_VM_KEEP=1 keep the work folder (serial logs, daemon log) after the test
 #   IOMED_VM_VERBOSE=1  print every serial log, not only failing ones
+#   IOMED_VM_ISOLATE=1  run the daemon with --isolate (one sandboxed process per device); a device
+#                   process that dies is then a FAIL of daemon_check
+#   IOMED_VM_USER   with IOMED_VM_ISOLATE=1: the device processes' user (--user), e.g. 65534
 # shellcheck shell=bash
 
 VM_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -101,8 +104,12 @@ daemon_start() {
 		esac
 	done
 	DAEMON_LOG=$VM_WORK/iomed.log
-	local level=${IOMED_LOG_LEVEL:-debug}
-	"$IOMED" "$@" --log-level "$level" >>"$DAEMON_LOG" 2>&1 &
+	local level=${IOMED_LOG_LEVEL:-debug} isolate=()
+	if [ "${IOMED_VM_ISOLATE:-0}" = 1 ]; then
+		isolate=(--isolate)
+		[ -z "${IOMED_VM_USER:-}" ] || isolate+=(--user "$IOMED_VM_USER")
+	fi
+	"$IOMED" "${isolate[@]}" "$@" --log-level "$level" >>"$DAEMON_LOG" 2>&1 &
 	DAEMON_PID=$!
 	DAEMON_SOCKS=("${socks[@]}")
 	VM_PIDS+=("$DAEMON_PID")
@@ -123,7 +130,7 @@ daemon_start() {
 		tail -n 40 "$DAEMON_LOG" | sed 's/^/  iomed| /' >&2
 		vm_die "daemon socket(s) ${socks[*]} did not appear within 10 s"
 	}
-	vm_log "daemon started (pid $DAEMON_PID): $(basename "$IOMED") $*"
+	vm_log "daemon started (pid $DAEMON_PID): $(basename "$IOMED") ${isolate[*]} $*"
 }
 
 daemon_alive() {
@@ -132,10 +139,12 @@ daemon_alive() {
 	[ "$(ps -o stat= -p "$DAEMON_PID" 2>/dev/null | cut -c1)" != Z ]
 }
 
-# daemon_check [WHEN]: records a PASS/FAIL for the daemon still running
+# daemon_check [WHEN]: records a PASS/FAIL for the daemon still running (and with --isolate, for
+# every device process having lived through it)
 daemon_check() {
 	local when=${1:-}
 	daemon_sanitizer_check "$when" || true
+	daemon_devices_check "$when" || true
 	if daemon_alive; then
 		vm_pass "daemon-alive${when:+-$when}"
 	else
@@ -185,6 +194,22 @@ daemon_stop() {
 	for s in "${DAEMON_SOCKS[@]}"; do [ -e "$s" ] && left+=("$s"); done
 	if [ ${#left[@]} -eq 0 ]; then vm_pass daemon-sockets-removed; else vm_fail daemon-sockets-removed "left behind: ${left[*]}"; fi
 	if daemon_sanitizer_check stop; then vm_pass daemon-no-sanitizer-report; fi
+}
+
+# daemon_devices_check [WHEN]: with --isolate, FAIL when the supervisor reported a device process
+# that died (each report counted once)
+DAEMON_DEATHS_SEEN=0
+daemon_devices_check() {
+	local when=${1:-} deaths
+	[ "${IOMED_VM_ISOLATE:-0}" = 1 ] && [ -n "$DAEMON_LOG" ] && [ -f "$DAEMON_LOG" ] || return 0
+	deaths=$(grep -acE 'iomed error: device .* \(pid [0-9]+\) (killed by signal|exited with status)' "$DAEMON_LOG" || true)
+	if [ "$deaths" -gt "$DAEMON_DEATHS_SEEN" ]; then
+		vm_fail "device-processes${when:+-$when}" "a device process died"
+		grep -aE 'forbidden system call|iomed error: device .* \(pid [0-9]+\) (killed by signal|exited with status)' "$DAEMON_LOG" | tail -n 5 | sed 's/^/  iomed| /' >&2
+		DAEMON_DEATHS_SEEN=$deaths
+		return 1
+	fi
+	vm_pass "device-processes${when:+-$when}"
 }
 
 daemon_log_tail() {
