@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Passthrough to another vfio-user server (the upstream), through the
+ * in-tree client. The client of iomed gets the upstream's own region fds
+ * and sparse areas, so mappable BAR areas are the upstream's memory; DMA
+ * maps go upstream with the client's fds, so the upstream reads guest
+ * memory itself; eventfds go upstream as they are, so the upstream signals
+ * the client directly. Only what the upstream traps (region accesses that
+ * are not mapped) and control messages pass through here.
+ */
+#include "passthrough/passthrough.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "vfio-user/client.h"
+
+struct pt_upstream {
+	struct vfu_device vfu;
+	char name[80];
+	char path[108];
+	struct vfu_client *c;
+	struct vfu_client_region regions[VFU_PCI_NUM_REGIONS]; /* hold the upstream's fds */
+};
+
+static struct pt_upstream *to_up(void *opaque)
+{
+	return opaque;
+}
+
+/* An upstream that went away is worth one clear line, not one per access. */
+static int upstream_err(struct pt_upstream *up, const char *what, int ret)
+{
+	if (ret)
+		pr_warn_rl("%s: upstream %s: %s failed: %s", up->name, up->path, what,
+			   strerror(-ret));
+	return ret;
+}
+
+static int up_region_read(void *opaque, unsigned region, uint64_t off, void *buf, uint32_t len)
+{
+	struct pt_upstream *up = to_up(opaque);
+
+	return upstream_err(up, "REGION_READ", vfu_client_region_read(up->c, region, off, buf,
+								       len));
+}
+
+static int up_region_write(void *opaque, unsigned region, uint64_t off, const void *buf,
+			   uint32_t len)
+{
+	struct pt_upstream *up = to_up(opaque);
+
+	return upstream_err(up, "REGION_WRITE", vfu_client_region_write(up->c, region, off, buf,
+									 len));
+}
+
+static int up_reset(void *opaque)
+{
+	struct pt_upstream *up = to_up(opaque);
+
+	return upstream_err(up, "DEVICE_RESET", vfu_client_reset(up->c));
+}
+
+static int up_dma_map(void *opaque, const struct vfu_dma_region *r, int fd)
+{
+	struct pt_upstream *up = to_up(opaque);
+
+	/* Our own mapping answers the upstream's DMA_READ/WRITE for memory without an fd. */
+	return upstream_err(up, "DMA_MAP", vfu_client_dma_map_local(up->c, r->addr, r->size, fd,
+								     r->offset, r->prot, r->map));
+}
+
+static void up_dma_unmap(void *opaque, uint64_t addr, uint64_t size)
+{
+	struct pt_upstream *up = to_up(opaque);
+
+	upstream_err(up, "DMA_UNMAP", vfu_client_dma_unmap(up->c, addr, size, 0));
+}
+
+static int up_set_irqs(void *opaque, const struct vfu_irq_set *set, size_t data_len,
+		       const int *fds, unsigned nfds)
+{
+	struct pt_upstream *up = to_up(opaque);
+
+	return upstream_err(up, "SET_IRQS",
+			    vfu_client_set_irqs(up->c, set->index, set->flags, set->start,
+						set->count, fds, nfds, set->data, data_len));
+}
+
+static const struct vfu_device_ops pt_upstream_ops = {
+	.region_read = up_region_read,
+	.region_write = up_region_write,
+	.reset = up_reset,
+	.dma_map = up_dma_map,
+	.dma_unmap = up_dma_unmap,
+	.set_irqs = up_set_irqs,
+};
+
+/* The upstream's region as we serve it: same size, access, fd and areas. */
+static void describe_region(struct vfu_region_desc *d, const struct vfu_client_region *r)
+{
+	d->size = r->info.size;
+	d->flags = r->info.flags & (VFU_REGION_FLAG_READ | VFU_REGION_FLAG_WRITE);
+	d->fd = -1;
+	if (!(r->info.flags & VFU_REGION_FLAG_MMAP) || r->fd < 0 || !r->info.size)
+		return;
+	/* More areas than we can describe: everything stays trapped (and forwarded). */
+	if (r->sparse && (!r->nr_areas || r->nr_areas > VFU_MAX_SPARSE))
+		return;
+	d->flags |= VFU_REGION_FLAG_MMAP;
+	d->fd = r->fd;
+	d->fd_offset = r->info.offset;
+	d->nr_sparse = r->sparse ? r->nr_areas : 0;
+	for (unsigned i = 0; i < d->nr_sparse; i++) {
+		d->sparse[i].offset = r->areas[i].offset;
+		d->sparse[i].size = r->areas[i].size;
+	}
+}
+
+static int describe(struct pt_upstream *up, char *err, size_t errlen)
+{
+	struct vfu_device_info info;
+	struct vfu_irq_info ii;
+	int ret;
+
+	ret = vfu_client_get_device_info(up->c, &info);
+	if (ret || !(info.flags & VFU_DEV_FLAG_PCI)) {
+		snprintf(err, errlen, "upstream %s: DEVICE_GET_INFO: %s", up->path,
+			 ret ? strerror(-ret) : "not a PCI device");
+		return ret ? ret : -ENODEV;
+	}
+	up->vfu.flags = info.flags & (VFU_DEV_FLAG_PCI | VFU_DEV_FLAG_RESET);
+	for (unsigned i = 0; i < VFU_PCI_NUM_REGIONS && i < info.num_regions; i++) {
+		ret = vfu_client_get_region_info(up->c, i, &up->regions[i]);
+		if (ret) {
+			snprintf(err, errlen, "upstream %s: region %u: %s", up->path, i,
+				 strerror(-ret));
+			return ret;
+		}
+		describe_region(&up->vfu.regions[i], &up->regions[i]);
+	}
+	for (unsigned i = 0; i < VFU_PCI_NUM_IRQS && i < info.num_irqs; i++) {
+		ret = vfu_client_get_irq_info(up->c, i, &ii);
+		if (ret) {
+			snprintf(err, errlen, "upstream %s: IRQ index %u: %s", up->path, i,
+				 strerror(-ret));
+			return ret;
+		}
+		up->vfu.irqs[i].count = ii.count < VFU_MAX_IRQ_COUNT ? ii.count : VFU_MAX_IRQ_COUNT;
+		up->vfu.irqs[i].flags = ii.flags;
+	}
+	return 0;
+}
+
+static int connect_upstream(struct pt_upstream *up, char *err, size_t errlen)
+{
+	int ret;
+
+	ret = vfu_client_connect(&up->c, up->path);
+	if (ret) {
+		snprintf(err, errlen, "cannot connect to upstream vfio-user server %s: %s%s",
+			 up->path, strerror(-ret),
+			 ret == -ENOENT || ret == -ECONNREFUSED ? " (is it running?)" : "");
+		return ret;
+	}
+	ret = vfu_client_negotiate(up->c, NULL);
+	if (ret)
+		snprintf(err, errlen, "upstream %s: VERSION: %s", up->path, strerror(-ret));
+	return ret;
+}
+
+int pt_upstream_open(struct pt_upstream **out, const char *name, const char *path, char *err,
+		     size_t errlen)
+{
+	struct pt_upstream *up;
+	int ret;
+
+	if (strlen(path) >= sizeof(up->path)) {
+		snprintf(err, errlen, "upstream socket path too long: %s", path);
+		return -ENAMETOOLONG;
+	}
+	up = calloc(1, sizeof(*up));
+	if (!up)
+		return -ENOMEM;
+	snprintf(up->name, sizeof(up->name), "%s", name);
+	snprintf(up->path, sizeof(up->path), "%s", path);
+	for (unsigned i = 0; i < VFU_PCI_NUM_REGIONS; i++)
+		up->regions[i].fd = up->vfu.regions[i].fd = -1;
+	ret = connect_upstream(up, err, errlen);
+	if (!ret)
+		ret = describe(up, err, errlen);
+	if (ret) {
+		pt_upstream_close(up);
+		return ret;
+	}
+	up->vfu.name = up->name;
+	up->vfu.ops = &pt_upstream_ops;
+	up->vfu.opaque = up;
+	pr_info("%s: upstream vfio-user device at %s", up->name, up->path);
+	*out = up;
+	return 0;
+}
+
+struct vfu_device *pt_upstream_device(struct pt_upstream *up)
+{
+	return &up->vfu;
+}
+
+void pt_upstream_close(struct pt_upstream *up)
+{
+	if (!up)
+		return;
+	for (unsigned i = 0; i < VFU_PCI_NUM_REGIONS; i++)
+		vfu_client_region_release(&up->regions[i]);
+	vfu_client_close(up->c);
+	free(up);
+}
