@@ -88,7 +88,8 @@ vm_cleanup() {
 # ---------------------------------------------------------------------------------------------
 # the daemon
 # daemon_start ARGS...: start $IOMED ARGS (plus --log-level debug unless IOMED_LOG_LEVEL is set),
-# wait for every socket=PATH named in ARGS to appear (10 s), record the PID.
+# wait for every socket=PATH named in ARGS to appear (10 s), record the PID. Its log is
+# $VM_WORK/${DAEMON_NAME:-iomed}.log (a test with two daemons names them).
 daemon_start() {
 	[ -x "$IOMED" ] || vm_die "daemon binary $IOMED not found (meson setup build && ninja -C build)"
 	local a s socks=() rc
@@ -100,7 +101,7 @@ daemon_start() {
 			;;
 		esac
 	done
-	DAEMON_LOG=$VM_WORK/iomed.log
+	DAEMON_LOG=$VM_WORK/${DAEMON_NAME:-iomed}.log
 	local level=${IOMED_LOG_LEVEL:-debug}
 	"$IOMED" "$@" --log-level "$level" >>"$DAEMON_LOG" 2>&1 &
 	DAEMON_PID=$!
