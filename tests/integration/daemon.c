@@ -66,9 +66,12 @@ int test_daemon_launch(struct test_daemon *d)
 
 	argv[argc++] = (char *)bin;
 	for (unsigned i = 0; i < d->ndev; i++) {
-		if (!d->spec[i][0])
-			snprintf(d->spec[i], sizeof(d->spec[i]), "testdev,socket=%s,id=td%u",
-				 d->socket[i], i);
+		char spec[sizeof(d->spec[i])];
+
+		if (!d->spec[i][0]) {
+			snprintf(spec, sizeof(spec), "testdev,socket=%s,id=td%u", d->socket[i], i);
+			memcpy(d->spec[i], spec, sizeof(spec));
+		}
 		argv[argc++] = "--device";
 		argv[argc++] = d->spec[i];
 	}

@@ -205,6 +205,17 @@ vm_initramfs() {
 		vm_die "mkinitramfs failed for $guest"
 }
 
+# vm_with_libs BIN:DEST...: mkinitramfs arguments (one a line: -f, SRC:DEST) for each dynamically
+# linked BIN at DEST and every shared library they load (the loader too), at the paths the loader
+# looks for them. Use: mapfile -t args < <(vm_with_libs "$IOMED:/bin/iomed")
+vm_with_libs() {
+	local spec lib
+	for spec in "$@"; do printf -- '-f\n%s\n' "$spec"; done
+	for spec in "$@"; do ldd "${spec%%:*}"; done |
+		awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | sort -u |
+		while read -r lib; do printf -- '-f\n%s:%s\n' "$lib" "$lib"; done
+}
+
 # ---------------------------------------------------------------------------------------------
 # QEMU
 VM_ACCEL_CHOSEN=""
