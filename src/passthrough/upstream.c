@@ -7,6 +7,11 @@
  * memory itself; eventfds go upstream as they are, so the upstream signals
  * the client directly. Only what the upstream traps (region accesses that
  * are not mapped) and control messages pass through here.
+ *
+ * An upstream that goes away fails the requests that need it. Once the
+ * client has undone everything it set up there (at the latest when it
+ * leaves), the next request reconnects, provided the upstream still
+ * describes the same device.
  */
 #include "passthrough/passthrough.h"
 
@@ -17,6 +22,9 @@
 
 #include "core/log.h"
 #include "vfio-user/client.h"
+#include "vfio-user/sock.h"
+
+#define RECONNECT_MS 1000 /* between two attempts to reach a lost upstream */
 
 struct pt_upstream {
 	struct vfu_device vfu;
@@ -24,7 +32,15 @@ struct pt_upstream {
 	char path[108];
 	struct vfu_client *c;
 	struct vfu_client_region regions[VFU_PCI_NUM_REGIONS]; /* hold the upstream's fds */
+	bool lost;             /* the connection broke: reconnect before the next request */
+	int64_t next_try_ms;
+	unsigned maps;         /* DMA maps the client holds upstream */
+	uint32_t irqs_enabled; /* bit per IRQ index the client assigned eventfds to */
 };
+
+static int describe(struct pt_upstream *up, struct vfu_device *vfu,
+		    struct vfu_client_region *regions, char *err, size_t errlen);
+static int connect_upstream(struct pt_upstream *up, char *err, size_t errlen);
 
 static struct pt_upstream *to_up(void *opaque)
 {
@@ -34,60 +50,164 @@ static struct pt_upstream *to_up(void *opaque)
 /* An upstream that went away is worth one clear line, not one per access. */
 static int upstream_err(struct pt_upstream *up, const char *what, int ret)
 {
-	if (ret)
-		pr_warn_rl("%s: upstream %s: %s failed: %s", up->name, up->path, what,
-			   strerror(-ret));
+	if (!ret)
+		return 0;
+	pr_warn_rl("%s: upstream %s: %s failed: %s", up->name, up->path, what, strerror(-ret));
+	if (ret == -EPIPE || ret == -ECONNRESET || ret == -EBADF) {
+		up->lost = true;
+		up->maps = 0;
+		up->irqs_enabled = 0;
+	}
 	return ret;
+}
+
+/* The same device as before: what the server validates against may not change. */
+static bool same_device(const struct vfu_device *a, const struct vfu_device *b)
+{
+	for (unsigned i = 0; i < VFU_PCI_NUM_REGIONS; i++) {
+		const struct vfu_region_desc *x = &a->regions[i], *y = &b->regions[i];
+
+		if (x->size != y->size || x->flags != y->flags || x->nr_sparse != y->nr_sparse ||
+		    memcmp(x->sparse, y->sparse, x->nr_sparse * sizeof(x->sparse[0])))
+			return false;
+	}
+	return a->flags == b->flags && !memcmp(a->irqs, b->irqs, sizeof(a->irqs));
+}
+
+static void release_regions(struct vfu_client_region *regions)
+{
+	for (unsigned i = 0; i < VFU_PCI_NUM_REGIONS; i++)
+		vfu_client_region_release(&regions[i]);
+}
+
+/* Connect again and take the new connection's region fds. */
+static int reconnect(struct pt_upstream *up)
+{
+	struct vfu_client_region regions[VFU_PCI_NUM_REGIONS] = { 0 };
+	struct vfu_device fresh = { 0 };
+	struct vfu_client *old = up->c;
+	char err[256];
+	int ret;
+
+	for (unsigned i = 0; i < VFU_PCI_NUM_REGIONS; i++)
+		regions[i].fd = fresh.regions[i].fd = -1;
+	up->c = NULL;
+	ret = connect_upstream(up, err, sizeof(err));
+	if (!ret)
+		ret = describe(up, &fresh, regions, err, sizeof(err));
+	if (!ret && !same_device(&fresh, &up->vfu)) {
+		snprintf(err, sizeof(err), "upstream %s now serves a different device", up->path);
+		ret = -ENODEV;
+	}
+	if (ret) {
+		vfu_client_close(up->c);
+		release_regions(regions);
+		up->c = old;
+		pr_warn_rl("%s: %s", up->name, err);
+		return ret;
+	}
+	vfu_client_close(old);
+	release_regions(up->regions);
+	memcpy(up->regions, regions, sizeof(regions));
+	for (unsigned i = 0; i < VFU_PCI_NUM_REGIONS; i++)
+		up->vfu.regions[i].fd = fresh.regions[i].fd;
+	up->lost = false;
+	pr_info("%s: reconnected to upstream %s", up->name, up->path);
+	return 0;
+}
+
+/*
+ * Before a request: a lost upstream is reconnected only while the client
+ * holds nothing there (its maps and eventfds would be missing), at most
+ * once per RECONNECT_MS.
+ */
+static int upstream_ready(struct pt_upstream *up)
+{
+	int64_t now;
+
+	if (!up->lost)
+		return 0;
+	now = vfu_now_ms();
+	if (up->maps || up->irqs_enabled || now < up->next_try_ms)
+		return -ENOTCONN;
+	up->next_try_ms = now + RECONNECT_MS;
+	return reconnect(up) ? -ENOTCONN : 0;
 }
 
 static int up_region_read(void *opaque, unsigned region, uint64_t off, void *buf, uint32_t len)
 {
 	struct pt_upstream *up = to_up(opaque);
+	int ret = upstream_ready(up);
 
-	return upstream_err(up, "REGION_READ", vfu_client_region_read(up->c, region, off, buf,
-								       len));
+	if (!ret)
+		ret = vfu_client_region_read(up->c, region, off, buf, len);
+	return upstream_err(up, "REGION_READ", ret);
 }
 
 static int up_region_write(void *opaque, unsigned region, uint64_t off, const void *buf,
 			   uint32_t len)
 {
 	struct pt_upstream *up = to_up(opaque);
+	int ret = upstream_ready(up);
 
-	return upstream_err(up, "REGION_WRITE", vfu_client_region_write(up->c, region, off, buf,
-									 len));
+	if (!ret)
+		ret = vfu_client_region_write(up->c, region, off, buf, len);
+	return upstream_err(up, "REGION_WRITE", ret);
 }
 
 static int up_reset(void *opaque)
 {
 	struct pt_upstream *up = to_up(opaque);
+	int ret = upstream_ready(up);
 
-	return upstream_err(up, "DEVICE_RESET", vfu_client_reset(up->c));
+	if (!ret)
+		ret = vfu_client_reset(up->c);
+	return upstream_err(up, "DEVICE_RESET", ret);
 }
 
 static int up_dma_map(void *opaque, const struct vfu_dma_region *r, int fd)
 {
 	struct pt_upstream *up = to_up(opaque);
+	int ret = upstream_ready(up);
 
 	/* Our own mapping answers the upstream's DMA_READ/WRITE for memory without an fd. */
-	return upstream_err(up, "DMA_MAP", vfu_client_dma_map_local(up->c, r->addr, r->size, fd,
-								     r->offset, r->prot, r->map));
+	if (!ret)
+		ret = vfu_client_dma_map_local(up->c, r->addr, r->size, fd, r->offset, r->prot,
+					       r->map);
+	if (!ret)
+		up->maps++;
+	return upstream_err(up, "DMA_MAP", ret);
 }
 
 static void up_dma_unmap(void *opaque, uint64_t addr, uint64_t size)
 {
 	struct pt_upstream *up = to_up(opaque);
 
-	upstream_err(up, "DMA_UNMAP", vfu_client_dma_unmap(up->c, addr, size, 0));
+	/* Gone from our table whatever the upstream says. */
+	if (up->maps)
+		up->maps--;
+	if (!up->lost)
+		upstream_err(up, "DMA_UNMAP", vfu_client_dma_unmap(up->c, addr, size, 0));
 }
 
 static int up_set_irqs(void *opaque, const struct vfu_irq_set *set, size_t data_len,
 		       const int *fds, unsigned nfds)
 {
 	struct pt_upstream *up = to_up(opaque);
+	uint32_t bit = 1u << set->index;
+	int ret;
 
-	return upstream_err(up, "SET_IRQS",
-			    vfu_client_set_irqs(up->c, set->index, set->flags, set->start,
-						set->count, fds, nfds, set->data, data_len));
+	if (!set->count)
+		up->irqs_enabled &= ~bit; /* disabling needs no upstream once it is lost */
+	ret = upstream_ready(up);
+	if (ret && !set->count)
+		return 0;
+	if (!ret)
+		ret = vfu_client_set_irqs(up->c, set->index, set->flags, set->start, set->count,
+					  fds, nfds, set->data, data_len);
+	if (!ret && set->count && (set->flags & VFU_IRQ_SET_DATA_EVENTFD) && nfds)
+		up->irqs_enabled |= bit;
+	return upstream_err(up, "SET_IRQS", ret);
 }
 
 static const struct vfu_device_ops pt_upstream_ops = {
@@ -120,7 +240,8 @@ static void describe_region(struct vfu_region_desc *d, const struct vfu_client_r
 	}
 }
 
-static int describe(struct pt_upstream *up, char *err, size_t errlen)
+static int describe(struct pt_upstream *up, struct vfu_device *vfu,
+		    struct vfu_client_region *regions, char *err, size_t errlen)
 {
 	struct vfu_device_info info;
 	struct vfu_irq_info ii;
@@ -132,15 +253,15 @@ static int describe(struct pt_upstream *up, char *err, size_t errlen)
 			 ret ? strerror(-ret) : "not a PCI device");
 		return ret ? ret : -ENODEV;
 	}
-	up->vfu.flags = info.flags & (VFU_DEV_FLAG_PCI | VFU_DEV_FLAG_RESET);
+	vfu->flags = info.flags & (VFU_DEV_FLAG_PCI | VFU_DEV_FLAG_RESET);
 	for (unsigned i = 0; i < VFU_PCI_NUM_REGIONS && i < info.num_regions; i++) {
-		ret = vfu_client_get_region_info(up->c, i, &up->regions[i]);
+		ret = vfu_client_get_region_info(up->c, i, &regions[i]);
 		if (ret) {
 			snprintf(err, errlen, "upstream %s: region %u: %s", up->path, i,
 				 strerror(-ret));
 			return ret;
 		}
-		describe_region(&up->vfu.regions[i], &up->regions[i]);
+		describe_region(&vfu->regions[i], &regions[i]);
 	}
 	for (unsigned i = 0; i < VFU_PCI_NUM_IRQS && i < info.num_irqs; i++) {
 		ret = vfu_client_get_irq_info(up->c, i, &ii);
@@ -149,8 +270,8 @@ static int describe(struct pt_upstream *up, char *err, size_t errlen)
 				 strerror(-ret));
 			return ret;
 		}
-		up->vfu.irqs[i].count = ii.count < VFU_MAX_IRQ_COUNT ? ii.count : VFU_MAX_IRQ_COUNT;
-		up->vfu.irqs[i].flags = ii.flags;
+		vfu->irqs[i].count = ii.count < VFU_MAX_IRQ_COUNT ? ii.count : VFU_MAX_IRQ_COUNT;
+		vfu->irqs[i].flags = ii.flags;
 	}
 	return 0;
 }
@@ -191,7 +312,7 @@ int pt_upstream_open(struct pt_upstream **out, const char *name, const char *pat
 		up->regions[i].fd = up->vfu.regions[i].fd = -1;
 	ret = connect_upstream(up, err, errlen);
 	if (!ret)
-		ret = describe(up, err, errlen);
+		ret = describe(up, &up->vfu, up->regions, err, errlen);
 	if (ret) {
 		pt_upstream_close(up);
 		return ret;
@@ -213,8 +334,7 @@ void pt_upstream_close(struct pt_upstream *up)
 {
 	if (!up)
 		return;
-	for (unsigned i = 0; i < VFU_PCI_NUM_REGIONS; i++)
-		vfu_client_region_release(&up->regions[i]);
+	release_regions(up->regions);
 	vfu_client_close(up->c);
 	free(up);
 }
