@@ -101,8 +101,7 @@ static void passthrough_destroy(struct iomed_device *dev)
 
 const struct iomed_model passthrough_model = {
 	.name = "passthrough",
-	.summary = "a host device (host=DDDD:BB:DD.F, bound to vfio-pci) or another vfio-user "
-		   "server's device (upstream=PATH), with iomed out of the datapath",
+	.summary = "a real device: host=DDDD:BB:DD.F (vfio-pci) or upstream=PATH (vfio-user)",
 	.create = passthrough_create,
 	.destroy = passthrough_destroy,
 };
