@@ -307,6 +307,18 @@ void it_msix_enable(struct vfu_client *c, bool on)
 			 on ? PCI_MSIX_FLAGS_ENABLE : 0);
 }
 
+uint32_t it_dma_run(struct vfu_client *c, uint64_t src, uint64_t dst, uint32_t len,
+		    uint32_t cmd)
+{
+	it_reg_write(c, TESTDEV_DMA_SRC_LO, (uint32_t)src);
+	it_reg_write(c, TESTDEV_DMA_SRC_HI, (uint32_t)(src >> 32));
+	it_reg_write(c, TESTDEV_DMA_DST_LO, (uint32_t)dst);
+	it_reg_write(c, TESTDEV_DMA_DST_HI, (uint32_t)(dst >> 32));
+	it_reg_write(c, TESTDEV_DMA_LEN, len);
+	it_reg_write(c, TESTDEV_DMA_CMD, cmd);
+	return it_reg_read(c, TESTDEV_DMA_STATUS);
+}
+
 void it_assert_dma_free(struct vfu_client *c, uint64_t addr, uint64_t size)
 {
 	assert_int_equal(vfu_client_dma_map(c, addr, size, -1, 0, VFU_DMA_READ), 0);

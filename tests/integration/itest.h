@@ -81,6 +81,10 @@ void it_cfg_command(struct vfu_client *c, uint16_t bits, bool on);
 /* MSI-X enable bit in the MSI-X capability's message control. */
 void it_msix_enable(struct vfu_client *c, bool on);
 
+/* Program testdev's DMA engine (DMA_CMD = @cmd) and return DMA_STATUS. */
+uint32_t it_dma_run(struct vfu_client *c, uint64_t src, uint64_t dst, uint32_t len,
+		    uint32_t cmd);
+
 /* Nothing is DMA-mapped in [addr, addr + size): a map there succeeds (then goes). */
 void it_assert_dma_free(struct vfu_client *c, uint64_t addr, uint64_t size);
 

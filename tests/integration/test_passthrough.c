@@ -124,17 +124,6 @@ static void assert_only_forwarded(const struct counts *a, const struct counts *b
 	}
 }
 
-static uint32_t dma_run(struct vfu_client *c, uint64_t src, uint64_t dst, uint32_t len)
-{
-	it_reg_write(c, TESTDEV_DMA_SRC_LO, (uint32_t)src);
-	it_reg_write(c, TESTDEV_DMA_SRC_HI, (uint32_t)(src >> 32));
-	it_reg_write(c, TESTDEV_DMA_DST_LO, (uint32_t)dst);
-	it_reg_write(c, TESTDEV_DMA_DST_HI, (uint32_t)(dst >> 32));
-	it_reg_write(c, TESTDEV_DMA_LEN, len);
-	it_reg_write(c, TESTDEV_DMA_CMD, TESTDEV_DMA_CMD_START);
-	return it_reg_read(c, TESTDEV_DMA_STATUS);
-}
-
 /* ---- tests ---- */
 
 /* The passthrough device describes itself exactly as a testdev does (device 1). */
@@ -249,7 +238,8 @@ static void test_dma(void **state)
 	it_cfg_command(c, PCI_COMMAND_MASTER, true);
 	for (unsigned i = 0; i < 256; i++)
 		mem[0x100 + i] = (uint8_t)(i * 7 + 1);
-	assert_int_equal(dma_run(c, GUEST_A + 0x100, GUEST_A + 0x2000, 256),
+	assert_int_equal(it_dma_run(c, GUEST_A + 0x100, GUEST_A + 0x2000, 256,
+				    TESTDEV_DMA_CMD_START),
 			 TESTDEV_DMA_STATUS_DONE);
 	assert_memory_equal(mem + 0x2000, mem + 0x100, 256);
 
@@ -265,7 +255,8 @@ static void test_dma(void **state)
 	assert_int_equal(vfu_client_dma_unmap(c, GUEST_A, MAP_SIZE, 0), 0);
 	it_assert_dma_mapped(&p->it, 0);
 	assert_int_equal(test_daemon_mapped_bytes(&p->up, IT_MEMFD_MAPS), 0);
-	assert_int_equal(dma_run(c, GUEST_A + 0x100, GUEST_A + 0x2000, 256),
+	assert_int_equal(it_dma_run(c, GUEST_A + 0x100, GUEST_A + 0x2000, 256,
+				    TESTDEV_DMA_CMD_START),
 			 TESTDEV_DMA_STATUS_ERROR | EFAULT);
 	munmap(mem, MAP_SIZE);
 	close(fd);

@@ -288,7 +288,10 @@ int main(int argc, char **argv)
 {
 	int msi;
 
-	if (argc < 3) { fprintf(stderr, "usage: pt_edu PT_SOCKET IOMED_PID [TESTDEV_SOCKET]\n"); return 2; }
+	if (argc < 3) {
+		fprintf(stderr, "usage: pt_edu PT_SOCKET IOMED_PID [TESTDEV_SOCKET]\n");
+		return 2;
+	}
 	iomed_pid = atoi(argv[2]);
 	own_eventfds = iomed_eventfds();
 	open_session(argv[1], "connect");

@@ -127,7 +127,8 @@ static void counted_phase(int rounds)
 	fflush(stdout);
 	if (host_go(bar2, 2)) DIE("count-go", "the host never answered COUNT-END");
 	check_u32("count-interrupts", got, (uint32_t)rounds);
-	check_u32("count-doorbell", bar2[BELL_OFF / 4 + (rounds - 1) % 64], 0xbe110000u + (uint32_t)rounds - 1);
+	check_u32("count-doorbell", bar2[BELL_OFF / 4 + (rounds - 1) % 64],
+		  0xbe110000u + (uint32_t)rounds - 1);
 	munmap((void *)bar2, PG);
 }
 
