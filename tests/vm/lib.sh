@@ -188,6 +188,28 @@ daemon_stop() {
 	if daemon_sanitizer_check stop; then vm_pass daemon-no-sanitizer-report; fi
 }
 
+# daemon_stats PID LOG ID: device ID's message counters from a fresh SIGUSR2 dump of the daemon PID
+# logging to LOG, as one line "sessions=N errors=N bad=N CMD=N ..."
+daemon_stats() {
+	local pid=$1 log=$2 id=$3 n i
+	n=$(grep -ac "device $id stats:" "$log" || true)
+	kill -USR2 "$pid"
+	for i in $(seq 100); do
+		[ "$(grep -ac "device $id stats:" "$log" || true)" -gt "$n" ] && break
+		sleep 0.05
+	done
+	grep -a "device $id stats:" "$log" | tail -n 1 | sed 's/.*stats: //'
+}
+
+# stats_delta BEFORE AFTER: "CMD=+N " for every counter of two daemon_stats lines that moved
+stats_delta() {
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		n = split(a, x, " "); for (i = 1; i <= n; i++) { split(x[i], kv, "="); A[kv[1]] = kv[2] }
+		n = split(b, y, " "); for (i = 1; i <= n; i++) { split(y[i], kv, "="); d = kv[2] - A[kv[1]]
+			if (d && kv[1] != "sessions") printf "%s=+%d ", kv[1], d }
+	}'
+}
+
 daemon_log_tail() {
 	[ -n "$DAEMON_LOG" ] && [ -f "$DAEMON_LOG" ] || return 0
 	echo "---- daemon log (last ${1:-30} lines) ----" >&2

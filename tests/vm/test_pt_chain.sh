@@ -24,27 +24,6 @@ UP_PID=$DAEMON_PID UP_LOG=$DAEMON_LOG UP_SOCKS=("${DAEMON_SOCKS[@]}")
 DAEMON_NAME=middle daemon_start --device "passthrough,socket=$PT_SOCK,upstream=$UP_SOCK,id=pt0"
 MID_PID=$DAEMON_PID MID_LOG=$DAEMON_LOG
 
-# stats PID LOG ID: the device's counters from a fresh SIGUSR2 dump ("CMD=N ..." on one line)
-stats() {
-	local pid=$1 log=$2 id=$3 n i
-	n=$(grep -ac "device $id stats:" "$log" || true)
-	kill -USR2 "$pid"
-	for i in $(seq 100); do
-		[ "$(grep -ac "device $id stats:" "$log" || true)" -gt "$n" ] && break
-		sleep 0.05
-	done
-	grep -a "device $id stats:" "$log" | tail -n 1 | sed 's/.*stats: //'
-}
-
-# delta BEFORE AFTER: "CMD=+N" for every counter that moved
-delta() {
-	awk -v a="$1" -v b="$2" 'BEGIN {
-		n = split(a, x, " "); for (i = 1; i <= n; i++) { split(x[i], kv, "="); A[kv[1]] = kv[2] }
-		n = split(b, y, " "); for (i = 1; i <= n; i++) { split(y[i], kv, "="); d = kv[2] - A[kv[1]]
-			if (d && kv[1] != "sessions") printf "%s=+%d ", kv[1], d }
-	}'
-}
-
 eventfds() { find /proc/"$1"/fd -lname 'anon_inode:\[eventfd\]' 2>/dev/null | wc -l; }
 
 # go N: let the guest on, by writing its token into the upstream testdev's shared memory (BAR2)
@@ -79,15 +58,15 @@ vm_start msix "$INITRD_MSIX" --vfio-user "pt0=$PT_SOCK" \
 	-- -machine kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=on
 counted=0
 if vm_wait_marker msix 'IOMED-TEST: INFO COUNT-START' "$VM_TIMEOUT"; then
-	mid0=$(stats "$MID_PID" "$MID_LOG" pt0)
-	up0=$(stats "$UP_PID" "$UP_LOG" td0)
+	mid0=$(daemon_stats "$MID_PID" "$MID_LOG" pt0)
+	up0=$(daemon_stats "$UP_PID" "$UP_LOG" td0)
 	# the guest's MSI-X eventfds are held by the upstream; the middle has only its own stop eventfd
 	emid=$(eventfds "$MID_PID")
 	eup=$(eventfds "$UP_PID")
 	go 1
 	if vm_wait_marker msix 'IOMED-TEST: INFO COUNT-END' "$VM_TIMEOUT"; then
-		mid1=$(stats "$MID_PID" "$MID_LOG" pt0)
-		up1=$(stats "$UP_PID" "$UP_LOG" td0)
+		mid1=$(daemon_stats "$MID_PID" "$MID_LOG" pt0)
+		up1=$(daemon_stats "$UP_PID" "$UP_LOG" td0)
 		go 2
 		counted=1
 	fi
@@ -101,8 +80,8 @@ vm_check msix find-device bind-vfio-pci vfio-open vfio-id msix-count msix-enable
 
 if [ $counted = 1 ]; then
 	want="REGION_WRITE=+$((2 * ROUNDS)) "
-	dmid=$(delta "$mid0" "$mid1")
-	dup=$(delta "$up0" "$up1")
+	dmid=$(stats_delta "$mid0" "$mid1")
+	dup=$(stats_delta "$up0" "$up1")
 	vm_log "$ROUNDS mapped doorbells + $ROUNDS interrupts (2 trapped writes each): middle $dmid| upstream $dup"
 	if [ "$dmid" = "$want" ]; then vm_pass count/middle-messages; else
 		vm_fail count/middle-messages "middle daemon handled '$dmid', expected '$want'"; fi
