@@ -85,6 +85,35 @@ vm_cleanup() {
 	exit $rc
 }
 
+# vm_netns PREFIX: a network namespace of this run's own (name in VM_NS, the "ip netns exec" prefix
+# in IN_NS), lo up; at exit every process we started is killed, then the namespace deleted.
+# vm_iomed_in_ns: daemon_start runs $IOMED inside it from then on (its taps are born there);
+# the binary itself stays in VM_IOMED_BIN.
+vm_netns() {
+	[ "$(id -u)" = 0 ] || vm_die "needs root for ip netns"
+	VM_NS=$1-$$-$RANDOM
+	IN_NS=(ip netns exec "$VM_NS")
+	trap vm_netns_cleanup EXIT
+	ip netns add "$VM_NS" || vm_die "cannot create network namespace $VM_NS"
+	"${IN_NS[@]}" ip link set lo up
+}
+
+vm_netns_cleanup() {
+	local rc=$? pid
+	for pid in "${VM_PIDS[@]}"; do vm_kill "$pid"; done
+	VM_PIDS=()
+	ip netns del "$VM_NS" 2>/dev/null || true
+	(exit $rc)
+	vm_cleanup
+}
+
+vm_iomed_in_ns() {
+	VM_IOMED_BIN=${VM_IOMED_BIN:-$IOMED}
+	IOMED=$VM_WORK/iomed-in-ns
+	printf '#!/bin/sh\nexec ip netns exec %q %q "$@"\n' "$VM_NS" "$VM_IOMED_BIN" >"$IOMED"
+	chmod +x "$IOMED"
+}
+
 # ---------------------------------------------------------------------------------------------
 # the daemon
 # daemon_start ARGS...: start $IOMED ARGS (plus --log-level debug unless IOMED_LOG_LEVEL is set),
@@ -208,6 +237,15 @@ stats_delta() {
 		n = split(b, y, " "); for (i = 1; i <= n; i++) { split(y[i], kv, "="); d = kv[2] - A[kv[1]]
 			if (d && kv[1] != "sessions") printf "%s=+%d ", kv[1], d }
 	}'
+}
+
+# Tests with two daemons: daemon_save NAME keeps the current one (PID, log, sockets) in the array
+# NAME; daemon_use NAME makes it the current one again, for daemon_check, daemon_stop, ...
+daemon_save() { eval "$1=(\"\$DAEMON_PID\" \"\$DAEMON_LOG\" \"\${DAEMON_SOCKS[@]}\")"; }
+daemon_use() {
+	local -n d=$1
+	DAEMON_PID=${d[0]} DAEMON_LOG=${d[1]}
+	DAEMON_SOCKS=("${d[@]:2}")
 }
 
 daemon_log_tail() {

@@ -20,7 +20,8 @@ cc -static -O2 -Wall -Wextra -Werror -o "$VM_WORK/vfiotest" -I"$VM_LIB_DIR/guest
 UP_SOCK=$VM_WORK/up.sock
 PT_SOCK=$VM_WORK/pt0.sock
 DAEMON_NAME=upstream daemon_start --device "testdev,socket=$UP_SOCK,id=td0"
-UP_PID=$DAEMON_PID UP_LOG=$DAEMON_LOG UP_SOCKS=("${DAEMON_SOCKS[@]}")
+UP_PID=$DAEMON_PID UP_LOG=$DAEMON_LOG
+daemon_save UPSTREAM
 DAEMON_NAME=middle daemon_start --device "passthrough,socket=$PT_SOCK,upstream=$UP_SOCK,id=pt0"
 MID_PID=$DAEMON_PID MID_LOG=$DAEMON_LOG
 
@@ -94,7 +95,7 @@ else
 fi
 daemon_check end
 daemon_stop
-DAEMON_PID=$UP_PID DAEMON_LOG=$UP_LOG DAEMON_SOCKS=("${UP_SOCKS[@]}")
+daemon_use UPSTREAM
 daemon_check upstream-end
 daemon_stop
 

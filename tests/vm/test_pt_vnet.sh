@@ -14,37 +14,18 @@ vm_init
 
 MB=${IOMED_PT_MB:-8}
 MAC=52:54:00:12:34:66
-NS=iomed-ptvn-$$-$RANDOM
 TAP=iptv$$
 TAP=${TAP:0:13}
-IN_NS=(ip netns exec "$NS")
-
-ptvn_cleanup() {
-	local rc=$? pid
-	for pid in "${VM_PIDS[@]}"; do vm_kill "$pid"; done
-	VM_PIDS=()
-	ip netns del "$NS" 2>/dev/null || true
-	(exit $rc)
-	vm_cleanup
-}
-trap ptvn_cleanup EXIT
-
-[ "$(id -u)" = 0 ] || vm_die "needs root for ip netns"
-ip netns add "$NS" || vm_die "cannot create network namespace $NS"
-"${IN_NS[@]}" ip link set lo up
+vm_netns iomed-ptvn
 # no IPv6 autoconfiguration traffic in the quiet times
 "${IN_NS[@]}" sysctl -qw net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1 || true
-
-# the upstream daemon runs in the namespace, so its tap is born there
-REAL_IOMED=$IOMED
-IOMED=$VM_WORK/iomed-in-ns
-printf '#!/bin/sh\nexec ip netns exec %q %q "$@"\n' "$NS" "$REAL_IOMED" >"$IOMED"
-chmod +x "$IOMED"
+vm_iomed_in_ns
 UP_SOCK=$VM_WORK/up.sock
 PT_SOCK=$VM_WORK/pt0.sock
 DAEMON_NAME=upstream daemon_start --device "virtio-net,socket=$UP_SOCK,id=vn0,net=tap:$TAP,mac=$MAC"
-UP_PID=$DAEMON_PID UP_LOG=$DAEMON_LOG UP_SOCKS=("${DAEMON_SOCKS[@]}")
-IOMED=$REAL_IOMED
+UP_PID=$DAEMON_PID UP_LOG=$DAEMON_LOG
+daemon_save UPSTREAM
+IOMED=$VM_IOMED_BIN
 DAEMON_NAME=middle daemon_start --device "passthrough,socket=$PT_SOCK,upstream=$UP_SOCK,id=pt0"
 MID_PID=$DAEMON_PID MID_LOG=$DAEMON_LOG
 "${IN_NS[@]}" ip addr add 10.66.2.1/24 dev "$TAP" || vm_die "cannot address $TAP in $NS"
@@ -93,7 +74,7 @@ else
 fi
 daemon_check end
 daemon_stop
-DAEMON_PID=$UP_PID DAEMON_LOG=$UP_LOG DAEMON_SOCKS=("${UP_SOCKS[@]}")
+daemon_use UPSTREAM
 daemon_check upstream-end
 daemon_stop
 
