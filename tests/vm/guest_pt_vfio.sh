@@ -6,6 +6,8 @@
 #   00:07.0 root port  bound to pcieport
 #   behind it a PCIe-to-PCI bridge with an edu (bound to vfio-pci) and an e1000 (bound to e1000),
 #   which share one IOMMU group
+#   an igb behind a second root port: its driver enables 2 SR-IOV VFs, the first one bound to
+#   vfio-pci here
 # iomed (/bin/iomed) serves the target, a testdev, and four passthrough devices that must fail with
 # a clear error; /bin/pt_edu then drives the target through iomed with the in-tree client.
 . /etc/iomed-guest.sh
@@ -31,6 +33,15 @@ fi
 [ -n "$GROUPED" ] && bind_vfio "$GROUPED" || fail bind-grouped "cannot bind $GROUPED to vfio-pci"
 info "port driver: $(basename "$(readlink /sys/bus/pci/devices/$PORT/driver 2>/dev/null)" 2>/dev/null)"
 
+# SR-IOV: the PF's interface up (its driver sets up MSI-X then), two VFs, the first for vfio-pci
+VF=""
+if PF=$(find_pci 0x8086 0x10c9); then
+	for n in "$PF"/net/*; do ip link set "${n##*/}" up; done
+	echo 2 >"$PF/sriov_numvfs" || fail sriov "cannot enable VFs on ${PF##*/}"
+	VFD=$(find_pci 0x8086 0x10ca) && VF=${VFD##*/}
+fi
+if [ -n "$VF" ] && bind_vfio "$VF"; then pass bind-vf; else fail bind-vf "no igb VF bound to vfio-pci"; fi
+
 mkdir -p /run/iomed
 iomed --device "passthrough,host=$TARGET,socket=/run/iomed/pt0.sock,id=pt0" \
 	--device "testdev,socket=/run/iomed/td.sock,id=td" \
@@ -38,6 +49,7 @@ iomed --device "passthrough,host=$TARGET,socket=/run/iomed/pt0.sock,id=pt0" \
 	--device "passthrough,host=$PORT,socket=/run/iomed/e2.sock,id=port" \
 	--device "passthrough,host=$GROUPED,socket=/run/iomed/e3.sock,id=grouped" \
 	--device "passthrough,host=$ABSENT,socket=/run/iomed/e4.sock,id=absent" \
+	--device "passthrough,host=$VF,socket=/run/iomed/vf.sock,id=vf" \
 	--log-level debug >/tmp/iomed.log 2>&1 &
 PID=$!
 i=0
@@ -60,10 +72,10 @@ log_has err-other-driver "device port (passthrough): PCI device $PORT is bound t
 log_has err-group "also holds"
 log_has err-group-peer "(e1000)"
 log_has err-absent "device absent (passthrough): no PCI device $ABSENT"
-log_has serving-two "serving 2 devices"
+log_has serving-three "serving 3 devices"
 grep -F "also holds" /tmp/iomed.log | sed 's/.*: IOMMU/INFO IOMMU/; s/^/IOMED-TEST: /'
 
-pt_edu /run/iomed/pt0.sock $PID /run/iomed/td.sock || info "pt_edu exit status $?"
+pt_edu /run/iomed/pt0.sock $PID /run/iomed/td.sock /run/iomed/vf.sock || info "pt_edu exit status $?"
 
 kill -TERM $PID
 wait $PID

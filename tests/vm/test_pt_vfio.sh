@@ -10,6 +10,8 @@
 #     map of memory the client does not have refused
 #   - MSI and INTx (masked until the client's unmask eventfd) delivered on the client's eventfds,
 #     iomed holding none of them; reset (edu has none: ENOTTY, bus mastering off); a second session
+#   - an igb SR-IOV VF (made by the igb driver in L1): FLR reset, mapped BAR0, its 3 MSI-X vectors
+#     raised through its own cause-set register and delivered on the client's eventfds
 #   - clear errors for a device without a driver, one bound to another driver, one whose IOMMU group
 #     holds a device bound to a host driver, and an address with no device, while the daemon serves
 #     the target and a testdev, and stops cleanly
@@ -25,19 +27,23 @@ PT_EDU=${IOMED_PT_EDU:-$VM_SRC/build/tests/vm/pt_edu}
 INITRD=$VM_WORK/initrd.img
 mapfile -t BINS < <(vm_with_libs "$IOMED:/bin/iomed" "$PT_EDU:/bin/pt_edu")
 vm_initramfs "$INITRD" "$VM_LIB_DIR/guest_pt_vfio.sh" "${BINS[@]}" \
-	-m vfio -m vfio_iommu_type1 -m vfio_pci -m e1000
+	-m vfio -m vfio_iommu_type1 -m vfio_pci -m e1000 -m igb
 
 vm_boot l1 "$INITRD" --mem 1G --append "intel_iommu=on iommu=pt" -- \
 	-machine kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=on \
 	-device edu,addr=5 -device edu,addr=6 \
 	-device pcie-root-port,id=rp1,chassis=1,slot=1,addr=7 \
 	-device pcie-pci-bridge,id=pb,bus=rp1 -device edu,bus=pb,addr=1 \
-	-device e1000,bus=pb,addr=2 || true
+	-device e1000,bus=pb,addr=2 \
+	-netdev user,id=n0,restrict=on -device pcie-root-port,id=rp2,chassis=2,slot=2,addr=8 \
+	-device igb,netdev=n0,bus=rp2 || true
 vm_check l1 bind-vfio-pci iomed-listening err-unbound err-other-driver err-group err-group-peer \
-	err-absent serving-two connect bar0-vfio-fd mmap-id mmap-liveness msg-id config-ids \
+	bind-vf err-absent serving-three connect bar0-vfio-fd mmap-id mmap-liveness msg-id config-ids \
 	msi-iomed-eventfds dma-map-outside dma-map dma-to-device dma-to-ram dma-roundtrip dma-msi \
 	dma-irq-status dma-unmap dma-blocked-after-unmap msi msi-status intx intx-masked intx-unmask \
 	intx-iomed-eventfds reset-unsupported reset-bus-master-off reset-still-alive reconnect \
-	reconnect-id testdev-served iomed-exit iomed-sanitizer || true
+	reconnect-id testdev-served vf-connect bar0-vfio-fd vf-reset-flag vf-config-ids vf-status \
+	vf-msix-count vf-msix-iomed-eventfds vf-msix-vector-0 vf-msix-vector-1 vf-msix-vector-2 \
+	vf-reset vf-after-reset iomed-exit iomed-sanitizer || true
 
 vm_finish

@@ -3,12 +3,13 @@
  * Guest side of tests/vm/test_pt_vfio.sh, run inside the L1 guest: the
  * in-tree vfio-user client drives QEMU's edu device through iomed's kernel
  * VFIO passthrough (passthrough,host=).
- *   pt_edu PT_SOCKET IOMED_PID [TESTDEV_SOCKET]
+ *   pt_edu PT_SOCKET IOMED_PID [TESTDEV_SOCKET [VF_SOCKET]]
  * Identity and liveness through the mmapped BAR (the VFIO device fd iomed
  * handed over), DMA from and to client memory through the IOMMU map iomed
  * made (and blocked once unmapped), MSI and INTx (with its unmask eventfd)
  * on the client's eventfds while iomed holds none of them, reset, and a
- * second session after the first one left. Built by meson against the
+ * second session after the first one left; then, given VF_SOCKET, an igb
+ * SR-IOV VF: its reset, mapped BAR0 and MSI-X. Built by meson against the
  * in-tree client; prints the markers of tests/vm/guest/guest_test.h.
  */
 #include <dirent.h>
@@ -37,6 +38,7 @@ enum {
 #define IOVA 0x1000000ull        /* below edu's 28-bit DMA mask */
 #define PG 4096u
 #define PCI_COMMAND 0x04
+#define BAR0_USED 0x2000u        /* the registers we touch, edu's and the VF's */
 
 static struct vfu_client *c;
 static volatile uint32_t *bar0;
@@ -144,8 +146,8 @@ static void open_session(const char *sock, const char *check)
 		fail("bar0-vfio-fd", "the BAR0 fd is %s, not a VFIO device", target);
 	if (vfu_client_region_mmap(&bar, PROT_READ | PROT_WRITE))
 		DIE(check, "mmap BAR0: %s", strerror(errno));
-	bar0 = vfu_client_region_ptr(&bar, 0, PG);
-	if (!bar0) DIE(check, "BAR0 has no mapped first page");
+	bar0 = vfu_client_region_ptr(&bar, 0, BAR0_USED);
+	if (!bar0) DIE(check, "BAR0 has no mapping of its first %#x bytes", BAR0_USED);
 	pass(check);
 }
 
@@ -271,6 +273,58 @@ static void check_reset(void)
 	check_u32("reset-still-alive", rd(EDU_ID), EDU_ID_VALUE);
 }
 
+/*
+ * An igb SR-IOV VF: a function with a real reset (FLR), MSI-X raised by the
+ * VF's own cause-set register, BAR0 mapped.
+ */
+enum { VF_STATUS = 0x0008, VF_EICS = 0x1520, VF_EIMS = 0x1524, VF_EICR = 0x1580 };
+
+static void check_vf_msix(void)
+{
+	int efd[3];
+
+	for (int i = 0; i < 3; i++)
+		efd[i] = efd_new();
+	if (vfu_client_set_irqs(c, VFU_PCI_MSIX, VFU_IRQ_SET_DATA_EVENTFD |
+				VFU_IRQ_SET_ACTION_TRIGGER, 0, 3, efd, 3, NULL, 0))
+		DIE("vf-msix", "SET_IRQS MSI-X refused");
+	check_u32("vf-msix-iomed-eventfds", iomed_eventfds(), own_eventfds);
+	wr(VF_EIMS, 0x7);
+	for (int v = 0; v < 3; v++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "vf-msix-vector-%d", v);
+		wr(VF_EICS, 1u << v);
+		if (efd_fired(efd[v], 3000)) pass(name); else fail(name, "no interrupt");
+		rd(VF_EICR); /* read to clear */
+		wr(VF_EIMS, 0x7);
+	}
+	set_irq(VFU_PCI_MSIX, VFU_IRQ_SET_ACTION_TRIGGER, -1);
+	for (int i = 0; i < 3; i++)
+		close(efd[i]);
+}
+
+static void check_vf(const char *sock)
+{
+	struct vfu_device_info info;
+	struct vfu_irq_info ii;
+	uint32_t status = 0;
+
+	open_session(sock, "vf-connect");
+	if (vfu_client_get_device_info(c, &info)) fail("vf-reset-flag", "DEVICE_GET_INFO");
+	else check_u32("vf-reset-flag", info.flags & VFU_DEV_FLAG_RESET, VFU_DEV_FLAG_RESET);
+	check_u32("vf-config-ids", (uint32_t)cfg16(2) << 16 | cfg16(0), 0x10ca8086);
+	if (vfu_client_region_read(c, VFU_PCI_BAR0, VF_STATUS, &status, 4)) fail("vf-status", "read");
+	else check_u32("vf-status", rd(VF_STATUS), status);
+	if (vfu_client_get_irq_info(c, VFU_PCI_MSIX, &ii)) fail("vf-msix-count", "GET_IRQ_INFO");
+	else check_u32("vf-msix-count", ii.count, 3);
+	cfg16_write(PCI_COMMAND, cfg16(PCI_COMMAND) | 0x6);
+	check_vf_msix();
+	check_u32("vf-reset", (uint32_t)-vfu_client_reset(c), 0);
+	check_u32("vf-after-reset", (uint32_t)cfg16(2) << 16 | cfg16(0), 0x10ca8086);
+	close_session();
+}
+
 static void check_testdev(const char *sock)
 {
 	struct vfu_client *t = NULL;
@@ -289,7 +343,7 @@ int main(int argc, char **argv)
 	int msi;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: pt_edu PT_SOCKET IOMED_PID [TESTDEV_SOCKET]\n");
+		fprintf(stderr, "usage: pt_edu PT_SOCKET IOMED_PID [TESTDEV_SOCKET [VF_SOCKET]]\n");
 		return 2;
 	}
 	iomed_pid = atoi(argv[2]);
@@ -312,5 +366,6 @@ int main(int argc, char **argv)
 	check_u32("reconnect-id", rd(EDU_ID), EDU_ID_VALUE);
 	close_session();
 	if (argc > 3) check_testdev(argv[3]);
+	if (argc > 4) check_vf(argv[4]);
 	return fails ? 1 : 0;
 }
