@@ -77,6 +77,35 @@ grep -F "also holds" /tmp/iomed.log | sed 's/.*: IOMMU/INFO IOMMU/; s/^/IOMED-TE
 
 pt_edu /run/iomed/pt0.sock $PID /run/iomed/td.sock /run/iomed/vf.sock || info "pt_edu exit status $?"
 
+# L2 (when the host packed it): QEMU from the host's test bed (9p) runs a guest whose stock igbvf
+# driver gets the VF through iomed; its markers come back prefixed "l2-"
+run_l2() {
+	S=/mnt/qemu
+	mkdir -p $S
+	mount -t 9p -o trans=virtio,version=9p2000.L,ro qemu $S || { fail l2-qemu "no 9p share"; return; }
+	L=$S/usr/lib/x86_64-linux-gnu
+	ld=$L/ld-linux-x86-64.so.2
+	[ -e "$ld" ] || ld=$S/lib64/ld-linux-x86-64.so.2
+	info "L2 starting"
+	QEMU_MODULE_DIR=$L/qemu timeout 600 "$ld" --library-path "$L:$S/lib/x86_64-linux-gnu" \
+		"$S/usr/bin/qemu-system-x86_64" -L "$S/usr/share/qemu" -L "$S/usr/share/seabios" \
+		-machine q35,accel=tcg -m 256M \
+		-object memory-backend-memfd,id=mem,size=256M,share=on -machine memory-backend=mem \
+		-kernel /l2/vmlinuz -initrd /l2/initrd.img -append "console=ttyS0 panic=-1 quiet" \
+		-display none -serial file:/tmp/l2.serial -monitor none -nic none -no-reboot \
+		-device '{"driver":"vfio-user-pci","id":"vf0","socket":{"type":"unix","path":"/run/iomed/vf.sock"}}' \
+		>/tmp/l2.qemu 2>&1
+	check_eq l2-qemu $? 0
+	tr -d '\r' </tmp/l2.serial | grep -a 'IOMED-TEST: ' |
+		sed -e 's/IOMED-TEST: PASS /IOMED-TEST: PASS l2-/' -e 's/IOMED-TEST: FAIL /IOMED-TEST: FAIL l2-/' \
+			-e 's/IOMED-TEST: INFO /IOMED-TEST: INFO l2: /' -e 's/IOMED-TEST: DONE/IOMED-TEST: INFO l2: done/'
+	grep -a . /tmp/l2.qemu | head -n 5 | sed 's/^/IOMED-TEST: INFO l2 qemu: /'
+	# what the whole L2 session (boot, driver, link, pings) cost iomed
+	grep -a 'passthrough vf: messages so far' /tmp/iomed.log | tail -n 1 |
+		sed 's/.*messages so far: /IOMED-TEST: INFO l2 session, iomed messages: /'
+}
+[ -e /l2/vmlinuz ] && run_l2
+
 kill -TERM $PID
 wait $PID
 rc=$?

@@ -26,17 +26,25 @@ PT_EDU=${IOMED_PT_EDU:-$VM_SRC/build/tests/vm/pt_edu}
 
 INITRD=$VM_WORK/initrd.img
 mapfile -t BINS < <(vm_with_libs "$IOMED:/bin/iomed" "$PT_EDU:/bin/pt_edu")
-vm_initramfs "$INITRD" "$VM_LIB_DIR/guest_pt_vfio.sh" "${BINS[@]}" \
+L2_FILES=() L2_QEMU=() L2_CHECKS=()
+if [ "${IOMED_PT_L2:-1}" = 1 ]; then
+	vm_initramfs "$VM_WORK/l2.img" "$VM_LIB_DIR/guest_pt_l2.sh" -m igbvf
+	L2_FILES=(-f "$IOMED_KERNEL:/l2/vmlinuz" -f "$VM_WORK/l2.img:/l2/initrd.img" -m 9p -m 9pnet_virtio)
+	L2_QEMU=(-virtfs "local,path=$IOMED_QEMU_SYSROOT,mount_tag=qemu,security_model=none,readonly=on")
+	L2_CHECKS=(l2-qemu l2-vf-found l2-igbvf-bound l2-igbvf-mac l2-igbvf-link l2-igbvf-ping)
+fi
+vm_initramfs "$INITRD" "$VM_LIB_DIR/guest_pt_vfio.sh" "${BINS[@]}" "${L2_FILES[@]}" \
 	-m vfio -m vfio_iommu_type1 -m vfio_pci -m e1000 -m igb
 
-vm_boot l1 "$INITRD" --mem 1G --append "intel_iommu=on iommu=pt" -- \
+VM_TIMEOUT=$((VM_TIMEOUT + ${#L2_CHECKS[@]} * 100))
+vm_boot l1 "$INITRD" --mem 1536M --append "intel_iommu=on iommu=pt" -- \
 	-machine kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=on \
 	-device edu,addr=5 -device edu,addr=6 \
 	-device pcie-root-port,id=rp1,chassis=1,slot=1,addr=7 \
 	-device pcie-pci-bridge,id=pb,bus=rp1 -device edu,bus=pb,addr=1 \
 	-device e1000,bus=pb,addr=2 \
 	-netdev user,id=n0,restrict=on -device pcie-root-port,id=rp2,chassis=2,slot=2,addr=8 \
-	-device igb,netdev=n0,bus=rp2 || true
+	-device igb,netdev=n0,bus=rp2 "${L2_QEMU[@]}" || true
 vm_check l1 bind-vfio-pci iomed-listening err-unbound err-other-driver err-group err-group-peer \
 	bind-vf err-absent serving-three connect bar0-vfio-fd mmap-id mmap-liveness msg-id config-ids \
 	msi-iomed-eventfds dma-map-outside dma-map dma-to-device dma-to-ram dma-roundtrip dma-msi \
@@ -44,6 +52,6 @@ vm_check l1 bind-vfio-pci iomed-listening err-unbound err-other-driver err-group
 	intx-iomed-eventfds reset-unsupported reset-bus-master-off reset-still-alive reconnect \
 	reconnect-id testdev-served vf-connect bar0-vfio-fd vf-reset-flag vf-config-ids vf-status \
 	vf-msix-count vf-msix-iomed-eventfds vf-msix-vector-0 vf-msix-vector-1 vf-msix-vector-2 \
-	vf-reset vf-after-reset iomed-exit iomed-sanitizer || true
+	vf-reset vf-after-reset "${L2_CHECKS[@]}" iomed-exit iomed-sanitizer || true
 
 vm_finish
