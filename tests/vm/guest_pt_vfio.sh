@@ -86,7 +86,7 @@ run_l2() {
 	L=$S/usr/lib/x86_64-linux-gnu
 	ld=$L/ld-linux-x86-64.so.2
 	[ -e "$ld" ] || ld=$S/lib64/ld-linux-x86-64.so.2
-	info "L2 starting"
+	vf_stats before
 	QEMU_MODULE_DIR=$L/qemu timeout 600 "$ld" --library-path "$L:$S/lib/x86_64-linux-gnu" \
 		"$S/usr/bin/qemu-system-x86_64" -L "$S/usr/share/qemu" -L "$S/usr/share/seabios" \
 		-machine q35,accel=tcg -m 256M \
@@ -100,9 +100,18 @@ run_l2() {
 		sed -e 's/IOMED-TEST: PASS /IOMED-TEST: PASS l2-/' -e 's/IOMED-TEST: FAIL /IOMED-TEST: FAIL l2-/' \
 			-e 's/IOMED-TEST: INFO /IOMED-TEST: INFO l2: /' -e 's/IOMED-TEST: DONE/IOMED-TEST: INFO l2: done/'
 	grep -a . /tmp/l2.qemu | head -n 5 | sed 's/^/IOMED-TEST: INFO l2 qemu: /'
-	# what the whole L2 session (boot, driver, link, pings) cost iomed
-	grep -a 'passthrough vf: messages so far' /tmp/iomed.log | tail -n 1 |
-		sed 's/.*messages so far: /IOMED-TEST: INFO l2 session, iomed messages: /'
+	vf_stats after
+}
+# vf_stats WHEN: the VF device's message counters, from a SIGUSR2 dump of iomed's
+vf_stats() {
+	n=$(grep -c 'device vf stats:' /tmp/iomed.log)
+	kill -USR2 $PID
+	i=0
+	while [ "$(grep -c 'device vf stats:' /tmp/iomed.log)" = "$n" ] && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	grep 'device vf stats:' /tmp/iomed.log | tail -n 1 | sed "s/.*stats: /IOMED-TEST: INFO l2-stats-$1 /"
 }
 [ -e /l2/vmlinuz ] && run_l2
 

@@ -12,6 +12,8 @@
 #     iomed holding none of them; reset (edu has none: ENOTTY, bus mastering off); a second session
 #   - an igb SR-IOV VF (made by the igb driver in L1): FLR reset, mapped BAR0, its 3 MSI-X vectors
 #     raised through its own cause-set register and delivered on the client's eventfds
+#   - an L2 guest (QEMU from the test bed over 9p, inside L1) whose stock igbvf driver gets the VF as
+#     vfio-user-pci from iomed: driver bound, MAC from the PF, link, ping (IOMED_PT_L2=0 skips it)
 #   - clear errors for a device without a driver, one bound to another driver, one whose IOMMU group
 #     holds a device bound to a host driver, and an address with no device, while the daemon serves
 #     the target and a testdev, and stops cleanly
@@ -54,4 +56,10 @@ vm_check l1 bind-vfio-pci iomed-listening err-unbound err-other-driver err-group
 	vf-msix-count vf-msix-iomed-eventfds vf-msix-vector-0 vf-msix-vector-1 vf-msix-vector-2 \
 	vf-reset vf-after-reset "${L2_CHECKS[@]}" iomed-exit iomed-sanitizer || true
 
+if [ ${#L2_CHECKS[@]} -gt 0 ]; then
+	before=$(grep -ao 'INFO l2-stats-before .*' "$VM_WORK/l1.serial" | tr -d '\r' | cut -d' ' -f3-)
+	after=$(grep -ao 'INFO l2-stats-after .*' "$VM_WORK/l1.serial" | tr -d '\r' | cut -d' ' -f3-)
+	irqs=$(grep -ao 'INFO l2: igbvf interrupts: [0-9]*' "$VM_WORK/l1.serial" | awk '{ print $NF }')
+	vm_log "L2 session (boot, igbvf, link, ping; ${irqs:-?} VF interrupts): iomed handled $(stats_delta "$before" "$after")"
+fi
 vm_finish
