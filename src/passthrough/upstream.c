@@ -34,7 +34,7 @@ struct pt_upstream {
 	struct vfu_client_region regions[VFU_PCI_NUM_REGIONS]; /* hold the upstream's fds */
 	bool lost;             /* the connection broke: reconnect before the next request */
 	int64_t next_try_ms;
-	unsigned maps;         /* DMA maps the client holds upstream */
+	unsigned maps;         /* DMA maps of the client's that went upstream */
 	uint32_t irqs_enabled; /* bit per IRQ index the client assigned eventfds to */
 };
 
@@ -53,11 +53,9 @@ static int upstream_err(struct pt_upstream *up, const char *what, int ret)
 	if (!ret)
 		return 0;
 	pr_warn_rl("%s: upstream %s: %s failed: %s", up->name, up->path, what, strerror(-ret));
-	if (ret == -EPIPE || ret == -ECONNRESET || ret == -EBADF) {
+	/* maps and irqs_enabled stay: they say what the client believes it set up. */
+	if (ret == -EPIPE || ret == -ECONNRESET || ret == -EBADF)
 		up->lost = true;
-		up->maps = 0;
-		up->irqs_enabled = 0;
-	}
 	return ret;
 }
 

@@ -128,6 +128,18 @@ void it_assert_serves(struct itest *t, unsigned dev)
 	it_close(t, c);
 }
 
+void it_assert_serves_at(const char *path)
+{
+	struct vfu_client *c = NULL;
+	uint32_t id = 0;
+
+	assert_int_equal(vfu_client_connect(&c, path), 0);
+	assert_int_equal(vfu_client_negotiate(c, NULL), 0);
+	assert_int_equal(vfu_client_region_read(c, VFU_PCI_BAR0, TESTDEV_ID, &id, 4), 0);
+	vfu_client_close(c);
+	assert_int_equal(id, TESTDEV_ID_VALUE);
+}
+
 void it_assert_dma_mapped(struct itest *t, uint64_t bytes)
 {
 	int64_t n = test_daemon_mapped_bytes(&t->d, IT_MEMFD_MAPS);

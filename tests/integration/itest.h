@@ -59,6 +59,8 @@ void it_close(struct itest *t, struct vfu_client *c);
 void it_assert_fds(struct itest *t, int extra);
 /* A fresh client on @dev negotiates and reads the ID register (asserts). */
 void it_assert_serves(struct itest *t, unsigned dev);
+/* The same for the testdev at socket @path, of any daemon. */
+void it_assert_serves_at(const char *path);
 /*
  * The daemon maps exactly @bytes of it_memfd memfds, now or within
  * IT_FD_WAIT_MS (DMA maps hold no fd: the mapping keeps the memory; asserts).

@@ -4,7 +4,8 @@
  * a command-line error (exit 2); a host device or upstream server that is
  * not there costs only that device, with a clear log line, while the
  * daemon serves the others; an upstream that dies mid-session turns into
- * error replies, not a hang or a crash, and is reconnected once it is back.
+ * error replies, not a hang or a crash, and is reconnected once it is back
+ * and the client holds nothing there.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -98,7 +99,6 @@ static void test_others_served(void **state)
 	struct test_daemon d;
 	char bad_host[256], bad_up[400], bad_sock[2][160];
 	const char *extra[5];
-	struct vfu_client *c = NULL;
 
 	(void)state;
 	assert_int_equal(test_daemon_prepare(&d, 1), 0);
@@ -115,10 +115,7 @@ static void test_others_served(void **state)
 	extra[4] = NULL;
 	d.extra = extra;
 	assert_int_equal(test_daemon_launch(&d), 0);
-	assert_int_equal(vfu_client_connect(&c, d.socket[0]), 0);
-	assert_int_equal(vfu_client_negotiate(c, NULL), 0);
-	assert_int_equal(it_reg_read(c, TESTDEV_ID), TESTDEV_ID_VALUE);
-	vfu_client_close(c);
+	it_assert_serves_at(d.socket[0]);
 	assert_true(log_has(&d, "device h (passthrough): no PCI device " NO_DEVICE));
 	assert_true(log_has(&d, "device u (passthrough): cannot connect to upstream"));
 	assert_true(log_has(&d, "serving 1 device"));
@@ -127,14 +124,23 @@ static void test_others_served(void **state)
 	assert_int_equal(test_daemon_stop(&d), 0);
 }
 
+static int read_id(struct vfu_client *c, uint32_t *v)
+{
+	return vfu_client_region_read(c, VFU_PCI_BAR0, TESTDEV_ID, v, 4);
+}
+
 /*
- * The upstream dies under a connected client: requests that need it fail
- * with an error reply, and the daemon goes on serving its other device.
+ * The upstream dies under a connected client that holds a DMA map there:
+ * requests that need it fail with an error reply, the daemon goes on
+ * serving its other device, and the upstream, once back, is not taken up
+ * again while the client's map is missing from it. The next client is
+ * served through it.
  */
 static void test_upstream_dies(void **state)
 {
 	struct test_daemon up, mid;
 	struct vfu_client *c = NULL;
+	int fd = it_memfd(0x1000);
 	uint32_t v = 0;
 	int ret;
 
@@ -146,37 +152,40 @@ static void test_upstream_dies(void **state)
 	assert_int_equal(test_daemon_launch(&mid), 0);
 	assert_int_equal(vfu_client_connect(&c, mid.socket[0]), 0);
 	assert_int_equal(vfu_client_negotiate(c, NULL), 0);
+	assert_int_equal(vfu_client_dma_map(c, 0x100000, 0x1000, fd, 0, VFU_DMA_READ), 0);
 	assert_int_equal(it_reg_read(c, TESTDEV_ID), TESTDEV_ID_VALUE);
 
 	assert_int_equal(kill(up.pid, SIGKILL), 0);
 	assert_int_equal(waitpid(up.pid, NULL, 0), up.pid);
 	up.reaped = true;
-	ret = vfu_client_region_read(c, VFU_PCI_BAR0, TESTDEV_ID, &v, 4);
+	ret = read_id(c, &v);
 	assert_true(ret == -ECONNRESET || ret == -EPIPE);
-	/* Lost: reconnecting fails while nobody listens there. */
-	assert_int_equal(vfu_client_reset(c), -ENOTCONN);
-	vfu_client_close(c);
+	assert_int_equal(read_id(c, &v), -ENOTCONN);
 	assert_true(test_daemon_alive(&mid));
 	assert_true(log_has(&mid, "upstream"));
+	it_assert_serves_at(mid.socket[1]);
 
-	assert_int_equal(vfu_client_connect(&c, mid.socket[1]), 0);
-	assert_int_equal(vfu_client_negotiate(c, NULL), 0);
-	assert_int_equal(it_reg_read(c, TESTDEV_ID), TESTDEV_ID_VALUE);
+	/* Back, but this client's map is not there: it stays cut off. */
+	assert_int_equal(test_daemon_launch(&up), 0);
+	usleep(1100 * 1000); /* past the once-a-second reconnect limit */
+	assert_int_equal(read_id(c, &v), -ENOTCONN);
 	vfu_client_close(c);
 
-	/* The upstream is back: the next client is served through it again. */
-	assert_int_equal(test_daemon_launch(&up), 0);
+	/* The next client is served through the upstream again. */
 	assert_int_equal(vfu_client_connect(&c, mid.socket[0]), 0);
 	assert_int_equal(vfu_client_negotiate(c, NULL), 0);
 	for (int i = 0; i < 30; i++) {
-		ret = vfu_client_region_read(c, VFU_PCI_BAR0, TESTDEV_ID, &v, 4);
+		ret = read_id(c, &v);
 		if (ret != -ENOTCONN)
 			break;
-		usleep(100 * 1000); /* a reconnect is tried once a second */
+		usleep(100 * 1000);
 	}
 	assert_int_equal(ret, 0);
 	assert_int_equal(v, TESTDEV_ID_VALUE);
+	assert_int_equal(vfu_client_dma_map(c, 0x100000, 0x1000, fd, 0, VFU_DMA_READ), 0);
+	assert_int_equal(test_daemon_mapped_bytes(&up, IT_MEMFD_MAPS), 0x1000);
 	vfu_client_close(c);
+	close(fd);
 	assert_true(log_has(&mid, "reconnected to upstream"));
 	assert_int_equal(test_daemon_stop(&mid), 0);
 	assert_int_equal(test_daemon_stop(&up), 0);
