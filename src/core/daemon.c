@@ -24,12 +24,13 @@ struct daemon_device {
 	struct vfu_server *srv;
 	pthread_t thread;
 	bool running;
+	bool unavailable; /* its backend could not be opened: not served */
 };
 
 static int configure(struct daemon_device *d, const char *spec, unsigned index,
 		     const struct daemon_device *all)
 {
-	char err[256] = "";
+	char err[512] = "";
 	const char *socket, *id, *unused;
 	int ret;
 
@@ -71,7 +72,15 @@ static int configure(struct daemon_device *d, const char *spec, unsigned index,
 	ret = d->dev.model->create(&d->dev, &d->opts, err, sizeof(err));
 	if (ret) {
 		pr_err("device %s (%s): %s", d->dev.id, d->opts.model, err);
-		return ret;
+		/*
+		 * A well-formed device whose backend is not there (a host device
+		 * not bound to vfio-pci, an upstream server not listening) costs
+		 * only itself: the others are served.
+		 */
+		if (ret == -EINVAL)
+			return ret;
+		pr_err("device %s: not served", d->dev.id);
+		d->unavailable = true;
 	}
 	unused = opts_first_unused(&d->opts);
 	if (unused) {
@@ -94,6 +103,14 @@ static int start_server(struct daemon_device *d)
 	}
 	pr_info("device %s (%s) listening on %s", d->dev.id, d->opts.model, socket);
 	return 0;
+}
+
+static bool serving_any(const struct daemon_device *devs, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (!devs[i].unavailable)
+			return true;
+	return false;
 }
 
 static void *server_thread(void *arg)
@@ -123,7 +140,20 @@ static void teardown(struct daemon_device *devs, unsigned n)
 	}
 }
 
-static int wait_for_signal(void)
+/* SIGUSR2: every device's message counters, one log line each. */
+static void dump_stats(const struct daemon_device *devs, unsigned n)
+{
+	char buf[512];
+
+	for (unsigned i = 0; i < n; i++) {
+		if (!devs[i].running)
+			continue;
+		pr_info("device %s stats: %s", devs[i].dev.id,
+			vfu_stats_format(vfu_server_stats(devs[i].srv), buf, sizeof(buf)));
+	}
+}
+
+static int wait_for_signal(const struct daemon_device *devs, unsigned n)
 {
 	sigset_t set;
 	int sig;
@@ -131,15 +161,20 @@ static int wait_for_signal(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
-	while (sigwait(&set, &sig))
-		;
-	return sig;
+	sigaddset(&set, SIGUSR2);
+	for (;;) {
+		if (sigwait(&set, &sig))
+			continue;
+		if (sig != SIGUSR2)
+			return sig;
+		dump_stats(devs, n);
+	}
 }
 
 int daemon_run(const struct cli *cli)
 {
 	struct daemon_device *devs;
-	unsigned n = cli->ndevices;
+	unsigned n = cli->ndevices, served = 0;
 	int status = 0, sig;
 	sigset_t set;
 
@@ -149,6 +184,7 @@ int daemon_run(const struct cli *cli)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -158,20 +194,27 @@ int daemon_run(const struct cli *cli)
 	for (unsigned i = 0; i < n && !status; i++)
 		if (configure(&devs[i], cli->device_specs[i], i, devs))
 			status = 2;
+	if (!status && !serving_any(devs, n)) {
+		pr_err("no device could be served");
+		status = 1;
+	}
 	for (unsigned i = 0; i < n && !status; i++)
-		if (start_server(&devs[i]))
+		if (!devs[i].unavailable && start_server(&devs[i]))
 			status = 1;
 	for (unsigned i = 0; i < n && !status; i++) {
+		if (devs[i].unavailable)
+			continue;
 		if (pthread_create(&devs[i].thread, NULL, server_thread, &devs[i])) {
 			pr_err("device %s: cannot start its thread", devs[i].dev.id);
 			status = 1;
 			break;
 		}
 		devs[i].running = true;
+		served++;
 	}
 	if (!status) {
-		pr_info("serving %u device%s", n, n == 1 ? "" : "s");
-		sig = wait_for_signal();
+		pr_info("serving %u device%s", served, served == 1 ? "" : "s");
+		sig = wait_for_signal(devs, n);
 		pr_info("%s: stopping", strsignal(sig));
 	}
 	teardown(devs, n);

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -95,9 +96,27 @@ void vfu_device_fini_tables(struct vfu_device *dev)
 	vfu_irqs_fini(&dev->irq);
 }
 
+/* A device that takes SET_IRQS itself lets go of every eventfd of the client. */
+static void disable_device_irqs(struct vfu_device *dev)
+{
+	struct vfu_irq_set off = {
+		.argsz = sizeof(off),
+		.flags = VFU_IRQ_SET_DATA_NONE | VFU_IRQ_SET_ACTION_TRIGGER,
+	};
+
+	for (unsigned i = 0; i < VFU_PCI_NUM_IRQS; i++) {
+		if (!dev->irqs[i].count)
+			continue;
+		off.index = i;
+		dev->ops->set_irqs(dev->opaque, &off, 0, NULL, 0);
+	}
+}
+
 void vfu_device_client_gone(struct vfu_device *dev)
 {
 	vfu_device_quiesce(dev);
+	if (dev->ops->set_irqs)
+		disable_device_irqs(dev);
 	vfu_dma_remove_all(&dev->dma, vfu_notify_dma_unmap, dev);
 	vfu_irqs_reset(&dev->irq);
 	dev->ops->reset(dev->opaque);
@@ -248,6 +267,12 @@ static void session_end(struct vfu_server *srv, int why)
 		epoll_set(srv->epoll_fd, EPOLL_CTL_ADD, srv->listen_fd, EV_LISTEN);
 	pr_info("%s: client disconnected (%s); ready for the next one", dev->name,
 		why == -ECONNRESET ? "closed" : strerror(-why));
+	if (log_enabled(LOG_INFO)) {
+		char buf[512];
+
+		pr_info("%s: messages so far: %s", dev->name,
+			vfu_stats_format(&srv->stats, buf, sizeof(buf)));
+	}
 }
 
 /* How long epoll may sleep: until a session deadline or the listener's back-off. */
@@ -346,4 +371,22 @@ const struct vfu_stats *vfu_server_stats(const struct vfu_server *srv)
 void vfu_server_set_stats(struct vfu_server *srv, struct vfu_stats *stats)
 {
 	srv->stats = stats;
+}
+
+const char *vfu_stats_format(const struct vfu_stats *st, char *buf, size_t len)
+{
+	size_t n;
+	int w;
+
+	w = snprintf(buf, len, "sessions=%llu errors=%llu bad=%llu",
+		     (unsigned long long)st->sessions, (unsigned long long)st->errors,
+		     (unsigned long long)st->bad_msgs);
+	for (unsigned c = 0; c < VFU_CMD_MAX && w >= 0; c++) {
+		n = strlen(buf);
+		if (!st->msgs[c] || n >= len)
+			continue;
+		w = snprintf(buf + n, len - n, " %s=%llu", vfu_cmd_name(c),
+			     (unsigned long long)st->msgs[c]);
+	}
+	return buf;
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "daemon.h"
 
+#include "vfio-user/wire.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -66,8 +68,7 @@ int test_daemon_prepare(struct test_daemon *d, unsigned ndev)
 int test_daemon_launch(struct test_daemon *d)
 {
 	const char *bin = test_daemon_binary();
-	char specs[2][300];
-	char *argv[12];
+	char *argv[24];
 	unsigned argc = 0;
 	struct stat old[2];
 
@@ -77,10 +78,17 @@ int test_daemon_launch(struct test_daemon *d)
 	if (d->extra_arg)
 		argv[argc++] = (char *)d->extra_arg;
 	for (unsigned i = 0; i < d->ndev; i++) {
-		snprintf(specs[i], sizeof(specs[i]), "testdev,socket=%s,id=td%u%s%s", d->socket[i], i,
-			 d->dev_opts ? "," : "", d->dev_opts ? d->dev_opts : "");
+		if (!d->spec[i][0])
+			snprintf(d->spec[i], sizeof(d->spec[i]), "testdev,socket=%s,id=td%u%s%s",
+				 d->socket[i], i, d->dev_opts ? "," : "",
+				 d->dev_opts ? d->dev_opts : "");
 		argv[argc++] = "--device";
-		argv[argc++] = specs[i];
+		argv[argc++] = d->spec[i];
+	}
+	for (unsigned i = 0; d->extra && d->extra[i]; i++) {
+		if (argc >= sizeof(argv) / sizeof(argv[0]) - 3)
+			return -E2BIG;
+		argv[argc++] = (char *)d->extra[i];
 	}
 	argv[argc++] = "--log-level";
 	argv[argc++] = "debug";
@@ -508,4 +516,56 @@ int test_run(char *const argv[], char *out, size_t outlen, int timeout_ms)
 	}
 	close(fd);
 	return ret;
+}
+
+/* How many "device ID stats:" lines the log holds; the last one into @last. */
+static int stats_lines(const struct test_daemon *d, const char *id, char *last, size_t len)
+{
+	char key[96], line[1024];
+	int n = 0;
+	FILE *f;
+
+	snprintf(key, sizeof(key), "device %s stats: ", id);
+	f = fopen(d->log, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, key);
+
+		if (!p)
+			continue;
+		n++;
+		snprintf(last, len, "%s", p + strlen(key));
+	}
+	fclose(f);
+	return n;
+}
+
+int test_daemon_stats(struct test_daemon *d, const char *id, uint64_t *msgs)
+{
+	char line[1024] = "", *tok, *save = NULL;
+	int before = stats_lines(d, id, line, sizeof(line)), now = before;
+
+	if (before < 0)
+		return before;
+	if (kill(d->pid, SIGUSR2))
+		return -errno;
+	for (int t = 0; t < 200 && now == before; t++) {
+		sleep_ms(10);
+		now = stats_lines(d, id, line, sizeof(line));
+	}
+	if (now <= before)
+		return -ETIMEDOUT;
+	memset(msgs, 0, sizeof(*msgs) * VFU_CMD_MAX);
+	for (tok = strtok_r(line, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
+		char *eq = strchr(tok, '=');
+
+		if (!eq)
+			continue;
+		*eq = '\0';
+		for (unsigned c = 0; c < VFU_CMD_MAX; c++)
+			if (!strcmp(tok, vfu_cmd_name(c)))
+				msgs[c] = strtoull(eq + 1, NULL, 10);
+	}
+	return 0;
 }

@@ -19,6 +19,13 @@ struct test_daemon {
 	char dir[64];       /* private temp dir holding the sockets and the log */
 	char socket[2][128];
 	char log[128];
+	/*
+	 * Set between prepare and launch: spec[i] replaces device i's testdev
+	 * spec (it must listen on socket[i]); extra (NULL-terminated) are more
+	 * arguments, e.g. devices whose sockets are not waited for.
+	 */
+	char spec[2][320];
+	const char *const *extra;
 };
 
 /* $IOMED, or build/iomed when unset. */
@@ -77,6 +84,13 @@ long test_daemon_cpu_ms(const struct test_daemon *d);
  * -errno on error.
  */
 int64_t test_daemon_mapped_bytes(const struct test_daemon *d, const char *prefix);
+
+/*
+ * The message counters of device @id: SIGUSR2, then the "device ID stats:"
+ * line the daemon logs for it, parsed into @msgs (per vfio-user command;
+ * VFU_CMD_MAX entries). 0, or -ETIMEDOUT when no new line came within 2 s.
+ */
+int test_daemon_stats(struct test_daemon *d, const char *id, uint64_t *msgs);
 
 /*
  * Run @argv (argv[0] the binary) to completion with stdout and stderr going

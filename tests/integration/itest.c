@@ -130,6 +130,18 @@ void it_assert_serves(struct itest *t, unsigned dev)
 	it_close(t, c);
 }
 
+void it_assert_serves_at(const char *path)
+{
+	struct vfu_client *c = NULL;
+	uint32_t id = 0;
+
+	assert_int_equal(vfu_client_connect(&c, path), 0);
+	assert_int_equal(vfu_client_negotiate(c, NULL), 0);
+	assert_int_equal(vfu_client_region_read(c, VFU_PCI_BAR0, TESTDEV_ID, &id, 4), 0);
+	vfu_client_close(c);
+	assert_int_equal(id, TESTDEV_ID_VALUE);
+}
+
 void it_assert_dma_mapped(struct itest *t, uint64_t bytes)
 {
 	int64_t n = test_daemon_mapped_bytes(&t->d, IT_MEMFD_MAPS);
@@ -314,6 +326,18 @@ void it_msix_enable(struct vfu_client *c, bool on)
 	it_cfg_write16(c, off, ctl);
 	assert_int_equal(it_cfg_read16(c, off) & PCI_MSIX_FLAGS_ENABLE,
 			 on ? PCI_MSIX_FLAGS_ENABLE : 0);
+}
+
+uint32_t it_dma_run(struct vfu_client *c, uint64_t src, uint64_t dst, uint32_t len,
+		    uint32_t cmd)
+{
+	it_reg_write(c, TESTDEV_DMA_SRC_LO, (uint32_t)src);
+	it_reg_write(c, TESTDEV_DMA_SRC_HI, (uint32_t)(src >> 32));
+	it_reg_write(c, TESTDEV_DMA_DST_LO, (uint32_t)dst);
+	it_reg_write(c, TESTDEV_DMA_DST_HI, (uint32_t)(dst >> 32));
+	it_reg_write(c, TESTDEV_DMA_LEN, len);
+	it_reg_write(c, TESTDEV_DMA_CMD, cmd);
+	return it_reg_read(c, TESTDEV_DMA_STATUS);
 }
 
 void it_assert_dma_free(struct vfu_client *c, uint64_t addr, uint64_t size)

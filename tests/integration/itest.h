@@ -61,6 +61,8 @@ void it_close(struct itest *t, struct vfu_client *c);
 void it_assert_fds(struct itest *t, int extra);
 /* A fresh client on @dev negotiates and reads the ID register (asserts). */
 void it_assert_serves(struct itest *t, unsigned dev);
+/* The same for the testdev at socket @path, of any daemon. */
+void it_assert_serves_at(const char *path);
 /*
  * The daemon maps exactly @bytes of it_memfd memfds, now or within
  * IT_FD_WAIT_MS (DMA maps hold no fd: the mapping keeps the memory; asserts).
@@ -82,6 +84,10 @@ void it_cfg_write32(struct vfu_client *c, uint32_t off, uint32_t v);
 void it_cfg_command(struct vfu_client *c, uint16_t bits, bool on);
 /* MSI-X enable bit in the MSI-X capability's message control. */
 void it_msix_enable(struct vfu_client *c, bool on);
+
+/* Program testdev's DMA engine (DMA_CMD = @cmd) and return DMA_STATUS. */
+uint32_t it_dma_run(struct vfu_client *c, uint64_t src, uint64_t dst, uint32_t len,
+		    uint32_t cmd);
 
 /* Nothing is DMA-mapped in [addr, addr + size): a map there succeeds (then goes). */
 void it_assert_dma_free(struct vfu_client *c, uint64_t addr, uint64_t size);

@@ -58,18 +58,6 @@ static void run_iomed(int status, const char *const *args)
 		fail_msg("iomed exited with %d, expected %d; output:\n%s", ret, status, out);
 }
 
-static void assert_serves(const char *path)
-{
-	struct vfu_client *c = NULL;
-	uint32_t id = 0;
-
-	assert_int_equal(vfu_client_connect(&c, path), 0);
-	assert_int_equal(vfu_client_negotiate(c, NULL), 0);
-	assert_int_equal(vfu_client_region_read(c, VFU_PCI_BAR0, TESTDEV_ID, &id, 4), 0);
-	assert_int_equal(id, TESTDEV_ID_VALUE);
-	vfu_client_close(c);
-}
-
 static void test_sigterm_clean(void **state)
 {
 	struct test_daemon d;
@@ -78,8 +66,8 @@ static void test_sigterm_clean(void **state)
 
 	(void)state;
 	assert_int_equal(test_daemon_start(&d, 2), 0);
-	assert_serves(d.socket[0]);
-	assert_serves(d.socket[1]);
+	it_assert_serves_at(d.socket[0]);
+	it_assert_serves_at(d.socket[1]);
 	assert_int_equal(test_daemon_stop(&d), 0);
 	assert_int_equal(access(d.socket[0], F_OK), -1);
 
@@ -212,7 +200,7 @@ static void test_socket_in_use(void **state)
 	/* The first daemon keeps its socket and serves. */
 	assert_true(test_daemon_alive(&d));
 	assert_int_equal(access(d.socket[0], F_OK), 0);
-	assert_serves(d.socket[0]);
+	it_assert_serves_at(d.socket[0]);
 	assert_int_equal(test_daemon_stop(&d), 0);
 }
 
@@ -240,8 +228,8 @@ static void test_stale_socket(void **state)
 	assert_int_equal(lstat(d.socket[0], &st), 0);
 	assert_true(S_ISSOCK(st.st_mode));
 	assert_int_equal(test_daemon_launch(&d), 0);
-	assert_serves(d.socket[0]);
-	assert_serves(d.socket[1]);
+	it_assert_serves_at(d.socket[0]);
+	it_assert_serves_at(d.socket[1]);
 	assert_int_equal(test_daemon_stop(&d), 0);
 }
 

@@ -7,6 +7,9 @@
 #   iomed.mode=hold    ping, then keep pinging until the host kills QEMU
 #   iomed.mode=mq      (2 vCPUs, a device with queues=2, mtu=9000 on 10.66.1.0/24) the driver
 #                      enables both pairs, pings from each CPU land on both queue pairs, jumbo ping
+#   iomed.mode=count   (tests/vm/test_pt_vnet.sh) between COUNT-START and COUNT-END, each followed
+#                      by 3 quiet seconds for the host to read counters: TCP of iomed.mb MiB to the
+#                      host and 50 pings; then the packet and interrupt counts
 . /etc/iomed-guest.sh
 guest_setup
 
@@ -51,6 +54,8 @@ ping_check() {
 	fi
 }
 
+# the counted mode wants no traffic of its own making (IPv6 autoconfiguration) in the quiet times
+[ "$mode" = count ] && echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6 2>/dev/null
 if up; then pass link-up; else fail link-up "no interface or no carrier on $BDF"; guest_done; fi
 info "device $BDF iface $IF features $(cat "$D"/virtio*/features 2>/dev/null)"
 
@@ -113,6 +118,27 @@ mq)
 	if [ $both = 1 ]; then pass mq-traffic; else fail mq-traffic "input irqs $(irqs input)"; fi
 	out=$(ping -c 3 -s 8900 -W 3 $HOST 2>&1)
 	if echo "$out" | grep -q " 3 packets received"; then pass jumbo-ping; else fail jumbo-ping "$(echo "$out" | tail -n 2 | tr '\n' ' ')"; fi
+	;;
+count)
+	ping_check ping 3
+	dd if=/dev/urandom of=/tmp/tx bs=1M count="$mb" 2>/dev/null
+	info "TX-MD5 $(md5sum </tmp/tx | cut -d' ' -f1)"
+	# packets and interrupts of the device, as the guest counts them
+	stats() {
+		echo "$(cat /sys/class/net/$IF/statistics/tx_packets) $(cat /sys/class/net/$IF/statistics/rx_packets)" \
+			"$(grep -E 'virtio[0-9]+-(input|output)' /proc/interrupts | awk '{ n += $2 } END { print n + 0 }')"
+	}
+	set -- $(stats)
+	tx0=$1 rx0=$2 irq0=$3
+	info "COUNT-START"
+	sleep 3
+	if nc $HOST 5001 </tmp/tx; then pass tcp-tx; else fail tcp-tx "nc exit status $?"; fi
+	out=$(ping -c 50 -i 0.02 -W 3 $HOST 2>&1)
+	if echo "$out" | grep -q " 50 packets received"; then pass count-ping; else
+		fail count-ping "$(echo "$out" | tail -n 2 | tr '\n' ' ')"; fi
+	set -- $(stats)
+	info "COUNT-END tx_packets=$(($1 - tx0)) rx_packets=$(($2 - rx0)) irqs=$(($3 - irq0))"
+	sleep 3
 	;;
 hold)
 	ping_check ping 3

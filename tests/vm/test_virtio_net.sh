@@ -15,32 +15,13 @@ vm_init
 
 MB=${IOMED_VNET_MB:-64}
 MAC=52:54:00:12:34:56
-NS=iomed-vnet-$$-$RANDOM
 TAP=ivn$$
 TAP=${TAP:0:13}
 TAP1=${TAP}q
 HOSTPY=$VM_LIB_DIR/vnet_host.py
-IN_NS=(ip netns exec "$NS")
-
-vnet_cleanup() {
-	local rc=$? pid
-	for pid in "${VM_PIDS[@]}"; do vm_kill "$pid"; done
-	VM_PIDS=()
-	ip netns del "$NS" 2>/dev/null || true
-	(exit $rc)
-	vm_cleanup
-}
-trap vnet_cleanup EXIT
-
-[ "$(id -u)" = 0 ] || vm_die "needs root for ip netns"
-ip netns add "$NS" || vm_die "cannot create network namespace $NS"
-"${IN_NS[@]}" ip link set lo up
-
-# the daemon runs in the namespace, so its tap is born there
-REAL_IOMED=$IOMED
-IOMED=$VM_WORK/iomed-in-ns
-printf '#!/bin/sh\nexec ip netns exec %q %q "$@"\n' "$NS" "$REAL_IOMED" >"$IOMED"
-chmod +x "$IOMED"
+vm_netns iomed-vnet
+NS=$VM_NS
+vm_iomed_in_ns
 
 SOCK=$VM_WORK/vn0.sock
 SOCK1=$VM_WORK/vn1.sock
