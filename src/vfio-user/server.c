@@ -271,7 +271,7 @@ static void session_end(struct vfu_server *srv, int why)
 		char buf[512];
 
 		pr_info("%s: messages so far: %s", dev->name,
-			vfu_stats_format(&srv->stats, buf, sizeof(buf)));
+			vfu_stats_format(srv->stats, buf, sizeof(buf)));
 	}
 }
 

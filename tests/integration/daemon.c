@@ -78,10 +78,14 @@ int test_daemon_launch(struct test_daemon *d)
 	if (d->extra_arg)
 		argv[argc++] = (char *)d->extra_arg;
 	for (unsigned i = 0; i < d->ndev; i++) {
-		if (!d->spec[i][0])
-			snprintf(d->spec[i], sizeof(d->spec[i]), "testdev,socket=%s,id=td%u%s%s",
-				 d->socket[i], i, d->dev_opts ? "," : "",
-				 d->dev_opts ? d->dev_opts : "");
+		char spec[sizeof(d->spec[i])];
+
+		/* built aside: gcc sees d->socket and d->spec in one object (-Wrestrict) */
+		if (!d->spec[i][0]) {
+			snprintf(spec, sizeof(spec), "testdev,socket=%s,id=td%u%s%s", d->socket[i], i,
+				 d->dev_opts ? "," : "", d->dev_opts ? d->dev_opts : "");
+			memcpy(d->spec[i], spec, sizeof(spec));
+		}
 		argv[argc++] = "--device";
 		argv[argc++] = d->spec[i];
 	}

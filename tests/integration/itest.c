@@ -21,7 +21,7 @@
 
 /* ---- fixtures ---- */
 
-static int baseline(struct itest *t)
+int it_baseline(struct itest *t)
 {
 	/* Let the daemon settle: every socket made, nothing else in flight. */
 	usleep(50 * 1000);
@@ -37,7 +37,7 @@ static int group_setup(void **state, unsigned ndev)
 
 	if (!t)
 		return -1;
-	if (test_daemon_start(&t->d, ndev) || baseline(t)) {
+	if (test_daemon_start(&t->d, ndev) || it_baseline(t)) {
 		fprintf(stderr, "cannot start %s\n", test_daemon_binary());
 		free(t);
 		return -1;
@@ -254,13 +254,13 @@ int it_teardown(void **state)
 	if (!test_daemon_alive(&t->d)) {
 		/* Keep the rest of the group running on a fresh daemon (stop shows the log). */
 		test_daemon_stop(&t->d);
-		if (test_daemon_start(&t->d, ndev) || baseline(t))
+		if (test_daemon_start(&t->d, ndev) || it_baseline(t))
 			fprintf(stderr, "cannot restart the daemon\n");
 	} else {
 		test_daemon_dump_log(&t->d, "after a failed test");
 		/* Start the next test from wherever the daemon is now. */
 		usleep(500 * 1000); /* a device process being restarted */
-		baseline(t);
+		it_baseline(t);
 	}
 	return -1;
 }

@@ -36,6 +36,11 @@ struct itest {
 };
 
 /* Group fixtures: a daemon with one or two testdevs. */
+/*
+ * Let a just-launched daemon settle, then record what every test's end is
+ * checked against: the device processes and the fd count. 0 or -1.
+ */
+int it_baseline(struct itest *t);
 int it_group_setup_1dev(void **state);
 int it_group_setup_2dev(void **state);
 /* SIGTERM: exit status 0 and sockets removed, or the group fails. */

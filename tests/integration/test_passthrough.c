@@ -51,10 +51,8 @@ static int group_setup(void **state)
 		goto fail;
 	snprintf(t->d.spec[0], sizeof(t->d.spec[0]), "passthrough,upstream=%s,socket=%s,id=%s",
 		 p->up.socket[0], t->d.socket[0], PT_ID);
-	if (test_daemon_launch(&t->d))
+	if (test_daemon_launch(&t->d) || it_baseline(t))
 		goto fail;
-	usleep(50 * 1000);
-	t->baseline = test_daemon_fd_count(&t->d);
 	p->up_baseline = test_daemon_fd_count(&p->up);
 	*state = p;
 	return 0;
