@@ -215,14 +215,14 @@ static int parse_opts(struct vnet *v, struct iomed_device *dev, struct opts *o, 
 	}
 	if (!ret)
 		v->mtu = (uint16_t)x;
-	v->dp.poll_ns = DEFAULT_POLL_US * 1000ull;
+	v->dp.pt.poll_ns = DEFAULT_POLL_US * 1000ull;
 	ret = opts_get_u64(o, "poll-us", 0, 1000000, &x);
 	if (ret == -EINVAL) {
 		snprintf(err, errlen, "poll-us= must be from 0 to 1000000");
 		return ret;
 	}
 	if (!ret)
-		v->dp.poll_ns = x * 1000;
+		v->dp.pt.poll_ns = x * 1000;
 	return 0;
 }
 
@@ -286,7 +286,7 @@ static int vnet_create(struct iomed_device *dev, struct opts *o, char *err, size
 
 	if (!v)
 		return -ENOMEM;
-	v->dp.epfd = v->dp.kick_fd = v->dp.ctl_fd = -1;
+	v->dp.pt.epfd = v->dp.pt.kick_fd = v->dp.pt.ctl_fd = -1;
 	snprintf(v->name, sizeof(v->name), "virtio-net %s", dev->id);
 	ret = parse_opts(v, dev, o, err, errlen);
 	if (!ret)
