@@ -2,7 +2,8 @@
 /*
  * The daemon: one server thread per device, so a client that misbehaves
  * or stalls holds up nobody but its own device. The main thread only waits
- * for signals.
+ * for signals: SIGINT/SIGTERM stop, SIGUSR1 asks every device that can for
+ * a device-side reset (until the control socket offers one per device).
  */
 #include "core/daemon.h"
 
@@ -122,7 +123,20 @@ static void teardown(struct daemon_device *devs, unsigned n)
 	}
 }
 
-static int wait_for_signal(void)
+/* SIGUSR1: a device-side reset of every device that has one (iavf: a VF reset). */
+static void reset_devices(struct daemon_device *devs, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		const struct iomed_model *m = devs[i].dev.model;
+
+		if (m && m->reset_request && devs[i].dev.vfu) {
+			pr_info("device %s: reset requested", devs[i].dev.id);
+			m->reset_request(&devs[i].dev);
+		}
+	}
+}
+
+static int wait_for_signal(struct daemon_device *devs, unsigned n)
 {
 	sigset_t set;
 	int sig;
@@ -130,9 +144,14 @@ static int wait_for_signal(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
-	while (sigwait(&set, &sig))
-		;
-	return sig;
+	sigaddset(&set, SIGUSR1);
+	for (;;) {
+		if (sigwait(&set, &sig))
+			continue;
+		if (sig != SIGUSR1)
+			return sig;
+		reset_devices(devs, n);
+	}
 }
 
 int daemon_run(const struct cli *cli)
@@ -146,6 +165,7 @@ int daemon_run(const struct cli *cli)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -168,7 +188,7 @@ int daemon_run(const struct cli *cli)
 	}
 	if (!status) {
 		pr_info("serving %u device%s", n, n == 1 ? "" : "s");
-		sig = wait_for_signal();
+		sig = wait_for_signal(devs, n);
 		pr_info("%s: stopping", strsignal(sig));
 	}
 	teardown(devs, n);

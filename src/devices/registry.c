@@ -5,10 +5,12 @@
 
 extern const struct iomed_model testdev_model;
 extern const struct iomed_model virtio_net_model;
+extern const struct iomed_model iavf_model;
 
 static const struct iomed_model *const models[] = {
 	&testdev_model,
 	&virtio_net_model,
+	&iavf_model,
 	NULL,
 };
 
