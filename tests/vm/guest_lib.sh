@@ -113,3 +113,42 @@ cap_list() {
 	done
 	echo "${out# }"
 }
+
+# ---------------------------------------------------------------------------------------------
+# network tests (the host end is $HOST)
+
+# ping_check NAME COUNT: every echo answered
+ping_check() {
+	out=$(ping -c "$2" -W 3 "$HOST" 2>&1)
+	if echo "$out" | grep -q " $2 packets received"; then
+		pass "$1"
+		info "$1: $(echo "$out" | tail -n 1)"
+	else
+		fail "$1" "$(echo "$out" | tail -n 2 | tr '\n' ' ')"
+	fi
+}
+
+# tcp_tx MIB: send MIB MiB of random data to the host's port 5001 (it reports the md5);
+# prints INFO TX-MD5 for the host to compare
+tcp_tx() {
+	dd if=/dev/urandom of=/tmp/tx bs=1M count="$1" 2>/dev/null
+	info "TX-MD5 $(md5sum </tmp/tx | cut -d' ' -f1)"
+	t0=$(date +%s)
+	if nc "$HOST" 5001 </tmp/tx; then pass tcp-tx; else fail tcp-tx "nc exit status $?"; fi
+	info "tcp-tx: $1 MiB in $(($(date +%s) - t0)) s"
+	rm -f /tmp/tx
+}
+
+# tcp_rx NAME PORT: listen on PORT (INFO LISTEN PORT tells the host to connect and send),
+# print INFO RX-MD5 of what arrived
+tcp_rx() {
+	nc -l -p "$2" >/tmp/rx &
+	ncpid=$!
+	sleep 1
+	info "LISTEN $2"
+	t0=$(date +%s)
+	if wait $ncpid; then pass "$1"; else fail "$1" "nc exit status $?"; fi
+	info "$1: $(wc -c </tmp/rx) bytes in $(($(date +%s) - t0)) s"
+	info "RX-MD5 $(md5sum </tmp/rx | cut -d' ' -f1) $(wc -c </tmp/rx)"
+	rm -f /tmp/rx
+}

@@ -40,17 +40,6 @@ up() {
 	return 0
 }
 
-# ping_check NAME COUNT: every echo answered
-ping_check() {
-	out=$(ping -c "$2" -W 3 $HOST 2>&1)
-	if echo "$out" | grep -q " $2 packets received"; then
-		pass "$1"
-		info "$1: $(echo "$out" | tail -n 1)"
-	else
-		fail "$1" "$(echo "$out" | tail -n 2 | tr '\n' ' ')"
-	fi
-}
-
 if up; then pass link-up; else fail link-up "no interface or no carrier on $BDF"; guest_done; fi
 info "device $BDF iface $IF features $(cat "$D"/virtio*/features 2>/dev/null)"
 
@@ -60,23 +49,8 @@ basic)
 	if [ "$got" = "$mac" ]; then pass mac; else fail mac "got $got want $mac"; fi
 	ping_check ping 10
 	if [ "$mb" -gt 0 ]; then
-		# guest -> host: the host listens on 5001 and reports what it got
-		dd if=/dev/urandom of=/tmp/tx bs=1M count="$mb" 2>/dev/null
-		info "TX-MD5 $(md5sum </tmp/tx | cut -d' ' -f1)"
-		t0=$(date +%s)
-		if nc $HOST 5001 </tmp/tx; then pass tcp-tx; else fail tcp-tx "nc exit status $?"; fi
-		info "tcp-tx: $mb MiB in $(($(date +%s) - t0)) s"
-		rm -f /tmp/tx
-		# host -> guest: we listen on 5002, the host connects when it sees LISTEN
-		nc -l -p 5002 >/tmp/rx &
-		ncpid=$!
-		sleep 1
-		info "LISTEN 5002"
-		t0=$(date +%s)
-		if wait $ncpid; then pass tcp-rx; else fail tcp-rx "nc exit status $?"; fi
-		info "tcp-rx: $mb MiB in $(($(date +%s) - t0)) s"
-		info "RX-MD5 $(md5sum </tmp/rx | cut -d' ' -f1) $(wc -c </tmp/rx)"
-		rm -f /tmp/rx
+		tcp_tx "$mb"  # guest -> host: the host listens on 5001
+		tcp_rx tcp-rx 5002  # host -> guest
 	fi
 	# driver unbind/rebind: the device is reset and set up again
 	echo "$BDF" >/sys/bus/pci/drivers/virtio-pci/unbind

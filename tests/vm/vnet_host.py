@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""Host side of tests/vm/test_virtio_net.sh (runs inside the test's network namespace).
+"""Host side of the network VM tests (test_virtio_net.sh, test_iavf.sh); runs inside the test's
+network namespace.
 
   vnet_host.py recv ADDR PORT OUT   accept one connection, write "<md5> <bytes>" of all it sent to OUT
   vnet_host.py send ADDR PORT MIB   connect (retrying 20 s), send MIB MiB of random data, print md5
   vnet_host.py counter ADDR PORT    answer each connection with 1, 2, 3, ... (boot counter)
+  vnet_host.py udp ADDR PORT FLOWS COUNT   COUNT datagrams from each of FLOWS source ports (RSS)
 """
 import hashlib
 import os
@@ -75,6 +77,17 @@ def counter(addr, port):
         c.close()
 
 
+def udp(addr, port, flows, count):
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(flows)]
+    for s in socks:
+        s.bind(("", 0))  # a different ephemeral source port per flow
+    for _ in range(count):
+        for s in socks:
+            s.sendto(b"x" * 64, (addr, port))
+        time.sleep(0.01)
+    print(" ".join(str(s.getsockname()[1]) for s in socks))
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "recv":
@@ -83,5 +96,7 @@ if __name__ == "__main__":
         send(args[0], int(args[1]), int(args[2]))
     elif cmd == "counter":
         counter(args[0], int(args[1]))
+    elif cmd == "udp":
+        udp(args[0], int(args[1]), int(args[2]), int(args[3]))
     else:
         sys.exit(__doc__)

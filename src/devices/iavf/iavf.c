@@ -81,6 +81,7 @@ static void iavf_fn_reset(struct pci_function *f)
 
 	iavf_dp_stop(v);
 	iavf_reset_state(v);
+	v->vc.ver = (struct vc_version){ 0 };
 	memcpy(v->vc_mac, v->mac, sizeof(v->mac));
 	memset(&v->dp.stats, 0, sizeof(v->dp.stats));
 }

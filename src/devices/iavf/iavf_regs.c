@@ -268,7 +268,9 @@ void iavf_reset_state(struct iavf *v)
 	memset(v->hlut, 0, sizeof(v->hlut));
 	memset(v->hena_reg, 0, sizeof(v->hena_reg));
 	memset(&v->dp.filt, 0, sizeof(v->dp.filt));
-	v->vc = (struct iavf_vc){ 0 };
+	/* The driver does not send VERSION again after a VF reset: the version stays. */
+	v->vc.caps = 0;
+	v->vc.active = false;
 	__atomic_store_n(&v->mdd, false, __ATOMIC_RELEASE);
 	/* The reset is done at once: the VF may come up again right away. */
 	v->rstat = AVF_VFR_VFACTIVE;
