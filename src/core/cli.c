@@ -35,7 +35,8 @@ void cli_usage(FILE *out)
 		"  socket=PATH   Unix socket to listen on (required)\n"
 		"  id=NAME       name used in logs (default devN)\n"
 		"\n"
-		"SIGINT or SIGTERM stop the daemon and remove its sockets.\n"
+		"SIGINT or SIGTERM stop the daemon and remove its sockets; SIGUSR1 resets every\n"
+		"device that has a device-side reset (iavf: a VF reset the guest recovers from).\n"
 		"Exit status: 0 clean stop, 1 runtime error, 2 bad command line.\n");
 }
 

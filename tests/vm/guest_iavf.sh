@@ -3,7 +3,8 @@
 # tests/vm/test_iavf.sh boots it. The host side is $net.1 on iomed's tap (inside the test's
 # network namespace); we are $net.2. /bin/ethstats is `ethtool -S` / `ethtool -k`. Kernel command
 # line:
-#   iomed.mode=basic   driver binds, MAC, link, offloads on, ping, TCP both ways (iomed.mb=N MiB),
+#   iomed.mode=basic   driver binds, MAC, link, offloads on, ping, ping over VLAN 100 (the host
+#                      has it on 10.66.2.0/24), TCP both ways (iomed.mb=N MiB), VSI statistics,
 #                      unbind/rebind (RESET_VF on remove, a new bring-up on probe)
 #   iomed.mode=reset   TCP host -> guest during which the host has the daemon reset the VF:
 #                      the driver sees the reset, comes back, the transfer completes
@@ -78,11 +79,23 @@ basic)
 	*) fail offloads "$k" ;;
 	esac
 	ping_check ping 10
+	# VLAN 100: a filter (ADD_VLAN), Tx insertion from the descriptor, Rx stripping into it
+	ip link add link "$IF" name vl100 type vlan id 100 && ip addr add "${net%.*}.2.2/24" dev vl100 &&
+		ip link set vl100 up
+	ping_check vlan-ping 3 "${net%.*}.2.1"
 	if [ "$mb" -gt 0 ]; then
 		tcp_tx "$mb"
 		tcp_rx tcp-rx 5002
 		bad=$(awk '/^Tcp:/ { n++ } n == 2 && /^Tcp:/ { print $NF; exit }' /proc/net/snmp)
 		if [ "${bad:-1}" = 0 ]; then pass no-csum-errors; else fail no-csum-errors "TCP InCsumErrors $bad"; fi
+		# the driver's counters come from GET_STATS (every 2 s): both transfers must show
+		min=$((mb * 1048576)) i=0
+		while [ "$(cat /sys/class/net/$IF/statistics/rx_bytes)" -lt $min ] && [ $i -lt 30 ]; do
+			i=$((i + 1)); sleep 0.2
+		done
+		rxb=$(cat /sys/class/net/$IF/statistics/rx_bytes) txb=$(cat /sys/class/net/$IF/statistics/tx_bytes)
+		if [ "$rxb" -ge $min ] && [ "$txb" -ge $min ]; then pass vsi-stats; else
+			fail vsi-stats "rx_bytes $rxb tx_bytes $txb, want $min each"; fi
 	fi
 	echo "$BDF" >/sys/bus/pci/drivers/iavf/unbind
 	if iface >/dev/null; then fail unbind "interface still there"; else pass unbind; fi

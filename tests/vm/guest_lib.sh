@@ -117,9 +117,9 @@ cap_list() {
 # ---------------------------------------------------------------------------------------------
 # network tests (the host end is $HOST)
 
-# ping_check NAME COUNT: every echo answered
+# ping_check NAME COUNT [ADDR]: every echo to ADDR (default $HOST) answered
 ping_check() {
-	out=$(ping -c "$2" -W 3 "$HOST" 2>&1)
+	out=$(ping -c "$2" -W 3 "${3:-$HOST}" 2>&1)
 	if echo "$out" | grep -q " $2 packets received"; then
 		pass "$1"
 		info "$1: $(echo "$out" | tail -n 1)"

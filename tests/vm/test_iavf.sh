@@ -2,14 +2,15 @@
 # test_iavf.sh — iomed's emulated Intel AVF VF (8086:1889) under a stock Linux guest (the iavf
 # driver), QEMU 11.1 (vfio-user-pci), the daemon's TAP ports inside a network namespace:
 #   1. basic:  probe and virtchnl bring-up, MAC from --device, link up, checksum/TSO offloads on,
-#              10 pings to the host, TCP of IOMED_IAVF_MB MiB (default 32) each way with matching
-#              md5 and no TCP checksum errors, unbind (RESET_VF) / rebind + ping
+#              10 pings to the host, pings over VLAN 100 (filter, insertion, stripping), TCP of
+#              IOMED_IAVF_MB MiB (default 32) each way with matching md5 and no TCP checksum
+#              errors, VSI statistics (GET_STATS) counting both, unbind (RESET_VF) / rebind + ping
 #   2. reset:  TCP host -> guest; mid-transfer the daemon resets the VF (SIGUSR1): the driver sees
 #              the reset, brings the VF up again, the transfer completes with a matching md5
 #   3. reboot: the guest reboots; the second boot's driver finds the VF reset and pings
 #   4. mq:     a second device with queues=4 and 4 vCPUs: four queue pairs; UDP flows from the host
 #              land on at least 3 Rx queues (RSS), TCP connections use at least 2 Tx queues
-# Every address lives in the namespace (10.66.0.0/24 and 10.66.1.0/24, host .1, guest .2); the
+# Every address lives in the namespace (10.66.0-2.0/24, host .1, guest .2); the
 # namespace and every process we started go away at the end. Needs root (ip netns).
 #   tests/vm/test_iavf.sh   (env knobs: tests/vm/lib.sh, IOMED_IAVF_MB)
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -35,17 +36,20 @@ daemon_start --device "iavf,socket=$SOCK,id=vf0,net=tap:$TAP,mac=$MAC" \
 net_addr "$TAP" 10.66.0
 net_addr "$TAP1" 10.66.1
 
-# 1. basic
+# 1. basic (VLAN 100 answered from raw frames: the host kernel may have no VLAN support)
 host_bg rx recv 10.66.0.1 5001 "$VM_WORK/host-rx"
+host_bg vlan vlan "$TAP" 100 10.66.2.1 $((VM_TIMEOUT * 5))
 vm_start basic "$INITRD" --mem 768M --vfio-user "vf0=$SOCK" \
 	--append "iomed.mode=basic iomed.mb=$MB iomed.mac=$MAC"
-BASIC=(find-device link-up driver mac offloads ping unbind rebind rebind-ping)
+BASIC=(find-device link-up driver mac offloads ping vlan-ping unbind rebind rebind-ping)
 if [ "$MB" -gt 0 ]; then
-	BASIC+=(tcp-tx tcp-rx no-csum-errors)
+	BASIC+=(tcp-tx tcp-rx no-csum-errors vsi-stats)
 	net_tcp_send basic 10.66.0.2 5002 "$MB"
 fi
 vm_wait $((VM_TIMEOUT * 5)) || vm_log "guest basic: QEMU exit status $?"
 vm_check basic "${BASIC[@]}" || true
+vm_kill "$vlan_PID"
+vm_log "VLAN 100 responder: $(cat "$VM_WORK/vlan.out")"
 [ "$MB" -gt 0 ] && net_md5_check basic "$VM_WORK/host-rx"
 daemon_check basic
 
@@ -57,6 +61,8 @@ if vm_wait_marker reset 'IOMED-TEST: INFO LISTEN 5002' $((VM_TIMEOUT * 2)); then
 	VM_PIDS+=("$sender")
 	sleep 1
 	resets=$(grep -c 'VF reset (requested by the daemon)' "$DAEMON_LOG" || true)
+	if kill -0 "$sender" 2>/dev/null; then vm_pass reset/mid-transfer; else
+		vm_fail reset/mid-transfer "the transfer was over before the reset"; fi
 	kill -USR1 "$DAEMON_PID"
 	wait "$sender" || vm_log "host send failed: $(cat "$VM_WORK/reset-host-tx")"
 	if [ "$(grep -c 'VF reset (requested by the daemon)' "$DAEMON_LOG")" -gt "$resets" ]; then
