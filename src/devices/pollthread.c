@@ -95,6 +95,8 @@ int pollthread_start(struct pollthread *pt)
 {
 	int ret;
 
+	if (pt->manual)
+		return 0;
 	pollthread_set_flag(&pt->stop, false);
 	pt->parked = false;
 	ret = pthread_create(&pt->thread, NULL, thread_main, pt);

@@ -40,6 +40,11 @@ struct pollthread {
 	void *opaque;
 	const char *name; /* for logs */
 	uint64_t poll_ns; /* idle time before sleeping */
+	/*
+	 * No thread: start does nothing and whoever set this calls ops->poll
+	 * itself (fuzzing harnesses, which must be deterministic).
+	 */
+	bool manual;
 	pthread_t thread;
 	bool running;  /* control path only */
 	int epfd;      /* devices add their fds with tags below POLLTHREAD_TAG_SELF */

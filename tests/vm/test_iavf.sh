@@ -29,7 +29,7 @@ SOCK1=$VM_WORK/vf1.sock
 cc -static -O2 -Wall -Wextra -Werror -o "$VM_WORK/ethstats" "$VM_LIB_DIR/guest/ethstats.c" ||
 	vm_die "cannot build the guest helper (cc -static)"
 INITRD=$VM_WORK/initrd.img
-vm_initramfs "$INITRD" "$VM_LIB_DIR/guest_iavf.sh" -m iavf -f "$VM_WORK/ethstats:/bin/ethstats"
+vm_initramfs "$INITRD" "$VM_LIB_DIR/guest_iavf.sh" -m iavf -m 8021q -f "$VM_WORK/ethstats:/bin/ethstats"
 
 daemon_start --device "iavf,socket=$SOCK,id=vf0,net=tap:$TAP,mac=$MAC" \
 	--device "iavf,socket=$SOCK1,id=vf1,net=tap:$TAP1,mac=$MAC1,queues=4"
@@ -49,7 +49,7 @@ fi
 vm_wait $((VM_TIMEOUT * 5)) || vm_log "guest basic: QEMU exit status $?"
 vm_check basic "${BASIC[@]}" || true
 vm_kill "$vlan_PID"
-vm_log "VLAN 100 responder: $(cat "$VM_WORK/vlan.out")"
+vm_log "VLAN 100 responder: $(tail -n 1 "$VM_WORK/vlan.out")"
 [ "$MB" -gt 0 ] && net_md5_check basic "$VM_WORK/host-rx"
 daemon_check basic
 

@@ -110,7 +110,7 @@ def vlan_frame(data, tci):
 def vlan_answer(frame, mac, ip):
     et = frame[12:14]
     if et == b"\x08\x06" and frame[20:22] == b"\x00\x01" and frame[38:42] == ip:
-        arp = frame[14:22] + b"\x00\x02" + mac + ip + frame[22:28] + frame[28:32]
+        arp = frame[14:20] + b"\x00\x02" + mac + ip + frame[22:28] + frame[28:32]
         return frame[6:12] + mac + et + arp
     if et == b"\x08\x00" and frame[23] == 1 and frame[30:34] == ip and frame[34] == 8:
         ihl = (frame[14] & 15) * 4
@@ -154,7 +154,6 @@ def vlan(ifname, vid, addr, seconds):
             s.send(out[:12] + b"\x81\x00" + struct.pack("!H", vid) + out[12:])
             answered += 1
             print(f"answered {answered}", flush=True)
-    print(f"answered {answered}")
 
 
 if __name__ == "__main__":
