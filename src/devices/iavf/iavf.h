@@ -112,6 +112,7 @@ struct iavf_rx_slot {
 	uint64_t status; /* write-back status of its last descriptor */
 	uint8_t ptype;
 	bool strip;      /* its VLAN tag goes into the descriptor */
+	uint32_t held_tail; /* the queue's tail when it had no room */
 };
 
 struct iavf_dp {

@@ -132,14 +132,20 @@ static unsigned dp_poll(void *opaque)
 	return work;
 }
 
-/* Work that needs no wake-up to be seen: a moved tail, a vector to fire. */
+/*
+ * Work a tail write announced before we said we sleep (its kick went
+ * nowhere): packets to send, buffers for a frame that waits.
+ */
 static bool work_waiting(struct iavf *v)
 {
 	for (unsigned q = 0; q < v->pairs; q++) {
 		struct iavf_ring *tx = &v->dp.tx[q];
+		struct iavf_rx_slot *s = &v->dp.slot[q];
 
 		if (tx->on && !v->dp.tx_blocked[q] &&
 		    __atomic_load_n(&v->tx_tail[q], __ATOMIC_ACQUIRE) != tx->head)
+			return true;
+		if (s->len && __atomic_load_n(&v->rx_tail[s->queue], __ATOMIC_ACQUIRE) != s->held_tail)
 			return true;
 	}
 	return false;

@@ -175,8 +175,10 @@ static int to_ring(struct iavf *v, struct iavf_rx_slot *s)
 		iavf_dp_mdd(v, ring ? "Rx tail beyond the ring" : "Rx ring not in guest memory", q);
 		return -EINVAL;
 	}
-	if ((tail + r->len - r->head) % r->len < need)
+	if ((tail + r->len - r->head) % r->len < need) {
+		s->held_tail = tail;
 		return -EAGAIN;
+	}
 	if (s->strip) {
 		memmove(frame + 4, frame, 12);
 		frame += 4;
