@@ -174,6 +174,28 @@ void pollthread_set_events(struct pollthread *pt, int fd, uint32_t tag, uint32_t
 		*cur = want;
 }
 
+int pollthread_add_port(struct pollthread *pt, int rx_fd, int tx_fd, uint32_t tag)
+{
+	int ret = pollthread_add_fd(pt, rx_fd, tag);
+
+	if (!ret && tx_fd != rx_fd)
+		ret = pollthread_add_fd(pt, tx_fd, tag);
+	return ret;
+}
+
+void pollthread_port_events(struct pollthread *pt, int rx_fd, int tx_fd, uint32_t tag,
+			    uint32_t cur[2], bool in, bool out)
+{
+	uint32_t ev_in = in ? EPOLLIN : 0, ev_out = out ? EPOLLOUT : 0;
+
+	if (rx_fd == tx_fd) {
+		pollthread_set_events(pt, rx_fd, tag, &cur[0], ev_in | ev_out);
+		return;
+	}
+	pollthread_set_events(pt, rx_fd, tag, &cur[0], ev_in);
+	pollthread_set_events(pt, tx_fd, tag, &cur[1], ev_out);
+}
+
 int pollthread_init(struct pollthread *pt, const struct pollthread_ops *ops, void *opaque,
 		    const char *name)
 {

@@ -68,6 +68,11 @@ int pollthread_add_fd(struct pollthread *pt, int fd, uint32_t tag);
 /* Set the events of an added fd; *cur caches what is registered. */
 void pollthread_set_events(struct pollthread *pt, int fd, uint32_t tag, uint32_t *cur,
 			   uint32_t want);
+/* A packet port's fds (one when rx_fd == tx_fd; -1 skipped), tagged @tag. */
+int pollthread_add_port(struct pollthread *pt, int rx_fd, int tx_fd, uint32_t tag);
+/* Wake on a port readable (@in) and/or writable (@out); cur[2] caches the registration. */
+void pollthread_port_events(struct pollthread *pt, int rx_fd, int tx_fd, uint32_t tag,
+			    uint32_t cur[2], bool in, bool out);
 int pollthread_start(struct pollthread *pt);
 /* Joins the thread; the device's park hook has run on it. */
 void pollthread_stop(struct pollthread *pt);

@@ -10,23 +10,10 @@
 #define IOMED_TESTS_IAVF_HARNESS_H
 
 #include <errno.h>
-#include <poll.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/eventfd.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
-#include <cmocka.h>
-
-#include "devices/device.h"
 #include "devices/iavf/iavf.h"
-#include "vfio-user/wire.h"
+#include "model_harness.h"
 
 #define GPA 0x100000ull
 #define MEM_SIZE 0x200000ull
@@ -40,23 +27,18 @@
 #define RING_LEN 64
 #define PKT_BUF(i) (GPA + 0x80000 + (i) * 0x800ull) /* 2 KiB each */
 #define RX_BUF_LEN 2048
-#define NVEC_MAX 5
-
 struct h {
-	struct iomed_device dev;
-	struct opts o;
+	struct model_h m;
+	struct iomed_device *dev;
 	struct vfu_device *vfu;
 	struct iavf *v;
-	uint8_t *mem;
-	int efd[NVEC_MAX];
 	unsigned nvec;
 	unsigned atq_ntu, arq_ntc;
 };
 
 static inline void *g(struct h *h, uint64_t gpa)
 {
-	assert_true(gpa >= GPA && gpa < GPA + MEM_SIZE);
-	return h->mem + (gpa - GPA);
+	return model_h_mem(&h->m, gpa);
 }
 
 static inline void wr(struct h *h, uint32_t off, uint32_t val)
@@ -72,79 +54,29 @@ static inline uint32_t rd(struct h *h, uint32_t off)
 	return v;
 }
 
-static inline void h_irqs(struct h *h)
-{
-	uint32_t counts[VFU_PCI_NUM_IRQS], flags[VFU_PCI_NUM_IRQS];
-	struct vfu_irq_set set = {
-		.argsz = sizeof(set), .flags = VFU_IRQ_SET_DATA_EVENTFD | VFU_IRQ_SET_ACTION_TRIGGER,
-		.index = VFU_PCI_MSIX, .start = 0,
-	};
-	int fds[NVEC_MAX];
-
-	for (unsigned i = 0; i < VFU_PCI_NUM_IRQS; i++) {
-		counts[i] = h->vfu->irqs[i].count;
-		flags[i] = h->vfu->irqs[i].flags;
-	}
-	h->nvec = counts[VFU_PCI_MSIX];
-	assert_true(h->nvec <= NVEC_MAX);
-	set.count = h->nvec;
-	assert_int_equal(vfu_irqs_init(&h->vfu->irq, counts, flags), 0);
-	for (unsigned i = 0; i < h->nvec; i++) {
-		h->efd[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-		fds[i] = dup(h->efd[i]);
-	}
-	assert_int_equal(vfu_irqs_set(&h->vfu->irq, &set, NULL, 0, fds, h->nvec), 0);
-}
-
 /* A device from @spec (an iavf --device string without socket=). */
 static inline struct h *h_new(const char *spec)
 {
 	struct h *h = calloc(1, sizeof(*h));
-	char err[256] = "";
-	int fd;
 
 	assert_non_null(h);
-	assert_int_equal(opts_parse(&h->o, spec, err, sizeof(err)), 0);
-	snprintf(h->dev.id, sizeof(h->dev.id), "ut0");
-	h->dev.model = iomed_model_find("iavf");
-	assert_non_null(h->dev.model);
-	assert_int_equal(h->dev.model->create(&h->dev, &h->o, err, sizeof(err)), 0);
-	assert_null(opts_first_unused(&h->o));
-	h->vfu = h->dev.vfu;
-	h->v = h->dev.state;
-	vfu_dma_init(&h->vfu->dma, 16);
-	fd = memfd_create("iomed-test-iavf", MFD_CLOEXEC);
-	assert_int_equal(ftruncate(fd, MEM_SIZE), 0);
-	h->mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	assert_true(h->mem != MAP_FAILED);
-	assert_int_equal(vfu_dma_add(&h->vfu->dma, GPA, MEM_SIZE, fd, 0,
-				     VFU_DMA_READ | VFU_DMA_WRITE), 0);
-	h_irqs(h);
+	model_h_init(&h->m, "iavf", spec, GPA, MEM_SIZE);
+	h->dev = &h->m.dev;
+	h->vfu = h->m.vfu;
+	h->v = h->m.dev.state;
+	h->nvec = h->m.nvec;
 	return h;
 }
 
 static inline void h_free(struct h *h)
 {
-	/* As the daemon does: the server's tables go first (with the datapath stopped). */
-	h->vfu->ops->reset(h->vfu->opaque);
-	vfu_dma_fini(&h->vfu->dma);
-	vfu_irqs_fini(&h->vfu->irq);
-	h->dev.model->destroy(&h->dev);
-	for (unsigned i = 0; i < h->nvec; i++)
-		close(h->efd[i]);
-	munmap(h->mem, MEM_SIZE);
-	opts_free(&h->o);
+	model_h_fini(&h->m);
 	free(h);
 }
 
 static inline bool h_irq(struct h *h, unsigned vec, int timeout_ms)
 {
-	struct pollfd p = { .fd = h->efd[vec], .events = POLLIN };
-	uint64_t n;
-
-	if (poll(&p, 1, timeout_ms) != 1)
-		return false;
-	return read(h->efd[vec], &n, sizeof(n)) == sizeof(n);
+	return model_h_irq(&h->m, vec, timeout_ms);
 }
 
 /* ---- admin queue, driver side ---- */

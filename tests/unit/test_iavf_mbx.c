@@ -334,7 +334,7 @@ static void test_reset_vf(void **state)
 	assert_int_equal(vc_reply(h, VC_OP_GET_VF_RESOURCES, &res, &len), 0);
 	vc_queues_up(h, 1);
 	/* The daemon's reset does the same. */
-	assert_int_equal(iavf_vf_reset(&h->dev), 0);
+	assert_int_equal(iavf_vf_reset(h->dev), 0);
 	assert_int_equal(rd(h, AVF_ARQLEN) & AVF_AQLEN_ENABLE, 0);
 	assert_int_equal(h->v->resets, 2);
 	assert_int_equal(iavf_vf_reset(NULL), -EINVAL);

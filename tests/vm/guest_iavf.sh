@@ -14,35 +14,7 @@
 . /etc/iomed-guest.sh
 guest_setup
 
-mode=$(cmdline_get iomed.mode basic)
-mb=$(cmdline_get iomed.mb 0)
-mac=$(cmdline_get iomed.mac 52:54:00:12:34:56)
-net=$(cmdline_get iomed.net 10.66.0)
-HOST=$net.1
-
-D=$(find_pci 0x8086 0x1889) || { fail find-device "no 8086:1889"; guest_done; }
-pass find-device
-BDF=${D##*/}
-
-# iface: the net device of $D (empty while unbound)
-iface() {
-	for n in "$D"/net/*; do [ -e "$n" ] && { basename "$n"; return 0; }; done
-	return 1
-}
-
-# up: wait for the interface, configure it, wait for carrier (the link event)
-up() {
-	i=0
-	while ! IF=$(iface); do
-		i=$((i + 1)); [ $i -gt 100 ] && return 1; sleep 0.1
-	done
-	ip link set "$IF" up && ip addr add "$net.2/24" dev "$IF" 2>/dev/null
-	i=0
-	while [ "$(cat /sys/class/net/$IF/carrier 2>/dev/null)" != 1 ]; do
-		i=$((i + 1)); [ $i -gt 100 ] && return 1; sleep 0.1
-	done
-	return 0
-}
+net_guest 0x8086 0x1889 'net/*'
 
 # queue_stats DIR: the packets counters of every DIR (rx or tx) queue, space separated
 queue_stats() {
@@ -114,15 +86,7 @@ reset)
 	ping_check reset-ping 5
 	;;
 reboot)
-	boot=$(echo boot | nc $HOST 5003)
-	info "boot $boot"
-	if [ "$boot" = 1 ]; then
-		ping_check boot1-ping 3
-		sync
-		reboot -f
-		sleep 10
-	fi
-	ping_check boot2-ping 5
+	reboot_twice
 	;;
 mq)
 	nq=$(ls -d /sys/class/net/$IF/queues/rx-* | wc -l)

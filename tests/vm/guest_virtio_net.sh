@@ -10,35 +10,7 @@
 . /etc/iomed-guest.sh
 guest_setup
 
-mode=$(cmdline_get iomed.mode basic)
-mb=$(cmdline_get iomed.mb 0)
-mac=$(cmdline_get iomed.mac 52:54:00:12:34:56)
-net=$(cmdline_get iomed.net 10.66.0)
-HOST=$net.1
-
-D=$(find_pci 0x1af4 0x1041) || { fail find-device "no 1af4:1041"; guest_done; }
-pass find-device
-BDF=${D##*/}
-
-# iface: the net device under the virtio device of $D (empty while unbound)
-iface() {
-	for n in "$D"/virtio*/net/*; do [ -e "$n" ] && { basename "$n"; return 0; }; done
-	return 1
-}
-
-# up NAME: wait for the interface, configure it, wait for carrier
-up() {
-	i=0
-	while ! IF=$(iface); do
-		i=$((i + 1)); [ $i -gt 50 ] && return 1; sleep 0.1
-	done
-	ip link set "$IF" up && ip addr add "$net.2/24" dev "$IF" 2>/dev/null
-	i=0
-	while [ "$(cat /sys/class/net/$IF/carrier 2>/dev/null)" != 1 ]; do
-		i=$((i + 1)); [ $i -gt 50 ] && return 1; sleep 0.1
-	done
-	return 0
-}
+net_guest 0x1af4 0x1041 'virtio*/net/*'
 
 if up; then pass link-up; else fail link-up "no interface or no carrier on $BDF"; guest_done; fi
 info "device $BDF iface $IF features $(cat "$D"/virtio*/features 2>/dev/null)"
@@ -60,15 +32,7 @@ basic)
 	ping_check rebind-ping 5
 	;;
 reboot)
-	boot=$(echo boot | nc $HOST 5003)
-	info "boot $boot"
-	if [ "$boot" = 1 ]; then
-		ping_check boot1-ping 3
-		sync
-		reboot -f
-		sleep 10
-	fi
-	ping_check boot2-ping 5
+	reboot_twice
 	;;
 mq)
 	ping_check ping 3

@@ -122,7 +122,7 @@ struct iavf_dp {
 	struct iavf_filter filt;
 	struct iavf_rx_slot slot[IAVF_MAX_QP]; /* one per port */
 	bool tx_blocked[IAVF_MAX_QP];          /* port full: wait for its tx_fd */
-	uint32_t ep_rx[IAVF_MAX_QP], ep_tx[IAVF_MAX_QP];
+	uint32_t ep[IAVF_MAX_QP][2];           /* epoll events registered: rx_fd, tx_fd */
 	struct iavf_stats stats;
 	uint8_t *tx_hdr;                       /* IAVF_TX_HDR_MAX */
 	struct iovec *tx_iov;

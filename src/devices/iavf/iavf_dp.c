@@ -155,16 +155,10 @@ static void ep_update(struct iavf *v, unsigned p, bool rx)
 {
 	struct iavf_dp *dp = &v->dp;
 	struct net_port *port = v->port[p];
-	/* A held frame waits for Rx descriptors (a tail write), not for the port. */
-	uint32_t in = rx && !dp->slot[p].len ? EPOLLIN : 0;
-	uint32_t out = dp->tx_blocked[p] ? EPOLLOUT : 0;
 
-	if (port->rx_fd == port->tx_fd) {
-		pollthread_set_events(&dp->pt, port->rx_fd, p, &dp->ep_rx[p], in | out);
-		return;
-	}
-	pollthread_set_events(&dp->pt, port->rx_fd, p, &dp->ep_rx[p], in);
-	pollthread_set_events(&dp->pt, port->tx_fd, p, &dp->ep_tx[p], out);
+	/* A held frame waits for Rx descriptors (a tail write), not for the port. */
+	pollthread_port_events(&dp->pt, port->rx_fd, port->tx_fd, p, dp->ep[p],
+			       rx && !dp->slot[p].len, dp->tx_blocked[p]);
 }
 
 static bool dp_sleep_prepare(void *opaque, int *timeout)
@@ -262,9 +256,7 @@ int iavf_dp_init(struct iavf *v)
 		dp->slot[p].buf = malloc(NET_MAX_FRAME);
 		if (!dp->slot[p].buf)
 			return -ENOMEM;
-		ret = pollthread_add_fd(&dp->pt, port->rx_fd, p);
-		if (!ret && port->tx_fd != port->rx_fd)
-			ret = pollthread_add_fd(&dp->pt, port->tx_fd, p);
+		ret = pollthread_add_port(&dp->pt, port->rx_fd, port->tx_fd, p);
 		if (ret)
 			return ret;
 	}

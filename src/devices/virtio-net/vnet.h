@@ -93,7 +93,7 @@ struct vnet_dp {
 	bool kicks_on;
 	bool rx_starved[VNET_MAX_PAIRS];
 	bool tx_blocked[VNET_MAX_PAIRS];
-	uint32_t ep_rx[VNET_MAX_PAIRS], ep_tx[VNET_MAX_PAIRS]; /* epoll events registered */
+	uint32_t ep[VNET_MAX_PAIRS][2]; /* epoll events registered: rx_fd, tx_fd */
 	struct vnet_rx_stash *stash; /* one per pair */
 	struct iovec *tx_iov;
 	uint8_t mac[6];

@@ -93,15 +93,9 @@ static void ep_update(struct vnet *v, unsigned pair)
 {
 	struct vnet_dp *dp = &v->dp;
 	struct net_port *p = v->port[pair];
-	uint32_t in = pair < dp->active_pairs && !dp->rx_starved[pair] ? EPOLLIN : 0;
-	uint32_t out = dp->tx_blocked[pair] ? EPOLLOUT : 0;
 
-	if (p->rx_fd == p->tx_fd) {
-		pollthread_set_events(&dp->pt, p->rx_fd, pair, &dp->ep_rx[pair], in | out);
-		return;
-	}
-	pollthread_set_events(&dp->pt, p->rx_fd, pair, &dp->ep_rx[pair], in);
-	pollthread_set_events(&dp->pt, p->tx_fd, pair, &dp->ep_tx[pair], out);
+	pollthread_port_events(&dp->pt, p->rx_fd, p->tx_fd, pair, dp->ep[pair],
+			       pair < dp->active_pairs && !dp->rx_starved[pair], dp->tx_blocked[pair]);
 }
 
 /* ---- the thread's hooks ---- */
@@ -275,13 +269,8 @@ int vnet_dp_init(struct vnet *v)
 	dp->tx_iov = calloc(VNET_TX_MAX_IOV, sizeof(*dp->tx_iov));
 	if (!dp->stash || !dp->tx_iov)
 		return -ENOMEM;
-	for (unsigned p = 0; p < v->pairs && !ret; p++) {
-		struct net_port *port = v->port[p];
-
-		ret = pollthread_add_fd(&dp->pt, port->rx_fd, p);
-		if (!ret && port->tx_fd != port->rx_fd)
-			ret = pollthread_add_fd(&dp->pt, port->tx_fd, p);
-	}
+	for (unsigned p = 0; p < v->pairs && !ret; p++)
+		ret = pollthread_add_port(&dp->pt, v->port[p]->rx_fd, v->port[p]->tx_fd, p);
 	return ret;
 }
 
