@@ -65,6 +65,9 @@ size_t net_flow_rss_input(const struct net_flow *f, bool with_ports, uint8_t out
 uint32_t net_csum_add(uint32_t sum, const uint8_t *p, size_t len);
 uint16_t net_csum_fold(uint32_t sum);
 
+/* CRC32c (SCTP's checksum) of @len bytes continuing @crc: start at ~0, complement at the end. */
+uint32_t net_crc32c(uint32_t crc, const uint8_t *p, size_t len);
+
 /*
  * Completes the checksum a NEEDS_CSUM frame left to the port, in place:
  * @frame starts with the net_hdr. Clears NEEDS_CSUM. -EINVAL if csum_start

@@ -86,7 +86,7 @@ static void put16(uint8_t *p, uint16_t v)
 /* An IPv4/UDP (or TCP) frame of @payload bytes from us to the peer; its length. */
 static size_t make_frame(uint8_t *f, size_t payload, uint8_t proto)
 {
-	size_t l4 = proto == NET_IPPROTO_TCP ? 20 : 8;
+	size_t l4 = proto == NET_IPPROTO_TCP ? 20 : proto == NET_IPPROTO_SCTP ? 12 : 8;
 	size_t len = 14 + 20 + l4 + payload;
 
 	memset(f, 0, len);
@@ -103,13 +103,14 @@ static size_t make_frame(uint8_t *f, size_t payload, uint8_t proto)
 	put16(f + 36, 80);
 	if (proto == NET_IPPROTO_TCP)
 		f[46] = 5 << 4;
-	else
+	else if (proto == NET_IPPROTO_UDP)
 		put16(f + 38, (uint16_t)(8 + payload));
 	for (size_t i = 0; i < payload; i++)
 		f[14 + 20 + l4 + i] = (uint8_t)i;
 	/* The checksum left partial, as the stack does: the pseudo-header sum in the field. */
-	put16(f + 34 + (proto == NET_IPPROTO_TCP ? 16 : 6),
-	      net_csum_fold(net_csum_add(0, f + 26, 8) + proto + (uint32_t)(len - 34)));
+	if (proto != NET_IPPROTO_SCTP)
+		put16(f + 34 + (proto == NET_IPPROTO_TCP ? 16 : 6),
+		      net_csum_fold(net_csum_add(0, f + 26, 8) + proto + (uint32_t)(len - 34)));
 	return len;
 }
 
@@ -315,6 +316,31 @@ static void test_tso_to_port(void **state)
 	h->v->port[0] = loop;
 }
 
+/* SCTP's CRC32c is the device's to compute (the guest leaves 0, as Linux does). */
+static void test_sctp_crc(void **state)
+{
+	struct h *h = *state;
+	static struct cap_port cap;
+	struct net_port *loop = h->v->port[0];
+	uint8_t f[256], *sctp = cap.buf + sizeof(struct net_hdr) + 34;
+	size_t len = make_frame(f, 100, NET_IPPROTO_SCTP);
+	uint32_t crc, want;
+
+	net_port_init(&cap.port, &cap_ops, "capture");
+	h->v->port[0] = &cap.port;
+	memset(f + 34 + 8, 0, 4);
+	vc_queues_up(h, 2);
+	tx_one(h, 0, 0, f, len, AVF_TXD_CMD_L4T_SCTP | AVF_TXD_CMD_IIPT_IPV4, 7 | 5 << 7 | 3 << 14, 0);
+	assert_true(wait_qw(&txd(h, 0, 0)->qw1, AVF_TXD_DTYPE_DONE));
+	assert_int_equal(cap.len, sizeof(struct net_hdr) + len);
+	memcpy(&crc, sctp + 8, 4);
+	memset(sctp + 8, 0, 4);
+	want = htole32(~net_crc32c(~0u, sctp, len - 34));
+	assert_int_equal(crc, want);
+	assert_int_equal(cap.buf[0], 0); /* nothing left for the port to finish */
+	h->v->port[0] = loop;
+}
+
 /* ---- hostile descriptors: each resets the VF, which the driver then brings up again ---- */
 
 static void expect_mdd_reset(struct h *h)
@@ -438,6 +464,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rss_queue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vlan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tso_to_port, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sctp_crc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_tx, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_rx, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_waits_for_buffers, setup, teardown),

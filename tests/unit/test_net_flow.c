@@ -159,6 +159,15 @@ static void test_csum(void **state)
 	assert_int_equal(net_csum_fold(net_csum_add(net_csum_add(0, b, 4), b + 4, 4)), 0xddf2);
 }
 
+static void test_crc32c(void **state)
+{
+	(void)state;
+	/* The CRC catalogue's check value, in one piece and in two. */
+	assert_int_equal(~net_crc32c(~0u, (const uint8_t *)"123456789", 9), 0xe3069283);
+	assert_int_equal(~net_crc32c(net_crc32c(~0u, (const uint8_t *)"1234", 4),
+				     (const uint8_t *)"56789", 5), 0xe3069283);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -168,6 +177,7 @@ int main(void)
 		cmocka_unit_test(test_parse_ipv6),
 		cmocka_unit_test(test_parse_hostile),
 		cmocka_unit_test(test_csum),
+		cmocka_unit_test(test_crc32c),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

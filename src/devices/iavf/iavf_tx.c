@@ -4,8 +4,8 @@
  * descriptors up to EOP. Its buffers go to the port as iovecs over guest
  * memory; only headers the offloads rewrite are copied (TSO fixes the IP
  * length and the TCP pseudo-header sum the driver zeroed, the IPv4 header
- * checksum, VLAN insertion). Checksum and segmentation offloads become the
- * port's net_hdr. Done descriptors with RS get DTYPE 0xF written back.
+ * checksum, VLAN insertion, SCTP's CRC32c, computed here). TCP/UDP checksum
+ * and segmentation offloads become the port's net_hdr. Done descriptors with RS get DTYPE 0xF written back.
  *
  * Each descriptor is copied once and then checked; one the hardware would
  * flag as malicious (MDD) stops the queues and resets the VF.
@@ -24,6 +24,7 @@
 #define MSS_MIN 64
 #define MSS_MAX 9668
 #define MIN_FRAME 17 /* shortest packet the hardware sends */
+#define SCTP_HLEN 12 /* SCTP common header; the CRC32c at offset 8 */
 
 struct tx_pkt {
 	unsigned ndesc;     /* descriptors, context included */
@@ -140,9 +141,12 @@ static int offsets(struct tx_pkt *pkt, struct tx_hdrs *h)
 		h->copy = h->maclen + h->iplen;
 	if (pkt->tso)
 		h->copy = h->maclen + h->iplen + h->l4len;
+	else if ((pkt->cmd & AVF_TXD_CMD_L4T_MASK) == AVF_TXD_CMD_L4T_SCTP)
+		h->copy = h->maclen + h->iplen + SCTP_HLEN; /* its CRC is computed here */
 	if ((pkt->cmd & (AVF_TXD_CMD_L4T_MASK | AVF_TXD_CMD_IIPT_MASK)) || pkt->tso) {
 		/* The checksum field must be inside the packet: TCP's is 18 bytes in. */
-		unsigned l4 = (pkt->cmd & AVF_TXD_CMD_L4T_MASK) == AVF_TXD_CMD_L4T_TCP ? 18 : 8;
+		unsigned l4 = (pkt->cmd & AVF_TXD_CMD_L4T_MASK) == AVF_TXD_CMD_L4T_TCP ? 18 :
+			      (pkt->cmd & AVF_TXD_CMD_L4T_MASK) == AVF_TXD_CMD_L4T_SCTP ? SCTP_HLEN : 8;
 
 		if (h->maclen < 14 || !h->iplen || h->maclen + h->iplen + l4 > pkt->len) {
 			pkt->bad = "offload header lengths outside the packet";
@@ -232,6 +236,20 @@ static void rewrite(struct iavf *v, struct tx_pkt *pkt, const struct tx_hdrs *h,
 	}
 }
 
+/* SCTP's CRC32c over the packet from its header on (the copy, then the guest's rest). */
+static void sctp_crc(uint8_t *hdr, const struct tx_hdrs *h, const struct iovec *iov, int cnt)
+{
+	uint8_t *sctp = hdr + h->maclen + h->vlan + h->iplen;
+	uint32_t crc;
+
+	memset(sctp + 8, 0, 4);
+	crc = net_crc32c(~0u, sctp, SCTP_HLEN);
+	for (int i = 0; i < cnt; i++)
+		crc = net_crc32c(crc, iov[i].iov_base, iov[i].iov_len);
+	crc = htole32(~crc);
+	memcpy(sctp + 8, &crc, 4);
+}
+
 /* Drop the first @skip bytes of the guest iovecs (they are in the rewritten copy). */
 static void iov_skip(struct iovec *iov, int *cnt, size_t skip)
 {
@@ -282,6 +300,8 @@ static int send_pkt(struct iavf *v, unsigned q, struct tx_pkt *pkt)
 	rewrite(v, pkt, &h, &nh);
 	count_tx(v, pkt, pkt->len + h.vlan);
 	iov_skip(iov + IOV_HDR, &cnt, h.copy);
+	if (!pkt->tso && (pkt->cmd & AVF_TXD_CMD_L4T_MASK) == AVF_TXD_CMD_L4T_SCTP)
+		sctp_crc(v->dp.tx_hdr, &h, iov + IOV_HDR, cnt);
 	iov[0] = (struct iovec){ &nh, sizeof(nh) };
 	iov[1] = (struct iovec){ v->dp.tx_hdr, h.copy + h.vlan };
 	/* Without rewritten headers the guest buffers follow the net_hdr directly. */
