@@ -68,10 +68,14 @@ static int iavf_bar_write(struct pci_function *f, unsigned bar, uint64_t off, co
 
 void iavf_do_reset(struct iavf *v, const char *why)
 {
+	/* The guest can ask for resets at will: their log lines are rate limited. */
+	static __thread struct log_ratelimit rl;
+
 	iavf_dp_stop(v);
 	iavf_reset_state(v);
 	v->resets++;
-	pr_info("%s: VF reset (%s)", v->name, why);
+	if (log_ratelimit_ok(&rl))
+		pr_info("%s: VF reset (%s)", v->name, why);
 }
 
 /* Function reset (DEVICE_RESET, FLR, client gone): the server holds ctl (quiesce). */
