@@ -40,6 +40,8 @@ void cli_usage(FILE *out)
 		"\n"
 		"SIGINT or SIGTERM stop the daemon and remove its sockets; SIGUSR2 logs every\n"
 		"device's message counters.\n"
+		"SIGUSR1 resets every\n"
+		"device that has a device-side reset (iavf: a VF reset the guest recovers from).\n"
 		"Exit status: 0 clean stop, 1 runtime error, 2 bad command line.\n");
 }
 

@@ -2,7 +2,8 @@
 /*
  * The daemon: one server thread per device, so a client that misbehaves
  * or stalls holds up nobody but its own device. The main thread only waits
- * for signals.
+ * for signals: SIGINT/SIGTERM stop, SIGUSR1 asks every device that can for
+ * a device-side reset (until the control socket offers one per device).
  */
 #include "core/daemon.h"
 
@@ -153,7 +154,20 @@ static void dump_stats(const struct daemon_device *devs, unsigned n)
 	}
 }
 
-static int wait_for_signal(const struct daemon_device *devs, unsigned n)
+/* SIGUSR1: a device-side reset of every device that has one (iavf: a VF reset). */
+static void reset_devices(struct daemon_device *devs, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		const struct iomed_model *m = devs[i].dev.model;
+
+		if (m && m->reset_request && devs[i].dev.vfu) {
+			pr_info("device %s: reset requested", devs[i].dev.id);
+			m->reset_request(&devs[i].dev);
+		}
+	}
+}
+
+static int wait_for_signal(struct daemon_device *devs, unsigned n)
 {
 	sigset_t set;
 	int sig;
@@ -161,13 +175,17 @@ static int wait_for_signal(const struct daemon_device *devs, unsigned n)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR1);
 	sigaddset(&set, SIGUSR2);
 	for (;;) {
 		if (sigwait(&set, &sig))
 			continue;
-		if (sig != SIGUSR2)
+		if (sig == SIGUSR1)
+			reset_devices(devs, n);
+		else if (sig == SIGUSR2)
+			dump_stats(devs, n);
+		else
 			return sig;
-		dump_stats(devs, n);
 	}
 }
 
@@ -184,6 +202,7 @@ int daemon_run(const struct cli *cli)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR1);
 	sigaddset(&set, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);

@@ -309,15 +309,30 @@ int isolate_timeout_ms(const struct isolate *iso)
 	return next <= now ? 0 : (int)(next - now);
 }
 
+/* SIGUSR2: every device's message counters, from the pages the device processes count in. */
+static void dump_stats(const struct isolate *iso)
+{
+	char buf[512];
+
+	for (unsigned i = 0; i < iso->ndev; i++)
+		pr_info("device %s stats: %s", iso->devs[i]->id,
+			vfu_stats_format(&iso->devs[i]->shared->stats, buf, sizeof(buf)));
+}
+
 /* The signals that came in: SIGINT or SIGTERM if one did. */
 static int drain_signals(struct isolate *iso)
 {
 	struct signalfd_siginfo si;
 	int stop = 0;
 
-	while (read(iso->sigfd, &si, sizeof(si)) == sizeof(si))
+	while (read(iso->sigfd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
 			stop = (int)si.ssi_signo;
+		else if (si.ssi_signo == SIGUSR2)
+			dump_stats(iso);
+		else if (si.ssi_signo == SIGUSR1)
+			pr_warn("SIGUSR1: device-side resets are not available with --isolate");
+	}
 	return stop;
 }
 
@@ -353,6 +368,8 @@ int isolate_create(struct isolate **out, const char *user)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	iso->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);

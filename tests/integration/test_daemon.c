@@ -104,6 +104,21 @@ static void test_sigterm_clean(void **state)
 	test_daemon_cleanup(&d);
 }
 
+/* SIGUSR1 asks devices for a device-side reset: a testdev has none, and the daemon goes on. */
+static void test_sigusr1_keeps_serving(void **state)
+{
+	struct test_daemon d;
+
+	(void)state;
+	assert_int_equal(test_daemon_start(&d, 1), 0);
+	assert_int_equal(kill(d.pid, SIGUSR1), 0);
+	assert_int_equal(kill(d.pid, SIGUSR1), 0);
+	usleep(100 * 1000);
+	assert_true(test_daemon_alive(&d));
+	it_assert_serves_at(d.socket[0]);
+	assert_int_equal(test_daemon_stop(&d), 0);
+}
+
 struct flood {
 	struct vfu_client *c;
 	atomic_bool stop;
@@ -314,6 +329,8 @@ static void test_help_version(void **state)
 	run_iomed(0, (const char *[]){ "--help", NULL });
 	assert_contains(out, "Usage: iomed");
 	assert_contains(out, "testdev");
+	assert_contains(out, "iavf");
+	assert_contains(out, "SIGUSR1");
 	run_iomed(0, (const char *[]){ "-h", NULL });
 	assert_contains(out, "Usage: iomed");
 	run_iomed(0, (const char *[]){ "--version", NULL });
@@ -326,6 +343,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sigterm_clean),
+		cmocka_unit_test(test_sigusr1_keeps_serving),
 		cmocka_unit_test(test_sigterm_while_flooded),
 		cmocka_unit_test(test_socket_in_use),
 		cmocka_unit_test(test_stale_socket),
