@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# virtio-net datapath, frames per second, side by side with its peer in the same run:
+#   iomed:  bench/vnet_bench (a poll-mode virtio-net driver over the in-tree vfio-user client)
+#           -> iomed's virtio-net -> its loopback port -> back to the driver
+#   DPDK:   testpmd with net_virtio_user (io forwarding, started with tx_first) -> vhost-user ->
+#           testpmd with net_vhost (macswap) -> back: the standard vhost-user loopback
+# One CPU for each side: the driver / virtio_user testpmd on CPU 0, the daemon / vhost testpmd on
+# CPU 1. Every run measures each frame size on both, alternating which goes first; the table gives
+# medians over runs and the median of the per-run ratios. See docs/performance.md.
+#
+#   bench/net.sh [--runs N] [--seconds S] [--sizes "64 1518"] [--bursts N] [--no-dpdk]
+#
+#   --runs N      runs (default 5)
+#   --seconds S   measured seconds per size, side and run (default 3; 1 s of warm-up before)
+#   --sizes LIST  Ethernet frame sizes in bytes (default "64 1518")
+#   --bursts N    bursts of 32 frames DPDK's virtio_user side injects (tx_first N; default 8)
+#   --no-dpdk     iomed only (no peer, no ratio)
+# Needs dpdk-testpmd and the vhost/virtio_user PMDs: scripts/setup.sh --bench.
+. "$(dirname "$0")/lib.sh"
+
+RUNS=5 SECONDS_PER=3 SIZES="64 1518" BURSTS=8 DPDK=1
+while [ $# -gt 0 ]; do
+	case $1 in
+	--runs) RUNS=$2; shift 2 ;;
+	--seconds) SECONDS_PER=$2; shift 2 ;;
+	--sizes) SIZES=$2; shift 2 ;;
+	--bursts) BURSTS=$2; shift 2 ;;
+	--no-dpdk) DPDK=0; shift ;;
+	-h | --help) sed -n '3,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) bench_die "unknown option $1 (--help)" ;;
+	esac
+done
+CMD="bench/net.sh --runs $RUNS --seconds $SECONDS_PER --sizes \"$SIZES\" --bursts $BURSTS"
+[ $DPDK = 1 ] || CMD="$CMD --no-dpdk"
+
+bench_init
+if [ $DPDK = 1 ] && ! command -v dpdk-testpmd >/dev/null; then
+	bench_die "dpdk-testpmd not found: scripts/setup.sh --bench (or --no-dpdk)"
+fi
+bench_build iomed bench/vnet_bench
+
+DRV_CPU=0 DEV_CPU=1
+[ "$(nproc)" -ge 2 ] || DEV_CPU=0
+
+# ---- iomed: one daemon for the whole benchmark, a fresh driver per measurement
+VSOCK=$BENCH_DIR/vn0.sock
+bench_daemon_start "$DEV_CPU" "$VSOCK" \
+	--device "virtio-net,socket=$VSOCK,id=vn0,net=loopback,mac=52:54:00:00:00:01"
+
+run_iomed() { # SIZE: Mpps in MPPS
+	local out
+	out=$("$BENCH_BUILD/bench/vnet_bench" --socket "$VSOCK" --size "$1" --seconds "$SECONDS_PER" \
+		--warmup 1 --cpu "$DRV_CPU" 2>&1) || { echo "$out" >&2; bench_die "vnet_bench failed"; }
+	echo "$out" | grep '^vnet_bench:' >>"$BENCH_DIR/iomed.runs"
+	MPPS=$(echo "$out" | sed -n 's/^RESULT mpps=\([0-9.]*\).*/\1/p')
+}
+
+# ---- DPDK: a vhost testpmd and a virtio_user testpmd per measurement
+TESTPMD_COMMON=(--no-huge -m 256 --no-pci --log-level=user1,notice)
+TESTPMD_PORT=(--nb-cores=1 --rxq=1 --txq=1 --rxd=256 --txd=256 --burst=32 --total-num-mbufs=8192)
+
+run_dpdk() { # SIZE: Mpps in MPPS
+	local size=$1 sock=$BENCH_DIR/vhost.sock vh vu fifo=$BENCH_DIR/vu.in fd i pps
+	local vhlog=$BENCH_DIR/vhost.out vulog=$BENCH_DIR/virtio.out
+	rm -f "$sock" "$fifo"
+	dpdk-testpmd --lcores "0@$DEV_CPU,1@$DEV_CPU" "${TESTPMD_COMMON[@]}" --file-prefix "iomed-vh$$" \
+		--vdev "net_vhost0,iface=$sock,queues=1" -- "${TESTPMD_PORT[@]}" \
+		--forward-mode=macswap --auto-start --stats-period 3600 >"$vhlog" 2>&1 &
+	vh=$!
+	BENCH_PIDS+=("$vh")
+	for i in $(seq 300); do
+		[ -S "$sock" ] && break
+		kill -0 "$vh" 2>/dev/null || { cat "$vhlog" >&2; bench_die "vhost testpmd died"; }
+		sleep 0.05
+	done
+	[ -S "$sock" ] || bench_die "vhost testpmd socket never appeared"
+	mkfifo "$fifo"
+	dpdk-testpmd --lcores "0@$DRV_CPU,1@$DRV_CPU" "${TESTPMD_COMMON[@]}" --file-prefix "iomed-vu$$" \
+		--vdev "net_virtio_user0,path=$sock,queues=1,queue_size=256" -- -i "${TESTPMD_PORT[@]}" \
+		--forward-mode=io --txpkts="$size" <"$fifo" >"$vulog" 2>&1 &
+	vu=$!
+	BENCH_PIDS+=("$vu")
+	exec {fd}>"$fifo"
+	for i in $(seq 600); do
+		grep -aq 'testpmd> ' "$vulog" && break
+		kill -0 "$vu" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "start tx_first $BURSTS" >&"$fd"
+	sleep 1
+	echo "show port stats 0" >&"$fd"
+	sleep "$SECONDS_PER"
+	echo "show port stats 0" >&"$fd"
+	echo "stop" >&"$fd"
+	echo "quit" >&"$fd"
+	exec {fd}>&-
+	bench_reap "$vu" 20
+	bench_kill "$vh" INT
+	pps=$(grep -a 'Rx-pps:' "$vulog" | tail -n 1 | awk '{ print $2 }')
+	if [ -z "$pps" ] || [ "$pps" = 0 ]; then
+		tail -n 30 "$vulog" >&2
+		bench_die "no traffic through the vhost-user loopback"
+	fi
+	grep -a -A2 'Forward statistics for port 0' "$vulog" | tr -s ' ' | sed 's/^ //' \
+		>>"$BENCH_DIR/dpdk.runs"
+	MPPS=$(awk -v p="$pps" 'BEGIN { printf "%.4f", p / 1e6 }')
+}
+
+bench_machine
+echo "command: $CMD"
+echo "placement: driver side on CPU $DRV_CPU, device side on CPU $DEV_CPU"
+: >"$BENCH_DIR/results"
+for ((r = 1; r <= RUNS; r++)); do
+	for size in $SIZES; do
+		md="-"
+		if [ $DPDK = 1 ] && [ $((r % 2)) = 0 ]; then
+			run_dpdk "$size"; md=$MPPS
+			run_iomed "$size"; mi=$MPPS
+		else
+			run_iomed "$size"; mi=$MPPS
+			if [ $DPDK = 1 ]; then run_dpdk "$size"; md=$MPPS; fi
+		fi
+		echo "run $r/$RUNS, $size B: iomed $mi Mpps, DPDK vhost-user $md Mpps" >&2
+		echo "$size $mi $md" >>"$BENCH_DIR/results"
+	done
+done
+bench_daemon_stop
+
+echo
+awk -v sizes="$SIZES" -v runs="$RUNS" '
+function median(a, n,   i, j, t) {
+	for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+{ n[$1]++; i[$1, n[$1]] = $2; d[$1, n[$1]] = $3 }
+END {
+	printf "| frame | iomed native driver Mpps | Gbit/s | DPDK vhost-user loopback Mpps | Gbit/s | iomed / DPDK (min-max) | runs |\n"
+	printf "|------:|------:|------:|------:|------:|:------|-----:|\n"
+	k = split(sizes, s, " ")
+	for (x = 1; x <= k; x++) {
+		z = s[x]; m = n[z]; lo = 1e9; hi = 0; peer = d[z, 1] != "-"
+		for (r = 1; r <= m; r++) {
+			a[r] = i[z, r]; b[r] = d[z, r]
+			if (peer) { q[r] = i[z, r] / d[z, r]; if (q[r] < lo) lo = q[r]; if (q[r] > hi) hi = q[r] }
+		}
+		mi = median(a, m)
+		if (peer) {
+			md = median(b, m); mq = median(q, m)
+			printf "| %d B | %.2f | %.2f | %.2f | %.2f | %.2f (%.2f-%.2f) | %d |\n", z, mi, mi * z * 8 / 1000, md, md * z * 8 / 1000, mq, lo, hi, m
+		} else {
+			printf "| %d B | %.2f | %.2f | - | - | - | %d |\n", z, mi, mi * z * 8 / 1000, m
+		}
+	}
+}' "$BENCH_DIR/results"
+echo
+echo "Mpps: frames that made the round trip driver -> device -> port -> device -> driver, per second,"
+echo "counted by the driver side (vnet_bench; testpmd's Rx-pps of the virtio_user port)."
+echo "Gbit/s: Mpps x frame bytes x 8 (no virtio header, preamble or FCS)."
+if [ "${BENCH_VERBOSE:-0}" = 1 ]; then
+	cat "$BENCH_DIR/iomed.runs"
+	[ ! -f "$BENCH_DIR/dpdk.runs" ] || cat "$BENCH_DIR/dpdk.runs"
+fi
