@@ -10,18 +10,23 @@
 # the host side an iperf3 server in the namespace). The table gives medians over rounds and the
 # median of the per-round ratios against QEMU's virtio-net. See docs/performance.md.
 #
-#   bench/vm_net.sh [--rounds N] [--seconds S]      (root; scripts/setup.sh --bench for iperf3)
+#   bench/vm_net.sh [--rounds N] [--seconds S] [--iomed-opts OPTS]
+#     --rounds N        rounds (default 3)
+#     --seconds S       iperf3 time per direction (default 10)
+#     --iomed-opts OPTS more options for iomed's --device virtio-net (e.g. poll-us=200)
+# Needs root (ip netns) and iperf3 (scripts/setup.sh --bench).
 #
 # Knobs of tests/vm/lib.sh apply (IOMED_VM_KEEP=1 keeps the serial log). IOMED defaults to the
 # release build (build-release/iomed, built here).
 set -euo pipefail
-ROUNDS=3 SECS=10
+ROUNDS=3 SECS=10 XOPTS=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--rounds) ROUNDS=$2; shift 2 ;;
 	--seconds) SECS=$2; shift 2 ;;
+	--iomed-opts) XOPTS=$2; shift 2 ;;
 	--in-ns) IN_NS=$2; shift 2 ;;
-	-h | --help) sed -n '3,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '3,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "vm_net.sh: unknown option $1 (--help)" >&2; exit 2 ;;
 	esac
 done
@@ -33,7 +38,8 @@ if [ -z "${IN_NS:-}" ]; then
 	NS=iomed-vmnet-$$-$RANDOM
 	ip netns add "$NS"
 	rc=0
-	ip netns exec "$NS" "$0" --rounds "$ROUNDS" --seconds "$SECS" --in-ns "$NS" || rc=$?
+	ip netns exec "$NS" "$0" --rounds "$ROUNDS" --seconds "$SECS" --iomed-opts "$XOPTS" \
+		--in-ns "$NS" || rc=$?
 	ip netns del "$NS" 2>/dev/null || true
 	exit $rc
 fi
@@ -50,7 +56,7 @@ ip link set lo up
 TAP=ivb$$
 TAP=${TAP:0:12}
 SOCK=$VM_WORK/vn0.sock
-daemon_start --device "virtio-net,socket=$SOCK,id=vn0,net=tap:${TAP}1,mac=52:54:00:67:01:02"
+daemon_start --device "virtio-net,socket=$SOCK,id=vn0,net=tap:${TAP}1,mac=52:54:00:67:01:02${XOPTS:+,$XOPTS}"
 ip tuntap add dev "${TAP}2" mode tap
 ip tuntap add dev "${TAP}3" mode tap
 for n in 1 2 3; do
@@ -69,7 +75,7 @@ INITRD=$VM_WORK/initrd.img
 vm_initramfs "$INITRD" "$BENCH_SRC/bench/vm_net_guest.sh" -m virtio_net -m e1000 "${files[@]}"
 
 bench_machine
-echo "command: bench/vm_net.sh --rounds $ROUNDS --seconds $SECS"
+echo "command: bench/vm_net.sh --rounds $ROUNDS --seconds $SECS${XOPTS:+ --iomed-opts $XOPTS}"
 echo "guest: Linux $IOMED_KERNEL_VERSION, QEMU $("$VM_SRC/scripts/qemu" --version | head -n1 | awk '{ print $4 }'), $(vm_accel), 1 vCPU, 1 GiB"
 vm_start bench "$INITRD" --mem 1G --vfio-user "vn0=$SOCK" \
 	--append "iomed.rounds=$ROUNDS iomed.secs=$SECS" -- \
