@@ -14,19 +14,26 @@
 #     --rounds N        rounds (default 3)
 #     --seconds S       iperf3 time per direction (default 10)
 #     --iomed-opts OPTS more options for iomed's --device virtio-net (e.g. poll-us=200)
+#     --nics LIST       which NICs to measure, e.g. 1,2 (default 1,2,3)
+#     --tests LIST      which measurements, of ping,tx,rx (default all three)
+#     --perf FILE       a system-wide profile (perf record -g, cpu-clock) of the first measurement,
+#                       from 2 s after it starts, for half its time
 # Needs root (ip netns) and iperf3 (scripts/setup.sh --bench).
 #
 # Knobs of tests/vm/lib.sh apply (IOMED_VM_KEEP=1 keeps the serial log). IOMED defaults to the
 # release build (build-release/iomed, built here).
 set -euo pipefail
-ROUNDS=3 SECS=10 XOPTS=""
+ROUNDS=3 SECS=10 XOPTS="" NICS=1,2,3 TESTS=ping,tx,rx PERF=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--rounds) ROUNDS=$2; shift 2 ;;
 	--seconds) SECS=$2; shift 2 ;;
 	--iomed-opts) XOPTS=$2; shift 2 ;;
+	--nics) NICS=$2; shift 2 ;;
+	--tests) TESTS=$2; shift 2 ;;
+	--perf) PERF=$(realpath -m "$2"); shift 2 ;;
 	--in-ns) IN_NS=$2; shift 2 ;;
-	-h | --help) sed -n '3,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '3,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "vm_net.sh: unknown option $1 (--help)" >&2; exit 2 ;;
 	esac
 done
@@ -39,7 +46,7 @@ if [ -z "${IN_NS:-}" ]; then
 	ip netns add "$NS"
 	rc=0
 	ip netns exec "$NS" "$0" --rounds "$ROUNDS" --seconds "$SECS" --iomed-opts "$XOPTS" \
-		--in-ns "$NS" || rc=$?
+		--nics "$NICS" --tests "$TESTS" ${PERF:+--perf "$PERF"} --in-ns "$NS" || rc=$?
 	ip netns del "$NS" 2>/dev/null || true
 	exit $rc
 fi
@@ -75,14 +82,19 @@ INITRD=$VM_WORK/initrd.img
 vm_initramfs "$INITRD" "$BENCH_SRC/bench/vm_net_guest.sh" -m virtio_net -m e1000 "${files[@]}"
 
 bench_machine
-echo "command: bench/vm_net.sh --rounds $ROUNDS --seconds $SECS${XOPTS:+ --iomed-opts $XOPTS}"
+echo "command: bench/vm_net.sh --rounds $ROUNDS --seconds $SECS --nics $NICS --tests $TESTS${XOPTS:+ --iomed-opts $XOPTS}"
 echo "guest: Linux $IOMED_KERNEL_VERSION, QEMU $("$VM_SRC/scripts/qemu" --version | head -n1 | awk '{ print $4 }'), $(vm_accel), 1 vCPU, 1 GiB"
 vm_start bench "$INITRD" --mem 1G --vfio-user "vn0=$SOCK" \
-	--append "iomed.rounds=$ROUNDS iomed.secs=$SECS" -- \
+	--append "iomed.rounds=$ROUNDS iomed.secs=$SECS iomed.nics=$NICS iomed.tests=$TESTS" -- \
 	-netdev "tap,id=n2,ifname=${TAP}2,script=no,downscript=no,vhost=off" \
 	-device "virtio-net-pci,netdev=n2,mac=52:54:00:67:02:02" \
 	-netdev "tap,id=n3,ifname=${TAP}3,script=no,downscript=no" \
 	-device "e1000,netdev=n3,mac=52:54:00:67:03:02"
+if [ -n "$PERF" ]; then
+	(vm_wait_marker bench 'INFO PHASE' "$VM_TIMEOUT" && sleep 2 &&
+		perf record -q -e cpu-clock -a -g -o "$PERF" -- sleep $((SECS / 2)) >/dev/null 2>&1) &
+	VM_PIDS+=("$!")
+fi
 vm_wait "$VM_TIMEOUT" || vm_log "QEMU exit status $?"
 vm_check bench nic1-up nic2-up nic3-up >/dev/null || { vm_show_serial bench 40; exit 1; }
 daemon_check >/dev/null

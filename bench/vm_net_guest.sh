@@ -5,13 +5,16 @@
 # 10.67.N.1 on the tap of NIC N. Each round measures every NIC in turn (rotating which goes first):
 # ping RTT, TCP guest->host (iperf3 -c), TCP host->guest (iperf3 -c -R), and prints
 #   IOMED-TEST: INFO RESULT round=R nic=N ping_ms=X tx_mbps=Y rx_mbps=Z
-# Kernel command line: iomed.rounds=N (default 3), iomed.secs=N (iperf3 -t, default 10).
+# Kernel command line: iomed.rounds=N (default 3), iomed.secs=N (iperf3 -t, default 10),
+# iomed.nics="1 2 3" and iomed.tests="ping tx rx" (what to measure; skipped ones print nan).
+# Before each measurement: IOMED-TEST: INFO PHASE nic=N test=T (the host may start a profile).
 . /etc/iomed-guest.sh
 guest_setup
 
 rounds=$(cmdline_get iomed.rounds 3)
 secs=$(cmdline_get iomed.secs 10)
-NICS="1 2 3"
+NICS=$(cmdline_get iomed.nics "1 2 3" | tr , ' ')
+TESTS=$(cmdline_get iomed.tests "ping tx rx" | tr , ' ')
 
 # iface_of MAC: the interface with that address
 iface_of() {
@@ -36,9 +39,11 @@ up() { # up N
 	ping -c 1 -W 5 "10.67.$1.1" >/dev/null 2>&1
 }
 
-for n in $NICS; do
+for n in 1 2 3; do
 	if up $n; then pass "nic$n-up"; info "nic$n $IF"; else fail "nic$n-up" "no interface, carrier or ping"; fi
 done
+
+wants() { case " $TESTS " in *" $1 "*) info "PHASE nic=$n test=$1"; return 0 ;; esac; return 1; }
 
 # mbps ARGS...: iperf3 client, Mbit/s the receiving side saw (empty on failure)
 mbps() {
@@ -49,12 +54,16 @@ r=1
 while [ $r -le "$rounds" ]; do
 	order=$NICS
 	k=1
-	while [ $k -lt $r ]; do order="${order#* } ${order%% *}"; k=$((k + 1)); done
+	while [ $k -lt $r ]; do
+		case $order in *" "*) order="${order#* } ${order%% *}" ;; esac
+		k=$((k + 1))
+	done
 	for n in $order; do
 		host=10.67.$n.1
-		rtt=$(ping -q -c 20 -i 0.2 -W 2 $host 2>&1 | sed -n 's|.*min/avg/max = [^/]*/\([^/]*\)/.*|\1|p')
-		tx=$(mbps -c $host)
-		rx=$(mbps -c $host -R)
+		rtt="" tx="" rx=""
+		! wants ping || rtt=$(ping -q -c 20 -i 0.2 -W 2 $host 2>&1 | sed -n 's|.*min/avg/max = [^/]*/\([^/]*\)/.*|\1|p')
+		! wants tx || tx=$(mbps -c $host)
+		! wants rx || rx=$(mbps -c $host -R)
 		info "RESULT round=$r nic=$n ping_ms=${rtt:-nan} tx_mbps=${tx:-nan} rx_mbps=${rx:-nan}"
 	done
 	r=$((r + 1))
