@@ -67,6 +67,7 @@ bench_machine() {
 		"kernel $(uname -r)"
 	echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC')," \
 		"tree $(git -C "$BENCH_SRC" describe --always --dirty 2>/dev/null || echo '?')"
+	echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min; other tenants included)"
 }
 
 # bench_daemon_start CPU|- SOCKET ARGS...: build-release/iomed ARGS pinned to CPU (- for none),
