@@ -152,7 +152,7 @@ END {
 	for (x = 1; x <= k; x++) {
 		z = s[x]; m = n[z]; lo = 1e9; hi = 0; peer = d[z, 1] != "-"
 		for (r = 1; r <= m; r++) {
-			a[r] = i[z, r]; b[r] = d[z, r]
+			a[r] = i[z, r] + 0; b[r] = d[z, r] + 0
 			if (peer) { q[r] = i[z, r] / d[z, r]; if (q[r] < lo) lo = q[r]; if (q[r] > hi) hi = q[r] }
 		}
 		mi = median(a, m)

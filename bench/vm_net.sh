@@ -117,7 +117,7 @@ END {
 			k = 0; kk = 0
 			for (r = 1; r <= R; r++) {
 				if (v[n, r, m] == "" || v[n, r, m] == "nan") continue
-				a[++k] = v[n, r, m]
+				a[++k] = v[n, r, m] + 0
 				if (v[2, r, m] != "" && v[2, r, m] != "nan" && v[2, r, m] > 0) b[++kk] = v[n, r, m] / v[2, r, m]
 			}
 			med[m] = k ? sprintf("%.1f", median(a, k)) : "n/a"
