@@ -6,6 +6,12 @@ BENCH_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH_BUILD=$BENCH_SRC/build-release
 BENCH_DIR=""
 BENCH_PIDS=()   # processes we started, stopped by PID at exit
+# awk: median(a, n) of a[1..n] (sorts a); put it in front of a program: awk "$BENCH_AWK_MEDIAN"'...'
+BENCH_AWK_MEDIAN='function median(a, n,   i, j, t) {
+	for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+'
 DAEMON_PID=""
 
 bench_die() {

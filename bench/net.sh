@@ -139,11 +139,7 @@ done
 bench_daemon_stop
 
 echo
-awk -v sizes="$SIZES" -v runs="$RUNS" '
-function median(a, n,   i, j, t) {
-	for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
-	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-}
+awk -v sizes="$SIZES" -v runs="$RUNS" "$BENCH_AWK_MEDIAN"'
 { n[$1]++; i[$1, n[$1]] = $2; d[$1, n[$1]] = $3 }
 END {
 	printf "| frame | iomed native driver Mpps | Gbit/s | DPDK vhost-user loopback Mpps | Gbit/s | iomed / DPDK (min-max) | runs |\n"

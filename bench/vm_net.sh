@@ -101,11 +101,7 @@ daemon_check >/dev/null
 daemon_stop >/dev/null
 
 echo
-grep -ao 'INFO RESULT .*' "$VM_WORK/bench.serial" | tr -d '\r' | sed 's/^INFO RESULT //' | awk '
-function median(a, n,   i, j, t) {
-	for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
-	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-}
+grep -ao 'INFO RESULT .*' "$VM_WORK/bench.serial" | tr -d '\r' | sed 's/^INFO RESULT //' | awk "$BENCH_AWK_MEDIAN"'
 function val(s) { sub(/^[a-z_]*=/, "", s); return s }
 { r = val($1); n = val($2); v[n, r, 3] = val($3); v[n, r, 1] = val($4); v[n, r, 2] = val($5); if (r > R) R = r }
 END {
