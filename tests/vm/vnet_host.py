@@ -4,6 +4,9 @@
   vnet_host.py recv ADDR PORT OUT   accept one connection, write "<md5> <bytes>" of all it sent to OUT
   vnet_host.py send ADDR PORT MIB   connect (retrying 20 s), send MIB MiB of random data, print md5
   vnet_host.py counter ADDR PORT    answer each connection with 1, 2, 3, ... (boot counter)
+  vnet_host.py flood IFACE MAC N ADDR PORT
+                                    send N raw frames to MAC out of IFACE, then connect to
+                                    ADDR:PORT (retrying 20 s) and close: "sent"
 """
 import hashlib
 import os
@@ -41,16 +44,19 @@ def recv(addr, port, out):
     os.rename(out + ".tmp", out)
 
 
-def send(addr, port, mib):
+def connect(addr, port):
     deadline = time.time() + 20
     while True:
         try:
-            c = socket.create_connection((addr, port), timeout=5)
-            break
+            return socket.create_connection((addr, port), timeout=5)
         except OSError:
             if time.time() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def send(addr, port, mib):
+    c = connect(addr, port)
     c.settimeout(None)
     h = hashlib.md5()
     chunk = 1 << 20
@@ -75,6 +81,19 @@ def counter(addr, port):
         c.close()
 
 
+def flood(iface, mac, n, addr, port):
+    """Frames of the IEEE local experimental EtherType: no guest stack answers them."""
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((iface, 0))
+    src = bytes.fromhex(open(f"/sys/class/net/{iface}/address").read().strip().replace(":", ""))
+    frame = bytes.fromhex(mac.replace(":", "")) + src + b"\x88\xb5" + bytes(46)
+    for _ in range(n):
+        s.send(frame)
+    s.close()
+    connect(addr, port).close()
+    print(f"sent {n} frames to {mac}")
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "recv":
@@ -83,5 +102,7 @@ if __name__ == "__main__":
         send(args[0], int(args[1]), int(args[2]))
     elif cmd == "counter":
         counter(args[0], int(args[1]))
+    elif cmd == "flood":
+        flood(args[0], args[1], int(args[2]), args[3], int(args[4]))
     else:
         sys.exit(__doc__)
