@@ -49,12 +49,24 @@ VSOCK=$BENCH_DIR/vn0.sock
 bench_daemon_start "$DEV_CPU" "$VSOCK" \
 	--device "virtio-net,socket=$VSOCK,id=vn0,net=loopback,mac=52:54:00:00:00:01"
 
-run_iomed() { # SIZE: Mpps in MPPS
+# cpu_ticks PID...: user + system clock ticks of the processes, all threads
+cpu_ticks() {
+	local pid t=0
+	for pid in "$@"; do
+		t=$((t + $(sed 's/.*) //' "/proc/$pid/stat" | awk '{ print $12 + $13 }')))
+	done
+	echo $t
+}
+
+run_iomed() { # SIZE: Mpps in MPPS, million frames per CPU-second (both sides) in PER_CPU
 	local out
 	out=$("$BENCH_BUILD/bench/vnet_bench" --socket "$VSOCK" --size "$1" --seconds "$SECONDS_PER" \
-		--warmup 1 --cpu "$DRV_CPU" 2>&1) || { echo "$out" >&2; bench_die "vnet_bench failed"; }
+		--warmup 1 --cpu "$DRV_CPU" --device-pid "$DAEMON_PID" 2>&1) ||
+		{ echo "$out" >&2; bench_die "vnet_bench failed"; }
 	echo "$out" | grep '^vnet_bench:' >>"$BENCH_DIR/iomed.runs"
-	MPPS=$(echo "$out" | sed -n 's/^RESULT mpps=\([0-9.]*\).*/\1/p')
+	read -r MPPS PER_CPU < <(echo "$out" | sed -n 's/^RESULT //p' | tr ' =' '\n\n' | awk '
+		NR % 2 { k = $0; next } { v[k] = $0 }
+		END { printf "%s %.4f\n", v["mpps"], v["mpps"] * v["secs"] / (v["cpu_driver"] + v["cpu_device"]) }')
 }
 
 # ---- DPDK: a vhost testpmd and a virtio_user testpmd per measurement
@@ -63,7 +75,7 @@ TESTPMD_PORT=(--nb-cores=1 --rxq=1 --txq=1 --rxd=256 --txd=256 --burst=32 --tota
 
 # dpdk_once SIZE: one vhost-user loopback measurement; Mpps in MPPS, empty when no traffic
 dpdk_once() {
-	local size=$1 sock=$BENCH_DIR/vhost.sock vh vu fifo=$BENCH_DIR/vu.in fd i pps
+	local size=$1 sock=$BENCH_DIR/vhost.sock vh vu fifo=$BENCH_DIR/vu.in fd i pps t0 t1
 	local vhlog=$BENCH_DIR/vhost.out vulog=$BENCH_DIR/virtio.out
 	rm -f "$sock" "$fifo"
 	MPPS=""
@@ -95,8 +107,10 @@ dpdk_once() {
 	echo "start tx_first $BURSTS" >&"$fd"
 	sleep 1
 	echo "show port stats 0" >&"$fd"
+	t0=$(cpu_ticks "$vu" "$vh")
 	sleep "$SECONDS_PER"
 	echo "show port stats 0" >&"$fd"
+	t1=$(cpu_ticks "$vu" "$vh")
 	echo "stop" >&"$fd"
 	echo "quit" >&"$fd"
 	exec {fd}>&-
@@ -106,10 +120,11 @@ dpdk_once() {
 	[ -n "$pps" ] && [ "$pps" != 0 ] || return 0
 	grep -a -A2 'Forward statistics for port 0' "$vulog" | tr -s ' ' | sed 's/^ //' \
 		>>"$BENCH_DIR/dpdk.runs"
-	MPPS=$(awk -v p="$pps" 'BEGIN { printf "%.4f", p / 1e6 }')
+	read -r MPPS PER_CPU < <(awk -v p="$pps" -v s="$SECONDS_PER" -v c=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" \
+		'BEGIN { printf "%.4f %.4f\n", p / 1e6, p / 1e6 * s / (c / hz) }')
 }
 
-run_dpdk() { # SIZE: Mpps in MPPS; a run without traffic is tried once more
+run_dpdk() { # SIZE: as run_iomed; a run without traffic is tried once more
 	dpdk_once "$1"
 	[ -n "$MPPS" ] || dpdk_once "$1"
 	if [ -z "$MPPS" ]; then
@@ -124,46 +139,51 @@ echo "placement: driver side on CPU $DRV_CPU, device side on CPU $DEV_CPU"
 : >"$BENCH_DIR/results"
 for ((r = 1; r <= RUNS; r++)); do
 	for size in $SIZES; do
-		md="-"
+		md="-" cd="-"
 		if [ $DPDK = 1 ] && [ $((r % 2)) = 0 ]; then
-			run_dpdk "$size"; md=$MPPS
-			run_iomed "$size"; mi=$MPPS
+			run_dpdk "$size"; md=$MPPS cd=$PER_CPU
+			run_iomed "$size"; mi=$MPPS ci=$PER_CPU
 		else
-			run_iomed "$size"; mi=$MPPS
-			if [ $DPDK = 1 ]; then run_dpdk "$size"; md=$MPPS; fi
+			run_iomed "$size"; mi=$MPPS ci=$PER_CPU
+			if [ $DPDK = 1 ]; then run_dpdk "$size"; md=$MPPS cd=$PER_CPU; fi
 		fi
-		echo "run $r/$RUNS, $size B: iomed $mi Mpps, DPDK vhost-user $md Mpps" >&2
-		echo "$size $mi $md" >>"$BENCH_DIR/results"
+		echo "run $r/$RUNS, $size B: iomed $mi Mpps ($ci per CPU-s), DPDK vhost-user $md Mpps ($cd per CPU-s)" >&2
+		echo "$size $mi $md $ci $cd" >>"$BENCH_DIR/results"
 	done
 done
 bench_daemon_stop
 
 echo
 awk -v sizes="$SIZES" -v runs="$RUNS" "$BENCH_AWK_MEDIAN"'
-{ n[$1]++; i[$1, n[$1]] = $2; d[$1, n[$1]] = $3 }
+{ n[$1]++; i[$1, n[$1]] = $2; d[$1, n[$1]] = $3; ci[$1, n[$1]] = $4; cd[$1, n[$1]] = $5 }
 END {
-	printf "| frame | iomed native driver Mpps | Gbit/s | DPDK vhost-user loopback Mpps | Gbit/s | iomed / DPDK (min-max) | runs |\n"
-	printf "|------:|------:|------:|------:|------:|:------|-----:|\n"
+	printf "| frame | iomed native driver Mpps | Gbit/s | DPDK vhost-user loopback Mpps | Gbit/s | iomed / DPDK (min-max) | per CPU-s: iomed / DPDK (ratio) | runs |\n"
+	printf "|------:|------:|------:|------:|------:|:------|:------|-----:|\n"
 	k = split(sizes, s, " ")
 	for (x = 1; x <= k; x++) {
 		z = s[x]; m = n[z]; lo = 1e9; hi = 0; peer = d[z, 1] != "-"
 		for (r = 1; r <= m; r++) {
-			a[r] = i[z, r] + 0; b[r] = d[z, r] + 0
-			if (peer) { q[r] = i[z, r] / d[z, r]; if (q[r] < lo) lo = q[r]; if (q[r] > hi) hi = q[r] }
+			a[r] = i[z, r] + 0; b[r] = d[z, r] + 0; e[r] = ci[z, r] + 0; f[r] = cd[z, r] + 0
+			if (peer) {
+				q[r] = i[z, r] / d[z, r]; if (q[r] < lo) lo = q[r]; if (q[r] > hi) hi = q[r]
+				w[r] = ci[z, r] / cd[z, r]
+			}
 		}
-		mi = median(a, m)
+		mi = median(a, m); mc = median(e, m)
 		if (peer) {
-			md = median(b, m); mq = median(q, m)
-			printf "| %d B | %.2f | %.2f | %.2f | %.2f | %.2f (%.2f-%.2f) | %d |\n", z, mi, mi * z * 8 / 1000, md, md * z * 8 / 1000, mq, lo, hi, m
+			md = median(b, m); mq = median(q, m); mdc = median(f, m); mw = median(w, m)
+			printf "| %d B | %.2f | %.2f | %.2f | %.2f | %.2f (%.2f-%.2f) | %.2f / %.2f (%.2f) | %d |\n", z, mi, mi * z * 8 / 1000, md, md * z * 8 / 1000, mq, lo, hi, mc, mdc, mw, m
 		} else {
-			printf "| %d B | %.2f | %.2f | - | - | - | %d |\n", z, mi, mi * z * 8 / 1000, m
+			printf "| %d B | %.2f | %.2f | - | - | - | %.2f / - | %d |\n", z, mi, mi * z * 8 / 1000, mc, m
 		}
 	}
 }' "$BENCH_DIR/results"
 echo
 echo "Mpps: frames that made the round trip driver -> device -> port -> device -> driver, per second,"
 echo "counted by the driver side (vnet_bench; testpmd's Rx-pps of the virtio_user port)."
-echo "Gbit/s: Mpps x frame bytes x 8 (no virtio header, preamble or FCS)."
+echo "Gbit/s: Mpps x frame bytes x 8 (no virtio header, preamble or FCS). Per CPU-s: million frames"
+echo "per CPU-second used by both sides together (driver + device processes, all threads) over the"
+echo "same time: what each side got done with the CPU it was given."
 if [ "${BENCH_VERBOSE:-0}" = 1 ]; then
 	cat "$BENCH_DIR/iomed.runs"
 	[ ! -f "$BENCH_DIR/dpdk.runs" ] || cat "$BENCH_DIR/dpdk.runs"

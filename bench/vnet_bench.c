@@ -47,7 +47,15 @@ struct opts {
 	const char *socket;
 	unsigned size, seconds, warmup, qsize, burst;
 	int cpu;
+	pid_t device_pid; /* 0: not watched */
 	bool irq, event_idx;
+};
+
+/* What one measurement saw. */
+struct result {
+	double secs;
+	uint64_t frames;
+	double cpu_driver, cpu_device; /* CPU seconds used meanwhile; device < 0: not known */
 };
 
 struct bench {
@@ -199,9 +207,10 @@ static int run_until(struct bench *b, uint64_t until, bool sending)
 	}
 }
 
-static int measure(struct bench *b, double *secs, uint64_t *frames)
+static int measure(struct bench *b, struct result *res)
 {
 	uint64_t t0, t1, rx0;
+	double drv0, dev0 = -1;
 	int ret;
 
 	vdrv_irq(&b->d, &b->d.q[VDRV_RX], false);
@@ -209,14 +218,19 @@ static int measure(struct bench *b, double *secs, uint64_t *frames)
 	ret = run_until(b, bench_now_ns() + b->o.warmup * 1000000000ull, true);
 	if (ret)
 		return ret;
+	if (b->o.device_pid)
+		dev0 = bench_cpu_seconds(b->o.device_pid);
+	drv0 = bench_cpu_seconds(0);
 	t0 = bench_now_ns();
 	rx0 = b->rx;
 	ret = run_until(b, t0 + b->o.seconds * 1000000000ull, true);
 	t1 = bench_now_ns();
 	if (ret)
 		return ret;
-	*secs = (t1 - t0) / 1e9;
-	*frames = b->rx - rx0;
+	res->cpu_driver = bench_cpu_seconds(0) - drv0;
+	res->cpu_device = dev0 < 0 ? -1 : bench_cpu_seconds(b->o.device_pid) - dev0;
+	res->secs = (t1 - t0) / 1e9;
+	res->frames = b->rx - rx0;
 	/* Drain: every frame sent must come back. */
 	return run_until(b, bench_now_ns() + 2000000000ull, false);
 }
@@ -227,7 +241,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vnet_bench --socket PATH [--size N] [--seconds N] [--warmup N]\n"
-		"                  [--qsize N] [--burst N] [--cpu N] [--irq] [--no-event-idx]\n"
+		"                  [--qsize N] [--burst N] [--cpu N] [--device-pid PID] [--irq]\n"
+		"                  [--no-event-idx]\n"
 		"  --socket PATH  a virtio-net device of a running iomed with net=loopback\n"
 		"  --size N       Ethernet frame bytes, %u..%u (default 64); a 12-byte\n"
 		"                 virtio net header goes in front\n"
@@ -235,6 +250,7 @@ static void usage(FILE *f)
 		"  --qsize N      ring entries per queue, a power of two up to %u (default 256)\n"
 		"  --burst N      frames sent / received per batch (default 32)\n"
 		"  --cpu N        pin this process to CPU N\n"
+		"  --device-pid P also report the CPU time process P (the daemon) used\n"
 		"  --irq          sleep on the MSI-X eventfds when idle instead of spinning\n"
 		"  --no-event-idx do not negotiate EVENT_IDX (kicks by the used ring flag)\n",
 		MIN_FRAME, MAX_FRAME, MAX_QSIZE);
@@ -250,17 +266,18 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "qsize", required_argument, NULL, 'q' },
 		{ "burst", required_argument, NULL, 'b' },
 		{ "cpu", required_argument, NULL, 'c' },
+		{ "device-pid", required_argument, NULL, 'p' },
 		{ "irq", no_argument, NULL, 'i' },
 		{ "no-event-idx", no_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	unsigned cpu;
+	unsigned cpu, pid;
 	int ch, ret = 0;
 
 	*o = (struct opts){ .size = 64, .seconds = 5, .warmup = 1, .qsize = 256, .burst = 32,
 			    .cpu = -1, .event_idx = true };
-	while ((ch = getopt_long(argc, argv, "s:l:t:w:q:b:c:iEh", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "s:l:t:w:q:b:c:p:iEh", lo, NULL)) != -1) {
 		switch (ch) {
 		case 's': o->socket = optarg; break;
 		case 'l': ret = bench_parse_uint(optarg, MIN_FRAME, MAX_FRAME, &o->size); break;
@@ -271,6 +288,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'c':
 			ret = bench_parse_uint(optarg, 0, CPU_SETSIZE - 1, &cpu);
 			o->cpu = (int)cpu;
+			break;
+		case 'p':
+			ret = bench_parse_uint(optarg, 1, INT32_MAX, &pid);
+			o->device_pid = (pid_t)pid;
 			break;
 		case 'i': o->irq = true; break;
 		case 'E': o->event_idx = false; break;
@@ -294,25 +315,30 @@ static uint64_t features(const struct opts *o)
 	return o->event_idx ? f | VIRTIO_BIT(VIRTIO_F_EVENT_IDX) : f;
 }
 
-static void report(struct bench *b, double secs, uint64_t frames)
+static void report(struct bench *b, const struct result *r)
 {
-	double pps = frames / secs;
+	double pps = r->frames / r->secs;
+	char dev[32] = "?";
 
+	if (r->cpu_device >= 0)
+		snprintf(dev, sizeof(dev), "%.2f", r->cpu_device);
 	printf("vnet_bench: %u B frames, %s, %.2f s: %llu frames back, %.3f Mpps, %.3f Gbit/s; "
-	       "kicks tx %llu rx %llu, interrupts %llu, sent %llu, received %llu\n",
-	       b->o.size, b->o.irq ? "interrupts" : "polling", secs, (unsigned long long)frames,
-	       pps / 1e6, pps * b->o.size * 8 / 1e9,
+	       "kicks tx %llu rx %llu, interrupts %llu, sent %llu, received %llu; "
+	       "CPU s driver %.2f device %s\n",
+	       b->o.size, b->o.irq ? "interrupts" : "polling", r->secs,
+	       (unsigned long long)r->frames, pps / 1e6, pps * b->o.size * 8 / 1e9,
 	       (unsigned long long)b->d.q[VDRV_TX].kicks, (unsigned long long)b->d.q[VDRV_RX].kicks,
-	       (unsigned long long)b->irqs, (unsigned long long)b->tx, (unsigned long long)b->rx);
-	printf("RESULT mpps=%.4f gbps=%.4f\n", pps / 1e6, pps * b->o.size * 8 / 1e9);
+	       (unsigned long long)b->irqs, (unsigned long long)b->tx, (unsigned long long)b->rx,
+	       r->cpu_driver, dev);
+	printf("RESULT mpps=%.4f gbps=%.4f secs=%.3f cpu_driver=%.3f cpu_device=%.3f\n", pps / 1e6,
+	       pps * b->o.size * 8 / 1e9, r->secs, r->cpu_driver, r->cpu_device);
 }
 
 int main(int argc, char **argv)
 {
 	static struct bench b;
 	char err[256] = "";
-	uint64_t frames = 0;
-	double secs = 0;
+	struct result res = { 0 };
 	int ret;
 
 	if (parse_opts(argc, argv, &b.o)) {
@@ -331,7 +357,7 @@ int main(int argc, char **argv)
 		ret = -ENOMEM;
 	}
 	if (!ret) {
-		ret = measure(&b, &secs, &frames);
+		ret = measure(&b, &res);
 		if (ret)
 			snprintf(err, sizeof(err), "%s (sent %llu, received %llu)",
 				 ret == -ETIMEDOUT ? "frames lost" : strerror(-ret),
@@ -349,7 +375,7 @@ int main(int argc, char **argv)
 	if (ret)
 		fprintf(stderr, "vnet_bench: %s\n", err);
 	else
-		report(&b, secs, frames);
+		report(&b, &res);
 	vdrv_close(&b.d);
 	return ret ? 1 : 0;
 }
