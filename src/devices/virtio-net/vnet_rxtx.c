@@ -16,7 +16,7 @@
 #define BUDGET 64
 
 size_t vnet_iov_copy(const struct iovec *iov, unsigned cnt, size_t off, void *buf, size_t len,
-		       bool to_iov)
+		     bool to_iov)
 {
 	size_t done = 0;
 
@@ -194,7 +194,7 @@ static void deliver(struct vnet *v, unsigned q, struct vnet_rx_stash *st, uint32
 	uint16_t le = htole16(k);
 
 	vnet_iov_copy(st->iov, st->iovcnt, offsetof(struct net_hdr, num_buffers), &le, sizeof(le),
-		 true);
+		      true);
 	stash_consume(&v->dp.vq[q], st, k, len);
 }
 
