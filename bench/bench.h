@@ -15,7 +15,7 @@ int bench_pin(pthread_t t, int cpu);
 int bench_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out);
 /* Median of @n values (n <= 100; @v left as it is). */
 double bench_median(const double *v, unsigned n);
-/* CPU time (user + system, all threads) of process @pid, 0 for this one, in seconds; < 0 on error. */
+/* CPU seconds (user + system, all threads) of process @pid, 0 for this one; < 0 on error. */
 double bench_cpu_seconds(pid_t pid);
 /* Without $IOMED, point it at the iomed built next to this binary (<build>/bench/..). */
 void bench_default_daemon(void);

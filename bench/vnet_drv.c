@@ -100,11 +100,12 @@ static int find_caps(struct vdrv *d, const uint8_t *cfg, char *err, size_t errle
 
 		if (cfg[p] == PCI_CAP_ID_MSIX) {
 			d->msix_cap = p;
-			d->nvec = (cfg[p + PCI_MSIX_FLAGS] | cfg[p + PCI_MSIX_FLAGS + 1] << 8) & PCI_MSIX_FLAGS_QSIZE;
-			d->nvec++;
+			d->nvec = ((cfg[p + PCI_MSIX_FLAGS] | cfg[p + PCI_MSIX_FLAGS + 1] << 8) &
+				   PCI_MSIX_FLAGS_QSIZE) + 1;
 			continue;
 		}
-		if (cfg[p] != PCI_CAP_ID_VNDR || type < 1 || type > 4 || seen[type] || cfg[p + 4] > 5)
+		if (cfg[p] != PCI_CAP_ID_VNDR || type < 1 || type > 4 || seen[type] ||
+		    cfg[p + 4] > 5)
 			continue;
 		seen[type] = true;
 		want[type]->bar = cfg[p + 4];
@@ -163,6 +164,7 @@ static int map_guest_memory(struct vdrv *d, uint64_t size)
 
 int vdrv_open(struct vdrv *d, const char *socket, uint64_t mem_size, char *err, size_t errlen)
 {
+	struct vdrv_reg *regs[] = { &d->common, &d->notify, &d->isr, &d->devcfg };
 	uint8_t cfg[CFG_READ];
 	uint16_t cmd;
 	int ret;
@@ -199,7 +201,6 @@ int vdrv_open(struct vdrv *d, const char *socket, uint64_t mem_size, char *err, 
 	ret = find_caps(d, cfg, err, errlen);
 	if (ret)
 		return ret;
-	struct vdrv_reg *regs[] = { &d->common, &d->notify, &d->isr, &d->devcfg };
 	for (unsigned i = 0; i < 4; i++) {
 		ret = map_reg(d, regs[i]);
 		if (ret) {
@@ -208,8 +209,8 @@ int vdrv_open(struct vdrv *d, const char *socket, uint64_t mem_size, char *err, 
 		}
 	}
 	/* Memory decoding and bus mastering, as the guest's PCI core sets them. */
-	cmd = (cfg[PCI_COMMAND] | cfg[PCI_COMMAND + 1] << 8) | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
-	cmd = htole16(cmd);
+	cmd = htole16(cfg[PCI_COMMAND] | cfg[PCI_COMMAND + 1] << 8 | PCI_COMMAND_MEMORY |
+		      PCI_COMMAND_MASTER);
 	return vfu_client_region_write(d->c, VFU_PCI_CONFIG, PCI_COMMAND, &cmd, sizeof(cmd));
 }
 

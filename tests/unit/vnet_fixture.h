@@ -44,7 +44,8 @@ extern const uint8_t mac_b[6];
 		       VIRTIO_BIT(VNET_F_MAC) | VIRTIO_BIT(VNET_F_MRG_RXBUF) | \
 		       VIRTIO_BIT(VNET_F_STATUS))
 
-/* Guest addresses: rings of queue q at ring_gpa(q, 0 desc / 1 avail / 2 used), buffers at buf_gpa(i). */
+/* Guest addresses: queue q's rings at ring_gpa(q, 0 desc / 1 avail / 2 used), buffer i at
+ * buf_gpa(i). */
 uint64_t ring_gpa(unsigned q, unsigned part);
 void *g(struct t *t, uint64_t gpa);
 void bar_w(struct t *t, uint64_t off, uint32_t v, uint32_t len);
