@@ -10,29 +10,33 @@
 # CPU 1. Every run measures each frame size on both, alternating which goes first; the table gives
 # medians over runs and the median of the per-run ratios. See docs/performance.md.
 #
-#   bench/net.sh [--runs N] [--seconds S] [--sizes "64 1518"] [--bursts N] [--no-dpdk]
+#   bench/net.sh [--runs N] [--seconds S] [--sizes "64 1518"] [--bursts N] [--virtio-args A]
+#                [--no-dpdk]
 #
 #   --runs N      runs (default 5)
 #   --seconds S   measured seconds per size, side and run (default 3; 1 s of warm-up before)
 #   --sizes LIST  Ethernet frame sizes in bytes (default "64 1518")
 #   --bursts N    bursts of 32 frames DPDK's virtio_user side injects (tx_first N; default 8)
+#   --virtio-args A  more net_virtio_user devargs, e.g. mrg_rxbuf=0,vectorized=1 (default none)
 #   --no-dpdk     iomed only (no peer, no ratio)
 # Needs dpdk-testpmd and the vhost/virtio_user PMDs: scripts/setup.sh --bench.
 . "$(dirname "$0")/lib.sh"
 
-RUNS=5 SECONDS_PER=3 SIZES="64 1518" BURSTS=8 DPDK=1
+RUNS=5 SECONDS_PER=3 SIZES="64 1518" BURSTS=8 DPDK=1 VIRTIO_ARGS=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--runs) RUNS=$2; shift 2 ;;
 	--seconds) SECONDS_PER=$2; shift 2 ;;
 	--sizes) SIZES=$2; shift 2 ;;
 	--bursts) BURSTS=$2; shift 2 ;;
+	--virtio-args) VIRTIO_ARGS=$2; shift 2 ;;
 	--no-dpdk) DPDK=0; shift ;;
-	-h | --help) sed -n '3,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '3,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) bench_die "unknown option $1 (--help)" ;;
 	esac
 done
 CMD="bench/net.sh --runs $RUNS --seconds $SECONDS_PER --sizes \"$SIZES\" --bursts $BURSTS"
+[ -z "$VIRTIO_ARGS" ] || CMD="$CMD --virtio-args $VIRTIO_ARGS"
 [ $DPDK = 1 ] || CMD="$CMD --no-dpdk"
 
 bench_init
@@ -92,7 +96,8 @@ dpdk_once() {
 	[ -S "$sock" ] || bench_die "vhost testpmd socket never appeared"
 	mkfifo "$fifo"
 	dpdk-testpmd --lcores "0@$DRV_CPU,1@$DRV_CPU" "${TESTPMD_COMMON[@]}" --file-prefix "iomed-vu$$" \
-		--vdev "net_virtio_user0,path=$sock,queues=1,queue_size=256" -- -i "${TESTPMD_PORT[@]}" \
+		--vdev "net_virtio_user0,path=$sock,queues=1,queue_size=256${VIRTIO_ARGS:+,$VIRTIO_ARGS}" \
+		-- -i "${TESTPMD_PORT[@]}" \
 		--forward-mode=io --txpkts="$size" <"$fifo" >"$vulog" 2>&1 &
 	vu=$!
 	BENCH_PIDS+=("$vu")
