@@ -10,11 +10,19 @@
 #include "core/opts.h"
 #include "vfio-user/server.h"
 
+struct json_object;
+
 struct iomed_device {
 	char id[64];
 	const struct iomed_model *model;
 	struct vfu_device *vfu; /* set by the model's create */
 	void *state;            /* the model's own */
+	/*
+	 * The model's counter block (model->stats_size bytes, zeroed), given
+	 * by the caller of create; it may live in memory another process
+	 * reads. NULL: the model counts into a block of its own.
+	 */
+	void *stats;
 };
 
 struct iomed_model {
@@ -23,6 +31,20 @@ struct iomed_model {
 	/* Consume the options the model knows; fill dev->vfu and dev->state. */
 	int (*create)(struct iomed_device *dev, struct opts *o, char *err, size_t errlen);
 	void (*destroy)(struct iomed_device *dev);
+	/*
+	 * Optional: check the options as create would (consuming those the
+	 * model knows, same messages) without opening or allocating anything
+	 * that outlives the call (iomed --check-config).
+	 */
+	int (*check)(const char *id, struct opts *o, char *err, size_t errlen);
+	/*
+	 * Optional counters. The device's threads write its block with
+	 * core/counter.h; stats adds them to @out (a JSON object) reading only
+	 * @block, relaxed, so it runs in any thread (or process) while the
+	 * device runs, without stopping it.
+	 */
+	size_t stats_size;
+	void (*stats)(const void *block, struct json_object *out);
 };
 
 const struct iomed_model *iomed_model_find(const char *name);
