@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * Control socket server. Connections are non-blocking and served one read
- * at a time each, from the main thread; requests are framed by the JSON
- * tokener itself (a JSON text ends where its value ends), so a request may
- * span reads and several may come in one. A malformed or oversized request
+ * at a time each, from the main thread; requests are framed by where their
+ * JSON value ends (jsonframe.c), so a request may span reads and several
+ * may come in one, then parsed strictly. A malformed or oversized request
  * is answered with an error and ends its connection (its framing is lost);
  * anything else a client sends gets an answer and the connection goes on.
  */
@@ -22,6 +22,7 @@
 
 #include <json-c/json.h>
 
+#include "core/jsonframe.h"
 #include "core/log.h"
 #include "vfio-user/sock.h"
 
@@ -31,8 +32,7 @@
 
 struct ctl_conn {
 	int fd; /* -1: free slot */
-	struct json_tokener *tok;
-	size_t req_bytes; /* of the request being parsed */
+	struct json_frame frame; /* the request being received */
 	char *out;
 	size_t out_len, out_off, out_cap;
 	bool closing;     /* no more requests: close once the output is sent */
@@ -96,7 +96,7 @@ static void conn_close(struct ctl_server *s, struct ctl_conn *c)
 {
 	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
-	json_tokener_free(c->tok);
+	json_frame_fini(&c->frame);
 	free(c->out);
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
@@ -162,41 +162,49 @@ static void too_large(struct ctl_conn *c)
 	fatal_error(c, RPC_INVALID_REQUEST, msg);
 }
 
-/* Run every complete request in @buf through the tokener. */
+/* A whole JSON text: parse it strictly and answer it. */
+static void request(struct ctl_server *s, struct ctl_conn *c)
+{
+	struct json_tokener *tok = json_tokener_new_ex(CTL_MAX_DEPTH);
+	struct json_object *msg = NULL;
+	char why[128];
+
+	if (!tok) {
+		fatal_error(c, RPC_INTERNAL_ERROR, "out of memory");
+		return;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	/* With its NUL: the end of the text ends a bare number too. */
+	msg = json_tokener_parse_ex(tok, c->frame.buf, (int)c->frame.len + 1);
+	if (!msg) {
+		snprintf(why, sizeof(why), "malformed JSON: %s",
+			 json_tokener_error_desc(json_tokener_get_error(tok)));
+		fatal_error(c, RPC_PARSE_ERROR, why);
+	} else {
+		answer(s, c, msg);
+		json_object_put(msg);
+	}
+	json_tokener_free(tok);
+}
+
+/* Answer every complete request in @buf; keep the start of an incomplete one. */
 static void feed(struct ctl_server *s, struct ctl_conn *c, const char *buf, size_t n)
 {
 	size_t off = 0;
 
 	while (off < n && !c->closing) {
-		struct json_object *msg = json_tokener_parse_ex(c->tok, buf + off, (int)(n - off));
-		enum json_tokener_error jerr = json_tokener_get_error(c->tok);
-		size_t used = json_tokener_get_parse_end(c->tok);
-		char why[128];
+		bool done;
+		long used = json_frame_feed(&c->frame, buf + off, n - off, &done);
 
-		if (jerr == json_tokener_continue) {
-			c->req_bytes += n - off;
-			if (c->req_bytes > CTL_MAX_REQUEST)
-				too_large(c);
-			return;
-		}
-		c->req_bytes += used;
-		off += used;
-		if (jerr != json_tokener_success || !msg || !used) {
-			snprintf(why, sizeof(why), "malformed JSON: %s",
-				 msg ? "empty value" : json_tokener_error_desc(jerr));
-			json_object_put(msg);
-			fatal_error(c, RPC_PARSE_ERROR, why);
-			return;
-		}
-		if (c->req_bytes > CTL_MAX_REQUEST) {
-			json_object_put(msg);
+		if (used < 0) {
 			too_large(c);
 			return;
 		}
-		json_tokener_reset(c->tok);
-		c->req_bytes = 0;
-		answer(s, c, msg);
-		json_object_put(msg);
+		off += (size_t)used;
+		if (!done)
+			return;
+		request(s, c);
+		json_frame_reset(&c->frame);
 	}
 }
 
@@ -254,15 +262,12 @@ static void accept_one(struct ctl_server *s)
 		close(fd);
 		return;
 	}
-	c->tok = json_tokener_new_ex(CTL_MAX_DEPTH);
 	ev.data.u32 = (uint32_t)(c - s->conns);
-	if (!c->tok || epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev)) {
-		json_tokener_free(c->tok);
-		c->tok = NULL;
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev)) {
 		close(fd);
 		return;
 	}
-	json_tokener_set_flags(c->tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	json_frame_init(&c->frame, CTL_MAX_REQUEST);
 	c->fd = fd;
 	c->events = EPOLLIN;
 	log_peer(fd);

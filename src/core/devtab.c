@@ -242,6 +242,9 @@ static int start(struct devtab_entry *d, struct devtab_error *e)
 		return ret;
 	d->dev.vfu->stats = d->vfu_stats;
 	ret = vfu_server_create(&d->srv, d->socket, d->dev.vfu);
+	if (ret == -EEXIST) /* not a clash with another device: a file is in the way */
+		return fail(e, -ENOTSOCK, "socket", "cannot listen on %s: a file that is not a "
+			    "socket is there", d->socket);
 	if (ret)
 		return fail(e, ret, "socket", "cannot listen on %s: %s%s", d->socket, strerror(-ret),
 			    ret == -EADDRINUSE ? " (another server is listening there)" : "");

@@ -50,6 +50,7 @@ int test_daemon_prepare(struct test_daemon *d, unsigned ndev)
 	if (!mkdtemp(d->dir))
 		return -errno;
 	snprintf(d->log, sizeof(d->log), "%s/iomed.log", d->dir);
+	snprintf(d->control, sizeof(d->control), "%s/ctl.sock", d->dir);
 	for (unsigned i = 0; i < ndev; i++)
 		snprintf(d->socket[i], sizeof(d->socket[i]), "%s/td%u.sock", d->dir, i);
 	return 0;
@@ -59,7 +60,7 @@ int test_daemon_launch(struct test_daemon *d)
 {
 	const char *bin = test_daemon_binary();
 	char specs[2][200];
-	char *argv[8];
+	char *argv[24];
 	unsigned argc = 0;
 	struct stat old[2];
 
@@ -71,6 +72,12 @@ int test_daemon_launch(struct test_daemon *d)
 	}
 	argv[argc++] = "--log-level";
 	argv[argc++] = "debug";
+	if (d->with_control) {
+		argv[argc++] = "--control";
+		argv[argc++] = d->control;
+	}
+	for (unsigned i = 0; d->extra_args && d->extra_args[i] && i < 8; i++)
+		argv[argc++] = (char *)d->extra_args[i];
 	argv[argc] = NULL;
 
 	/*
@@ -112,6 +119,8 @@ int test_daemon_launch(struct test_daemon *d)
 			    st.st_ctim.tv_nsec == old[i].st_ctim.tv_nsec))
 				all = false;
 		}
+		if (d->with_control && access(d->control, F_OK))
+			all = false;
 		if (all)
 			return 0;
 		if (!test_daemon_alive(d)) {
@@ -181,6 +190,7 @@ void test_daemon_cleanup(struct test_daemon *d)
 	for (unsigned i = 0; i < 2; i++)
 		if (d->socket[i][0])
 			unlink(d->socket[i]);
+	unlink(d->control);
 	unlink(d->log);
 	rmdir(d->dir);
 }
@@ -216,6 +226,8 @@ int test_daemon_stop_within(struct test_daemon *d, int ms)
 	for (unsigned i = 0; i < 2; i++)
 		if (d->socket[i][0] && !access(d->socket[i], F_OK))
 			ret = ret ? ret : -EEXIST;
+	if (d->with_control && !access(d->control, F_OK))
+		ret = ret ? ret : -EEXIST;
 	if (ret)
 		test_daemon_dump_log(d, ret == -EIO ? "bad exit on SIGTERM" : "socket left behind");
 	d->pid = 0;

@@ -16,6 +16,14 @@ struct test_daemon {
 	char dir[64];       /* private temp dir holding the sockets and the log */
 	char socket[2][128];
 	char log[128];
+	/*
+	 * Set between prepare and launch: with_control adds --control
+	 * @control (a path in the temp dir); extra_args (NULL-terminated, at
+	 * most 8) go at the end of the command line.
+	 */
+	bool with_control;
+	char control[128];
+	const char *const *extra_args;
 };
 
 /* $IOMED, or build/iomed when unset. */
