@@ -220,8 +220,11 @@ static struct json_object *parse_text(const char *file, const char *text)
 
 	if (!tok)
 		return NULL;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	root = json_tokener_parse_ex(tok, text, (int)len + 1); /* with the NUL: the end is final */
 	end = json_tokener_get_parse_end(tok);
+	while (end < len && isspace((unsigned char)text[end]))
+		end++;
 	if (!root || end < len) {
 		const char *why = root ? "text after the top-level object"
 				       : json_tokener_error_desc(json_tokener_get_error(tok));
