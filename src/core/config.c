@@ -276,6 +276,33 @@ static int load_devices(struct config *c, const char *file, struct json_object *
 	return 0;
 }
 
+/* One key of an object of the file, and what loads its value. */
+struct key_loader {
+	const char *key;
+	int (*load)(struct config *c, const char *file, struct json_object *v);
+};
+
+/* Hand each member of @obj (at JSON path @where) to its loader; any other key is an error. */
+static int load_keys(struct config *c, const char *file, const char *where,
+		     struct json_object *obj, const struct key_loader *loaders, const char *expected)
+{
+	json_object_object_foreach(obj, k, v) {
+		const struct key_loader *l;
+		int ret;
+
+		for (l = loaders; l->key && strcmp(l->key, k); l++)
+			;
+		if (!l->key) {
+			pr_err("%s: %s%s: unknown key (expected %s)", file, where, k, expected);
+			return -EINVAL;
+		}
+		ret = l->load(c, file, v);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 static int control_string(const char *file, const char *key, struct json_object *v, char **out)
 {
 	if (!json_object_is_type(v, json_type_string) || !*json_object_get_string(v)) {
@@ -285,6 +312,16 @@ static int control_string(const char *file, const char *key, struct json_object 
 	free(*out);
 	*out = strdup(json_object_get_string(v));
 	return *out ? 0 : -ENOMEM;
+}
+
+static int control_socket(struct config *c, const char *file, struct json_object *v)
+{
+	return control_string(file, "socket", v, &c->control_path);
+}
+
+static int control_group(struct config *c, const char *file, struct json_object *v)
+{
+	return control_string(file, "group", v, &c->control_group);
 }
 
 static int control_mode(struct config *c, const char *file, struct json_object *v)
@@ -308,26 +345,19 @@ static int control_mode(struct config *c, const char *file, struct json_object *
 
 static int load_control(struct config *c, const char *file, struct json_object *obj)
 {
-	int ret = 0;
+	static const struct key_loader loaders[] = {
+		{ "socket", control_socket }, { "group", control_group }, { "mode", control_mode },
+		{ NULL, NULL },
+	};
+	int ret;
 
 	if (!json_object_is_type(obj, json_type_object)) {
 		pr_err("%s: control: expected an object with " CONTROL_KEYS, file);
 		return -EINVAL;
 	}
-	json_object_object_foreach(obj, k, v) {
-		if (!strcmp(k, "socket"))
-			ret = control_string(file, k, v, &c->control_path);
-		else if (!strcmp(k, "group"))
-			ret = control_string(file, k, v, &c->control_group);
-		else if (!strcmp(k, "mode"))
-			ret = control_mode(c, file, v);
-		else {
-			pr_err("%s: control.%s: unknown key (expected " CONTROL_KEYS ")", file, k);
-			ret = -EINVAL;
-		}
-		if (ret)
-			return ret;
-	}
+	ret = load_keys(c, file, "control.", obj, loaders, CONTROL_KEYS);
+	if (ret)
+		return ret;
 	if (!c->control_path) {
 		pr_err("%s: control.socket: missing (expected the control socket's path)", file);
 		return -EINVAL;
@@ -349,27 +379,16 @@ static int load_log_level(struct config *c, const char *file, struct json_object
 
 static int load_root(struct config *c, const char *file, struct json_object *root)
 {
-	int ret = 0;
+	static const struct key_loader loaders[] = {
+		{ "log_level", load_log_level }, { "control", load_control },
+		{ "devices", load_devices }, { NULL, NULL },
+	};
 
 	if (!json_object_is_type(root, json_type_object)) {
 		pr_err("%s: expected a JSON object with " TOP_KEYS " at the top level", file);
 		return -EINVAL;
 	}
-	json_object_object_foreach(root, k, v) {
-		if (!strcmp(k, "log_level"))
-			ret = load_log_level(c, file, v);
-		else if (!strcmp(k, "control"))
-			ret = load_control(c, file, v);
-		else if (!strcmp(k, "devices"))
-			ret = load_devices(c, file, v);
-		else {
-			pr_err("%s: %s: unknown key (expected " TOP_KEYS ")", file, k);
-			ret = -EINVAL;
-		}
-		if (ret)
-			return ret;
-	}
-	return 0;
+	return load_keys(c, file, "", root, loaders, TOP_KEYS);
 }
 
 int config_load(struct config *c, const char *file)

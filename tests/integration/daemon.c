@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -387,4 +389,40 @@ int test_run(char *const argv[], char *out, size_t outlen, int timeout_ms)
 	}
 	close(fd);
 	return ret;
+}
+
+int test_run_args(const char *bin, const char *const *pre, const char *const *args, char *out,
+		  size_t outlen, int timeout_ms)
+{
+	char *argv[32];
+	unsigned n = 0;
+
+	argv[n++] = (char *)bin;
+	for (; pre && *pre && n < 31; pre++)
+		argv[n++] = (char *)*pre;
+	for (; *args && n < 31; args++)
+		argv[n++] = (char *)*args;
+	if (*args)
+		return -E2BIG;
+	argv[n] = NULL;
+	return test_run(argv, out, outlen, timeout_ms);
+}
+
+int test_unix_socket(const char *path, bool listening)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd, ret;
+
+	if (strlen(path) >= sizeof(a.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(a.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || (listening && listen(fd, 4))) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	return fd;
 }

@@ -76,5 +76,10 @@ int64_t test_daemon_mapped_bytes(const struct test_daemon *d, const char *prefix
  * -ECHILD when it died by a signal, or another -errno.
  */
 int test_run(char *const argv[], char *out, size_t outlen, int timeout_ms);
+/* test_run of @bin with the NULL-terminated @pre (may be NULL), then @args (at most 30 in all). */
+int test_run_args(const char *bin, const char *const *pre, const char *const *args, char *out,
+		  size_t outlen, int timeout_ms);
+/* A Unix stream socket bound at @path, listening (backlog 4) if @listening; fd or -errno. */
+int test_unix_socket(const char *path, bool listening);
 
 #endif

@@ -78,15 +78,8 @@ static void write_config(const char *text)
 /* Run iomed with @args (NULL-terminated); expect @status. */
 static void run_iomed(int status, const char *const *args)
 {
-	char *argv[16];
-	unsigned n = 0;
-	int ret;
+	int ret = test_run_args(test_daemon_binary(), NULL, args, out, sizeof(out), RUN_MS);
 
-	argv[n++] = (char *)test_daemon_binary();
-	for (; *args; args++)
-		argv[n++] = (char *)*args;
-	argv[n] = NULL;
-	ret = test_run(argv, out, sizeof(out), RUN_MS);
 	if (ret != status)
 		fail_msg("iomed exited with %d, expected %d; output:\n%s", ret, status, out);
 }
@@ -349,16 +342,14 @@ static void test_exit_statuses(void **state)
 static void test_control_socket_in_use(void **state)
 {
 	const char *extra[] = { "--control", NULL, NULL };
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	char ctl[160], spec[200];
 	struct test_daemon d;
 	int fd;
 
 	(void)state;
 	snprintf(ctl, sizeof(ctl), "%s/ctl.sock", dir);
-	memcpy(a.sun_path, ctl, strlen(ctl) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	fd = test_unix_socket(ctl, false);
+	assert_true(fd >= 0);
 	close(fd); /* stale now */
 
 	extra[1] = ctl;

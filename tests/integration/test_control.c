@@ -484,19 +484,6 @@ static void test_unknown_device(void **state)
 	}
 }
 
-/* A plain listener at @path, as another server would be. */
-static int listen_at(const char *path)
-{
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	assert_true(strlen(path) < sizeof(a.sun_path));
-	memcpy(a.sun_path, path, strlen(path) + 1);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(listen(fd, 4), 0);
-	return fd;
-}
-
 static void test_clashes(void **state)
 {
 	struct ctest *t = *state;
@@ -517,7 +504,8 @@ static void test_clashes(void **state)
 	assert_string_equal(ct_str(resp, "error.data.key"), "socket");
 	json_object_put(resp);
 	/* A socket path another process listens on: left alone. */
-	fd = listen_at(t->sock);
+	fd = test_unix_socket(t->sock, true);
+	assert_true(fd >= 0);
 	snprintf(p, sizeof(p), "{\"model\":\"testdev\",\"id\":\"x1\",\"socket\":\"%s\"}", t->sock);
 	resp = ct_call(t->c, "device_add", p);
 	assert_non_null(strstr(ct_error(resp, RPC_DEVICE_FAILED), "another server"));

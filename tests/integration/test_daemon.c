@@ -41,17 +41,8 @@ static void assert_contains(const char *hay, const char *needle)
 /* Run iomed with @args (NULL-terminated), expect exit status @status. */
 static void run_iomed(int status, const char *const *args)
 {
-	char *argv[16];
-	unsigned n = 0;
-	int ret;
+	int ret = test_run_args(test_daemon_binary(), NULL, args, out, sizeof(out), RUN_MS);
 
-	argv[n++] = (char *)test_daemon_binary();
-	for (; *args; args++) {
-		assert_true(n < 15);
-		argv[n++] = (char *)*args;
-	}
-	argv[n] = NULL;
-	ret = test_run(argv, out, sizeof(out), RUN_MS);
 	if (ret != status)
 		fail_msg("iomed exited with %d, expected %d; output:\n%s", ret, status, out);
 }

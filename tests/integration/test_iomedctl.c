@@ -42,17 +42,9 @@ static void assert_contains(const char *hay, const char *needle)
 /* iomedctl -s CONTROL ARGS...; expect @status; output in out[]. */
 static void ctl(struct test_daemon *d, int status, const char *const *args)
 {
-	char *argv[16];
-	unsigned n = 0;
-	int ret;
+	const char *pre[] = { "-s", d->control, NULL };
+	int ret = test_run_args(ctl_binary(), pre, args, out, sizeof(out), RUN_MS);
 
-	argv[n++] = (char *)ctl_binary();
-	argv[n++] = "-s";
-	argv[n++] = d->control;
-	for (; *args; args++)
-		argv[n++] = (char *)*args;
-	argv[n] = NULL;
-	ret = test_run(argv, out, sizeof(out), RUN_MS);
 	if (ret != status)
 		fail_msg("iomedctl exited with %d, expected %d; output:\n%s", ret, status, out);
 }
@@ -208,30 +200,20 @@ static void test_usage_errors(void **state)
 static void test_unreachable(void **state)
 {
 	struct test_daemon *d = *state;
-	char *argv[8], path[160];
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	char path[160];
 	int fd, ret;
 
 	snprintf(path, sizeof(path), "%s/mute.sock", d->dir);
-	argv[0] = (char *)ctl_binary();
-	argv[1] = "-s";
-	argv[2] = path;
-	argv[3] = "list";
-	argv[4] = NULL;
-	ret = test_run(argv, out, sizeof(out), RUN_MS);
+	ret = test_run_args(ctl_binary(), NULL, (const char *[]){ "-s", path, "list", NULL }, out,
+			    sizeof(out), RUN_MS);
 	assert_int_equal(ret, 3);
 	assert_contains(out, "cannot connect");
 
 	/* Listening, but never accepting nor answering. */
-	memcpy(a.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(listen(fd, 4), 0);
-	argv[3] = "-t";
-	argv[4] = "1";
-	argv[5] = "list";
-	argv[6] = NULL;
-	ret = test_run(argv, out, sizeof(out), RUN_MS);
+	fd = test_unix_socket(path, true);
+	assert_true(fd >= 0);
+	ret = test_run_args(ctl_binary(), NULL, (const char *[]){ "-s", path, "-t", "1", "list", NULL },
+			    out, sizeof(out), RUN_MS);
 	assert_int_equal(ret, 3);
 	assert_contains(out, "no answer");
 	close(fd);

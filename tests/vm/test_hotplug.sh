@@ -19,30 +19,16 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 vm_init
 
-ROUNDS=2
-NS=iomed-hp-$$-$RANDOM
 TAP=ihp$$
 TAP=${TAP:0:13}
-IN_NS=(ip netns exec "$NS")
 IOMEDCTL=${IOMEDCTL:-$(dirname "$IOMED")/iomedctl}
 QMPPY=$VM_LIB_DIR/qmp.py
 CTL=$VM_WORK/ctl.sock
 QMP=$VM_WORK/qmp.sock
 
-hp_cleanup() {
-	local rc=$? pid
-	for pid in "${VM_PIDS[@]}"; do vm_kill "$pid"; done
-	VM_PIDS=()
-	ip netns del "$NS" 2>/dev/null || true
-	(exit $rc)
-	vm_cleanup
-}
-trap hp_cleanup EXIT
-
-[ "$(id -u)" = 0 ] || vm_die "needs root for ip netns"
 [ -x "$IOMEDCTL" ] || vm_die "iomedctl not found at $IOMEDCTL"
-ip netns add "$NS" || vm_die "cannot create network namespace $NS"
-"${IN_NS[@]}" ip link set lo up
+vm_netns iomed-hp
+vm_netns_daemon
 
 ctl() { "$IOMEDCTL" -s "$CTL" "$@"; }
 qmp() { python3 "$QMPPY" "$QMP" "$@"; }
@@ -59,11 +45,6 @@ check() {
 	if "$@"; then vm_pass "$name"; else vm_fail "$name" "$*"; fi
 }
 
-# the daemon runs in the namespace, so the taps it makes are born there
-REAL_IOMED=$IOMED
-IOMED=$VM_WORK/iomed-in-ns
-printf '#!/bin/sh\nexec ip netns exec %q %q "$@"\n' "$NS" "$REAL_IOMED" >"$IOMED"
-chmod +x "$IOMED"
 daemon_start --control "$CTL"
 for _ in $(seq 100); do [ -S "$CTL" ] && break; sleep 0.1; done
 [ -S "$CTL" ] || vm_die "control socket $CTL did not appear"
