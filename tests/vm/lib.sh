@@ -24,6 +24,7 @@ VM_LIB_DIR=$VM_SRC/tests/vm
 IOMED=${IOMED:-$VM_SRC/build/iomed}
 VM_TIMEOUT=${IOMED_VM_TIMEOUT:-90}
 VM_WORK=""
+VM_NS=""           # the test's network namespace (vm_netns), deleted at exit
 VM_PIDS=()         # every process we started (daemons, QEMUs), killed by PID at exit
 DAEMON_PID=""
 DAEMON_LOG=""
@@ -32,7 +33,6 @@ QEMU_PID=""
 VM_FAILED=0
 VM_PASSED=0
 VM_NAME=${VM_NAME:-$(basename "${0%.sh}")}
-VM_NETNS=""        # the test's network namespace (vm_netns), deleted at exit
 
 vm_log() { echo "[$VM_NAME] $*" >&2; }
 vm_die() {
@@ -76,7 +76,8 @@ vm_cleanup() {
 	local rc=$? pid
 	trap - EXIT
 	for pid in "${VM_PIDS[@]}"; do vm_kill "$pid"; done
-	if [ -n "$VM_NETNS" ]; then ip netns del "$VM_NETNS" 2>/dev/null || true; fi
+	# after the processes: a namespace goes only once nothing runs in it
+	if [ -n "$VM_NS" ]; then ip netns del "$VM_NS" 2>/dev/null || true; fi
 	if [ -n "$VM_WORK" ] && [ -d "$VM_WORK" ]; then
 		if [ "${IOMED_VM_KEEP:-0}" = 1 ] || { [ $rc -ne 0 ] && [ "${IOMED_VM_KEEP:-0}" = fail ]; }; then
 			vm_log "work folder kept: $VM_WORK"
@@ -87,21 +88,18 @@ vm_cleanup() {
 	exit $rc
 }
 
-# vm_netns PREFIX: a network namespace of our own (PREFIX-PID-RANDOM, lo up) in VM_NETNS, deleted
-# at exit once our processes are gone; IN_NS=(ip netns exec NS) runs a command in it. Needs root.
+# vm_netns PREFIX: a network namespace for this test, PREFIX-PID-RANDOM in $VM_NS (loopback up,
+# deleted by vm_cleanup), IN_NS=(ip netns exec $VM_NS), and $IOMED wrapped to run in it so the
+# daemon's taps are born there. Needs root.
 vm_netns() {
 	[ "$(id -u)" = 0 ] || vm_die "needs root for ip netns"
-	VM_NETNS=$1-$$-$RANDOM
-	ip netns add "$VM_NETNS" || vm_die "cannot create network namespace $VM_NETNS"
-	IN_NS=(ip netns exec "$VM_NETNS")
+	VM_NS=$1-$$-$RANDOM
+	ip netns add "$VM_NS" || vm_die "cannot create network namespace $VM_NS"
+	IN_NS=(ip netns exec "$VM_NS")
 	"${IN_NS[@]}" ip link set lo up
-}
-
-# vm_netns_daemon: from now on daemon_start runs $IOMED inside VM_NETNS (its taps are born there)
-vm_netns_daemon() {
 	local real=$IOMED
 	IOMED=$VM_WORK/iomed-in-ns
-	printf '#!/bin/sh\nexec ip netns exec %q %q "$@"\n' "$VM_NETNS" "$real" >"$IOMED"
+	printf '#!/bin/sh\nexec ip netns exec %q %q "$@"\n' "$VM_NS" "$real" >"$IOMED"
 	chmod +x "$IOMED"
 }
 

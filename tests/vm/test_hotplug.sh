@@ -28,7 +28,6 @@ QMP=$VM_WORK/qmp.sock
 
 [ -x "$IOMEDCTL" ] || vm_die "iomedctl not found at $IOMEDCTL"
 vm_netns iomed-hp
-vm_netns_daemon
 
 ctl() { "$IOMEDCTL" -s "$CTL" "$@"; }
 qmp() { python3 "$QMPPY" "$QMP" "$@"; }
