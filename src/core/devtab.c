@@ -240,7 +240,6 @@ static int start(struct devtab_entry *d, struct devtab_error *e)
 	ret = unused_options(d, e);
 	if (ret)
 		return ret;
-	d->dev.vfu->stats = d->vfu_stats;
 	ret = vfu_server_create(&d->srv, d->socket, d->dev.vfu);
 	if (ret == -EEXIST) /* not a clash with another device: a file is in the way */
 		return fail(e, -ENOTSOCK, "socket", "cannot listen on %s: a file that is not a "
@@ -248,6 +247,7 @@ static int start(struct devtab_entry *d, struct devtab_error *e)
 	if (ret)
 		return fail(e, ret, "socket", "cannot listen on %s: %s%s", d->socket, strerror(-ret),
 			    ret == -EADDRINUSE ? " (another server is listening there)" : "");
+	vfu_server_set_stats(d->srv, d->vfu_stats);
 	ret = -pthread_create(&d->thread, NULL, server_thread, d);
 	if (ret)
 		return fail(e, ret, NULL, "cannot start its thread: %s", strerror(-ret));

@@ -48,8 +48,8 @@ struct vfu_server {
 	int64_t listen_paused_until; /* accept failed for want of fds: retry then */
 	bool active;
 	struct vfu_session session;
-	struct vfu_stats *stats; /* the device's, or own_stats */
 	struct vfu_stats own_stats;
+	struct vfu_stats *stats; /* own_stats, or where vfu_server_set_stats put them */
 	struct vfu_call call;
 };
 
@@ -102,7 +102,7 @@ int vfu_server_create(struct vfu_server **out, const char *path, struct vfu_devi
 	if (!srv)
 		return -ENOMEM;
 	srv->dev = dev;
-	srv->stats = dev->stats ? dev->stats : &srv->own_stats;
+	srv->stats = &srv->own_stats;
 	srv->listen_fd = srv->stop_fd = srv->call_fd = srv->epoll_fd = -1;
 	srv->watched_resample_fd = -1;
 	srv->session.fd = -1;
@@ -115,7 +115,6 @@ int vfu_server_create(struct vfu_server **out, const char *path, struct vfu_devi
 		ret = vfu_device_init_tables(dev);
 	if (ret)
 		goto err;
-	dev->irq.signalled = srv->stats->irqs;
 	srv->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	srv->call_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	srv->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
@@ -369,6 +368,8 @@ int vfu_server_run(struct vfu_server *srv)
 	pthread_mutex_lock(&srv->call.lock);
 	srv->call.finished = false;
 	pthread_mutex_unlock(&srv->call.lock);
+	/* Interrupts are counted where the server counts (vfu_server_set_stats). */
+	srv->dev->irq.signalled = srv->stats->irqs;
 	ret = serve(srv);
 	calls_finish(srv);
 	return ret;
@@ -411,4 +412,9 @@ void vfu_server_destroy(struct vfu_server *srv)
 const struct vfu_stats *vfu_server_stats(const struct vfu_server *srv)
 {
 	return srv->stats;
+}
+
+void vfu_server_set_stats(struct vfu_server *srv, struct vfu_stats *stats)
+{
+	srv->stats = stats;
 }

@@ -58,8 +58,6 @@ struct vfu_device_ops {
 	void (*resume)(void *opaque);
 };
 
-struct vfu_stats;
-
 struct vfu_device {
 	const char *name; /* for logs */
 	uint32_t flags;   /* VFU_DEV_FLAG_* */
@@ -70,12 +68,6 @@ struct vfu_device {
 	/* Owned by the server, valid while it runs; the device uses them. */
 	struct vfu_dma dma;
 	struct vfu_irqs irq;
-	/*
-	 * Where the server counts for this device (set before
-	 * vfu_server_create; NULL: the server's own counters). The owner
-	 * reads it while the server runs, with counter_get.
-	 */
-	struct vfu_stats *stats;
 };
 
 struct vfu_server;
@@ -136,5 +128,11 @@ void vfu_device_reset(struct vfu_device *dev, void *unused);
  */
 void vfu_server_destroy(struct vfu_server *srv);
 const struct vfu_stats *vfu_server_stats(const struct vfu_server *srv);
+/*
+ * Count in @stats, from the values it holds, instead of the server's own
+ * counters: memory the caller owns, e.g. shared with a supervisor process
+ * that outlives this one. Call before vfu_server_run.
+ */
+void vfu_server_set_stats(struct vfu_server *srv, struct vfu_stats *stats);
 
 #endif
