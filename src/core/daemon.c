@@ -79,14 +79,18 @@ static void print_device_error(const struct config_device *d, const struct devta
 		pr_err("%s: %s", d->where, e->msg);
 }
 
-/* Put every configured device in @t; the exit status for the first that fails. */
+/* Put (a copy of) every configured device in @t; the exit status for the first that fails. */
 static int add_devices(struct devtab *t, struct config *cfg)
 {
 	struct devtab_error e;
 	int ret;
 
 	for (unsigned i = 0; i < cfg->ndevs; i++) {
-		ret = devtab_add(t, &cfg->devs[i].opts, &e, NULL);
+		struct opts o;
+
+		if (opts_copy(&o, &cfg->devs[i].opts))
+			return IOMED_EXIT_RUNTIME;
+		ret = devtab_add(t, &o, &e, NULL);
 		if (!ret)
 			continue;
 		print_device_error(&cfg->devs[i], &e);
@@ -96,7 +100,8 @@ static int add_devices(struct devtab *t, struct config *cfg)
 	return IOMED_EXIT_OK;
 }
 
-static int check_config(const struct cli *cli, struct config *cfg)
+/* Check every device as its model would take it, creating nothing; print the verdict if @say. */
+static int check_config(const char *what, struct config *cfg, bool say)
 {
 	struct devtab *t;
 	int status;
@@ -109,9 +114,8 @@ static int check_config(const struct cli *cli, struct config *cfg)
 		pr_err("control socket %s: longer than 107 bytes", cfg->control_path);
 		status = IOMED_EXIT_CONFIG;
 	}
-	if (!status)
-		printf("%s: configuration valid: %u device%s%s%s\n",
-		       cli->config_file ? cli->config_file : "command line", devtab_count(t),
+	if (!status && say)
+		printf("%s: configuration valid: %u device%s%s%s\n", what, devtab_count(t),
 		       devtab_count(t) == 1 ? "" : "s", cfg->control_path ? ", control socket " : "",
 		       cfg->control_path ? cfg->control_path : "");
 	devtab_destroy(t);
@@ -160,6 +164,11 @@ static int serve(struct config *cfg)
 	struct devtab *t = NULL;
 	int status = IOMED_EXIT_RUNTIME, sfd, sig, ret;
 
+	/* A configuration with a bad device creates nothing, not even the good ones. */
+	status = check_config(NULL, cfg, false);
+	if (status)
+		return status;
+	status = IOMED_EXIT_RUNTIME;
 	sfd = signal_fd();
 	if (sfd < 0 || devtab_create(&t, false))
 		goto out;
@@ -200,7 +209,7 @@ int daemon_run(const struct cli *cli)
 	if (gather(cli, &cfg))
 		status = IOMED_EXIT_CONFIG;
 	else if (cli->action == CLI_CHECK)
-		status = check_config(cli, &cfg);
+		status = check_config(cli->config_file ? cli->config_file : "command line", &cfg, true);
 	else
 		status = serve(&cfg);
 	config_free(&cfg);

@@ -97,6 +97,22 @@ out:
 	return ret;
 }
 
+int opts_copy(struct opts *dst, const struct opts *src)
+{
+	char err[64];
+	int ret = 0;
+
+	memset(dst, 0, sizeof(*dst));
+	dst->model = strdup(src->model ? src->model : "");
+	if (!dst->model)
+		return -ENOMEM;
+	for (unsigned i = 0; i < src->count && !ret; i++)
+		ret = opts_set(dst, src->items[i].key, src->items[i].value, err, sizeof(err));
+	if (ret)
+		opts_free(dst);
+	return ret;
+}
+
 const char *opts_get(struct opts *o, const char *key)
 {
 	for (unsigned i = 0; i < o->count; i++) {

@@ -286,9 +286,11 @@ static void test_config_errors(void **state)
 			snprintf(expect, sizeof(expect), "%s%s", file, cases[i].expect);
 		run_iomed(3, (const char *[]){ "--check-config", "--config", file, NULL });
 		assert_contains(out, expect);
-		/* The daemon itself refuses it the same way, and leaves nothing behind. */
+		/* The daemon itself refuses it the same way, before it creates any device. */
 		run_iomed(3, (const char *[]){ "--config", file, NULL });
 		assert_contains(out, expect);
+		if (strstr(out, "listening on"))
+			fail_msg("a device was created from an invalid file:\n%s", out);
 		assert_false(exists("a.sock"));
 		assert_false(exists("b.sock"));
 		assert_false(exists("c.sock"));

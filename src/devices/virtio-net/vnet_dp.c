@@ -223,6 +223,7 @@ static void *poller(void *arg)
 	struct vnet_dp *dp = &v->dp;
 	uint64_t idle_since = 0;
 
+	log_set_thread_tag(v->name);
 	map_queues(v);
 	kicks(v, false);
 	while (!flag(&dp->stop)) {
