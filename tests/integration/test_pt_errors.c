@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Passthrough devices that cannot be served: a malformed specification is
- * a command-line error (exit 2); a host device or upstream server that is
+ * a configuration error (exit 3); a host device or upstream server that is
  * not there costs only that device, with a clear log line, while the
  * daemon serves the others; an upstream that dies mid-session turns into
  * error replies, not a hang or a crash, and is reconnected once it is back
@@ -48,21 +48,21 @@ static void run_iomed(int status, const char *spec)
 static void test_bad_specs(void **state)
 {
 	(void)state;
-	run_iomed(2, "passthrough,socket=/tmp/iomed-pt-x.sock");
+	run_iomed(3, "passthrough,socket=/tmp/iomed-pt-x.sock");
 	assert_contains(out, "give one of host=");
-	run_iomed(2, "passthrough,host=" NO_DEVICE ",upstream=/tmp/u.sock,socket=/tmp/x.sock");
+	run_iomed(3, "passthrough,host=" NO_DEVICE ",upstream=/tmp/u.sock,socket=/tmp/x.sock");
 	assert_contains(out, "give one of host=");
-	run_iomed(2, "passthrough,host=1:2:3,socket=/tmp/iomed-pt-x.sock");
+	run_iomed(3, "passthrough,host=1:2:3,socket=/tmp/iomed-pt-x.sock");
 	assert_contains(out, "host=1:2:3 is not a PCI address");
-	run_iomed(2, "passthrough,host=0000:00:20.0,socket=/tmp/iomed-pt-x.sock");
+	run_iomed(3, "passthrough,host=0000:00:20.0,socket=/tmp/iomed-pt-x.sock");
 	assert_contains(out, "not a PCI address");
-	run_iomed(2, "passthrough,host=" NO_DEVICE ",noiommu=maybe,socket=/tmp/iomed-pt-x.sock");
+	run_iomed(3, "passthrough,host=" NO_DEVICE ",noiommu=maybe,socket=/tmp/iomed-pt-x.sock");
 	assert_contains(out, "noiommu=maybe");
-	run_iomed(2, "passthrough,upstream=/tmp/u.sock,noiommu=on,socket=/tmp/iomed-pt-x.sock");
+	run_iomed(3, "passthrough,upstream=/tmp/u.sock,noiommu=on,socket=/tmp/iomed-pt-x.sock");
 	assert_contains(out, "noiommu= applies to host= only");
-	run_iomed(2, "passthrough,upstream=,socket=/tmp/iomed-pt-x.sock");
+	run_iomed(3, "passthrough,upstream=,socket=/tmp/iomed-pt-x.sock");
 	assert_contains(out, "upstream= needs a socket path");
-	run_iomed(2, "passthrough,upstream=/tmp/u.sock,hots=1,socket=/tmp/iomed-pt-x.sock");
+	run_iomed(3, "passthrough,upstream=/tmp/u.sock,hots=1,socket=/tmp/iomed-pt-x.sock");
 	assert_contains(out, "unknown option 'hots'");
 	assert_int_equal(access("/tmp/iomed-pt-x.sock", F_OK), -1);
 }
@@ -113,7 +113,7 @@ static void test_others_served(void **state)
 	extra[2] = "--device";
 	extra[3] = bad_up;
 	extra[4] = NULL;
-	d.extra = extra;
+	d.extra_args = extra;
 	assert_int_equal(test_daemon_launch(&d), 0);
 	it_assert_serves_at(d.socket[0]);
 	assert_true(log_has(&d, "device h (passthrough): no PCI device " NO_DEVICE));

@@ -253,7 +253,10 @@ static void test_crash_leaves_others(void **state)
 
 /* ---- what a device process holds ---- */
 
-/* Every fd of @pid but 0-2 is one of the device's own kinds; one socket when idle. */
+/*
+ * Every fd of @pid but 0-2 is one of the device's own kinds; two sockets
+ * when idle: its listener and the supervisor's command socketpair.
+ */
 static void assert_own_fds(pid_t pid)
 {
 	static const char *const kinds[] = { "socket:", "anon_inode:[eventfd]",
@@ -276,7 +279,7 @@ static void assert_own_fds(pid_t pid)
 			fail_msg("pid %d holds fd %d -> %s", (int)pid, fd, target);
 		sockets += !strncmp(target, "socket:", 7);
 	}
-	assert_int_equal(sockets, 1);
+	assert_int_equal(sockets, 2);
 }
 
 static void assert_dropped(pid_t pid, bool other_user)
@@ -378,8 +381,8 @@ static void test_command_line(void **state)
 	assert_non_null(strstr(out, "--user works with --isolate only"));
 	assert_int_equal(test_run(no_user, out, sizeof(out), 5000), 2);
 	assert_non_null(strstr(out, getuid() ? "--user needs root" : "no such user"));
-	/* A bad specification found by the device process is a bad command line too. */
-	assert_int_equal(test_run(bad_spec, out, sizeof(out), 5000), 2);
+	/* A bad specification is a bad configuration, found before any process starts. */
+	assert_int_equal(test_run(bad_spec, out, sizeof(out), 5000), 3);
 	assert_non_null(strstr(out, "unknown option 'frobnicate'"));
 }
 

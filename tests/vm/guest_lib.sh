@@ -113,3 +113,37 @@ cap_list() {
 	done
 	echo "${out# }"
 }
+
+# ---- virtio-net guests (virtio_net driver): $D is the device's sysfs folder, $net the /24 prefix
+# (e.g. 10.66.0), the host is $net.1 and we are $net.2.
+
+# vnet_iface: the net device under the virtio device of $D (empty while unbound)
+vnet_iface() {
+	for n in "$D"/virtio*/net/*; do [ -e "$n" ] && { basename "$n"; return 0; }; done
+	return 1
+}
+
+# vnet_up: wait for the interface, address it, wait for carrier; sets IF
+vnet_up() {
+	i=0
+	while ! IF=$(vnet_iface); do
+		i=$((i + 1)); [ $i -gt 50 ] && return 1; sleep 0.1
+	done
+	ip link set "$IF" up && ip addr add "$net.2/24" dev "$IF" 2>/dev/null
+	i=0
+	while [ "$(cat /sys/class/net/$IF/carrier 2>/dev/null)" != 1 ]; do
+		i=$((i + 1)); [ $i -gt 50 ] && return 1; sleep 0.1
+	done
+	return 0
+}
+
+# ping_check NAME COUNT: every echo to the host ($net.1) answered
+ping_check() {
+	out=$(ping -c "$2" -W 3 "$net.1" 2>&1)
+	if echo "$out" | grep -q " $2 packets received"; then
+		pass "$1"
+		info "$1: $(echo "$out" | tail -n 1)"
+	else
+		fail "$1" "$(echo "$out" | tail -n 2 | tr '\n' ' ')"
+	fi
+}

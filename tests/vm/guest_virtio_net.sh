@@ -23,40 +23,9 @@ D=$(find_pci 0x1af4 0x1041) || { fail find-device "no 1af4:1041"; guest_done; }
 pass find-device
 BDF=${D##*/}
 
-# iface: the net device under the virtio device of $D (empty while unbound)
-iface() {
-	for n in "$D"/virtio*/net/*; do [ -e "$n" ] && { basename "$n"; return 0; }; done
-	return 1
-}
-
-# up NAME: wait for the interface, configure it, wait for carrier
-up() {
-	i=0
-	while ! IF=$(iface); do
-		i=$((i + 1)); [ $i -gt 50 ] && return 1; sleep 0.1
-	done
-	ip link set "$IF" up && ip addr add "$net.2/24" dev "$IF" 2>/dev/null
-	i=0
-	while [ "$(cat /sys/class/net/$IF/carrier 2>/dev/null)" != 1 ]; do
-		i=$((i + 1)); [ $i -gt 50 ] && return 1; sleep 0.1
-	done
-	return 0
-}
-
-# ping_check NAME COUNT: every echo answered
-ping_check() {
-	out=$(ping -c "$2" -W 3 $HOST 2>&1)
-	if echo "$out" | grep -q " $2 packets received"; then
-		pass "$1"
-		info "$1: $(echo "$out" | tail -n 1)"
-	else
-		fail "$1" "$(echo "$out" | tail -n 2 | tr '\n' ' ')"
-	fi
-}
-
 # the counted mode wants no traffic of its own making (IPv6 autoconfiguration) in the quiet times
 [ "$mode" = count ] && echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6 2>/dev/null
-if up; then pass link-up; else fail link-up "no interface or no carrier on $BDF"; guest_done; fi
+if vnet_up; then pass link-up; else fail link-up "no interface or no carrier on $BDF"; guest_done; fi
 info "device $BDF iface $IF features $(cat "$D"/virtio*/features 2>/dev/null)"
 
 case $mode in
@@ -85,9 +54,9 @@ basic)
 	fi
 	# driver unbind/rebind: the device is reset and set up again
 	echo "$BDF" >/sys/bus/pci/drivers/virtio-pci/unbind
-	if iface >/dev/null; then fail unbind "interface still there"; else pass unbind; fi
+	if vnet_iface >/dev/null; then fail unbind "interface still there"; else pass unbind; fi
 	echo "$BDF" >/sys/bus/pci/drivers/virtio-pci/bind
-	if up; then pass rebind; else fail rebind "no interface or carrier after bind"; fi
+	if vnet_up; then pass rebind; else fail rebind "no interface or carrier after bind"; fi
 	ping_check rebind-ping 5
 	;;
 reboot)

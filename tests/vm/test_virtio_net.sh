@@ -20,7 +20,6 @@ TAP=${TAP:0:13}
 TAP1=${TAP}q
 HOSTPY=$VM_LIB_DIR/vnet_host.py
 vm_netns iomed-vnet
-NS=$VM_NS
 vm_iomed_in_ns
 
 SOCK=$VM_WORK/vn0.sock
@@ -28,9 +27,9 @@ SOCK1=$VM_WORK/vn1.sock
 MAC1=52:54:00:12:34:57
 daemon_start --device "virtio-net,socket=$SOCK,id=vn0,net=tap:$TAP,mac=$MAC" \
 	--device "virtio-net,socket=$SOCK1,id=vn1,net=tap:$TAP1,mac=$MAC1,queues=2,mtu=9000"
-"${IN_NS[@]}" ip addr add 10.66.0.1/24 dev "$TAP" || vm_die "cannot address $TAP in $NS"
+"${IN_NS[@]}" ip addr add 10.66.0.1/24 dev "$TAP" || vm_die "cannot address $TAP in $VM_NS"
 "${IN_NS[@]}" ip link set "$TAP" up
-"${IN_NS[@]}" ip addr add 10.66.1.1/24 dev "$TAP1" || vm_die "cannot address $TAP1 in $NS"
+"${IN_NS[@]}" ip addr add 10.66.1.1/24 dev "$TAP1" || vm_die "cannot address $TAP1 in $VM_NS"
 "${IN_NS[@]}" ip link set "$TAP1" mtu 9000 up
 
 # host_bg NAME ARGS...: a vnet_host.py helper in the namespace, killed at the end

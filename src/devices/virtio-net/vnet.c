@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
+#include "core/counter.h"
 #include "core/log.h"
 #include "devices/device.h"
 #include "devices/virtio-net/vnet.h"
@@ -184,7 +187,7 @@ static void default_mac(const char *id, uint8_t mac[6])
 	mac[3] = h >> 16, mac[4] = h >> 8, mac[5] = h;
 }
 
-static int parse_opts(struct vnet *v, struct iomed_device *dev, struct opts *o, char *err,
+static int parse_opts(struct vnet *v, const char *id, struct opts *o, char *err,
 		      size_t errlen)
 {
 	const char *mac = opts_get(o, "mac");
@@ -197,7 +200,7 @@ static int parse_opts(struct vnet *v, struct iomed_device *dev, struct opts *o, 
 		return -EINVAL;
 	}
 	if (!mac)
-		default_mac(dev->id, v->mac);
+		default_mac(id, v->mac);
 	v->pairs = 1;
 	ret = opts_get_u64(o, "queues", 1, VNET_MAX_PAIRS, &x);
 	if (ret == -EINVAL) {
@@ -288,12 +291,14 @@ static int vnet_create(struct iomed_device *dev, struct opts *o, char *err, size
 		return -ENOMEM;
 	v->dp.epfd = v->dp.kick_fd = v->dp.ctl_fd = -1;
 	snprintf(v->name, sizeof(v->name), "virtio-net %s", dev->id);
-	ret = parse_opts(v, dev, o, err, errlen);
+	v->stats = dev->stats ? dev->stats : &v->own_stats;
+	ret = parse_opts(v, dev->id, o, err, errlen);
 	if (!ret)
 		ret = open_ports(v, o, err, errlen);
 	if (ret)
 		goto fail;
 	v->nqueues = 2 * v->pairs + 1;
+	counter_set(&v->stats->pairs, v->pairs);
 	v->host_features = host_features(v);
 	ret = build_function(v);
 	if (!ret)
@@ -319,9 +324,69 @@ static void vnet_destroy(struct iomed_device *dev)
 	vnet_free(dev->state);
 }
 
+static int vnet_check(const char *id, struct opts *o, char *err, size_t errlen)
+{
+	struct vnet *v = calloc(1, sizeof(*v));
+	const char *net = opts_get(o, "net");
+	int ret;
+
+	if (!v)
+		return -ENOMEM;
+	ret = parse_opts(v, id, o, err, errlen);
+	free(v);
+	if (ret)
+		return ret;
+	if (!net) {
+		snprintf(err, errlen, "net=tap:NAME|loopback|sink is required");
+		return -EINVAL;
+	}
+	return net_port_check(net, err, errlen);
+}
+
+static void add_u64(struct json_object *o, const char *key, const uint64_t *counter)
+{
+	json_object_object_add(o, key, json_object_new_uint64(counter_get(counter)));
+}
+
+static struct json_object *queue_json(const char *name, const struct vnet_queue_stats *q)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "queue", json_object_new_string(name));
+	add_u64(o, "packets", &q->packets);
+	add_u64(o, "bytes", &q->bytes);
+	add_u64(o, "drops", &q->drops);
+	add_u64(o, "interrupts", &q->interrupts);
+	return o;
+}
+
+static void vnet_stats_json(const void *block, struct json_object *out)
+{
+	const struct vnet_stats *st = block;
+	uint64_t pairs = counter_get(&st->pairs);
+	struct json_object *queues = json_object_new_array();
+	char name[16];
+
+	if (pairs > VNET_MAX_PAIRS)
+		pairs = VNET_MAX_PAIRS;
+	for (unsigned p = 0; p < pairs; p++) {
+		snprintf(name, sizeof(name), "rx%u", p);
+		json_object_array_add(queues, queue_json(name, &st->rx[p]));
+		snprintf(name, sizeof(name), "tx%u", p);
+		json_object_array_add(queues, queue_json(name, &st->tx[p]));
+	}
+	json_object_array_add(queues, queue_json("ctrl", &st->ctrl));
+	add_u64(out, "queue_pairs", &st->pairs);
+	add_u64(out, "needs_reset", &st->needs_reset);
+	json_object_object_add(out, "queues", queues);
+}
+
 const struct iomed_model virtio_net_model = {
 	.name = "virtio-net",
 	.summary = "virtio 1.x network device (modern PCI) on a tap, loopback or sink port",
 	.create = vnet_create,
 	.destroy = vnet_destroy,
+	.check = vnet_check,
+	.stats_size = sizeof(struct vnet_stats),
+	.stats = vnet_stats_json,
 };

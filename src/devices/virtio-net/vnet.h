@@ -78,6 +78,24 @@ struct vnet_rx_stash {
 	struct iovec iov[VNET_RX_MAX_IOV];
 };
 
+/*
+ * Counters of the datapath, written by the poller only (core/counter.h),
+ * read by the control plane while it runs.
+ */
+struct vnet_queue_stats {
+	uint64_t packets;    /* rx: frames given to the guest; tx: sent to the port; ctrl: commands */
+	uint64_t bytes;      /* frame bytes, without the virtio-net header */
+	uint64_t drops;      /* rx: too big for the guest's buffers; tx: refused or malformed;
+			      * ctrl: commands refused */
+	uint64_t interrupts; /* used-buffer notifications raised */
+};
+
+struct vnet_stats {
+	uint64_t pairs;       /* queue pairs the device offers (set at create) */
+	uint64_t needs_reset; /* times a broken queue put the device in NEEDS_RESET */
+	struct vnet_queue_stats rx[VNET_MAX_PAIRS], tx[VNET_MAX_PAIRS], ctrl;
+};
+
 struct vnet_dp {
 	pthread_t thread;
 	bool running;
@@ -106,7 +124,6 @@ struct vnet_dp {
 	struct vnet_rx_stash *stash; /* one per pair */
 	struct iovec *tx_iov;
 	uint8_t mac[6];
-	uint64_t breaks;
 };
 
 struct vnet {
@@ -129,6 +146,8 @@ struct vnet {
 	struct vnet_queue_cfg q[VNET_MAX_QUEUES];
 
 	struct vnet_dp dp;
+	struct vnet_stats *stats; /* the daemon's block, or own_stats */
+	struct vnet_stats own_stats;
 };
 
 static inline struct vnet *to_vnet(struct pci_function *f)
@@ -146,6 +165,9 @@ void vnet_common_read(struct vnet *v, uint64_t off, void *buf, uint32_t len);
 void vnet_common_write(struct vnet *v, uint64_t off, const void *buf, uint32_t len);
 /* Back to power-on state: poller stopped, registers cleared. */
 void vnet_reset(struct vnet *v);
+
+/* The counters of queue @q as the driver numbers them now (poller). */
+struct vnet_queue_stats *vnet_qstats(struct vnet *v, unsigned q);
 
 /* The datapath thread (vnet_dp.c). */
 int vnet_dp_init(struct vnet *v);

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/counter.h"
 #include "core/eventfd.h"
 #include "core/log.h"
 #include "devices/virtio-net/vnet.h"
@@ -46,13 +47,21 @@ void vnet_needs_reset(struct vnet *v, unsigned q)
 
 	if (old & VIRTIO_STATUS_NEEDS_RESET)
 		return;
-	v->dp.breaks++;
+	counter_add_shared(&v->stats->needs_reset, 1);
 	if (q < VNET_MAX_QUEUES)
 		pr_warn_rl("%s: queue %u: %s: device needs reset", v->name, q,
 			   v->dp.vq[q].why ? v->dp.vq[q].why : "broken");
 	else
 		pr_warn_rl("%s: cannot start the datapath: device needs reset", v->name);
 	vnet_raise(v, v->config_vector, VIRTIO_ISR_CONFIG);
+}
+
+struct vnet_queue_stats *vnet_qstats(struct vnet *v, unsigned q)
+{
+	/* The control queue follows the pairs in use (5.1.2). */
+	if (q == 2 * v->dp.pairs)
+		return &v->stats->ctrl;
+	return q & 1 ? &v->stats->tx[q / 2] : &v->stats->rx[q / 2];
 }
 
 static uint64_t now_ns(void)
@@ -214,6 +223,7 @@ static void *poller(void *arg)
 	struct vnet_dp *dp = &v->dp;
 	uint64_t idle_since = 0;
 
+	log_set_thread_tag(v->name);
 	map_queues(v);
 	kicks(v, false);
 	while (!flag(&dp->stop)) {

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "core/counter.h"
 #include "core/log.h"
 #include "devices/virtio-net/vnet.h"
 
@@ -56,8 +57,10 @@ static void complete(struct vnet *v, unsigned q)
 	struct virtqueue *vq = &v->dp.vq[q];
 
 	vq_flush(vq);
-	if (vq_needs_interrupt(vq))
-		vnet_raise(v, v->dp.vector[q], VIRTIO_ISR_QUEUE);
+	if (!vq_needs_interrupt(vq))
+		return;
+	vnet_raise(v, v->dp.vector[q], VIRTIO_ISR_QUEUE);
+	counter_inc(&vnet_qstats(v, q)->interrupts);
 }
 
 static void broken(struct vnet *v, unsigned q, const char *why)
@@ -91,6 +94,7 @@ unsigned vnet_tx(struct vnet *v, unsigned pair)
 	unsigned q = 2 * pair + 1, n = 0;
 	struct virtqueue *vq = &dp->vq[q];
 	struct vq_chain c = { .iov = dp->tx_iov, .max_iov = VNET_TX_MAX_IOV };
+	struct vnet_queue_stats *st = &v->stats->tx[pair];
 	int ret;
 
 	while (n < BUDGET) {
@@ -112,6 +116,12 @@ unsigned vnet_tx(struct vnet *v, unsigned pair)
 			break;
 		}
 		dp->tx_blocked[pair] = false;
+		if (ret) {
+			counter_inc(&st->drops);
+		} else {
+			counter_inc(&st->packets);
+			counter_add(&st->bytes, c.out_len - VNET_HDR_LEN);
+		}
 		vq_push(vq, c.head, 0);
 		n++;
 	}
@@ -229,6 +239,7 @@ unsigned vnet_rx(struct vnet *v, unsigned pair)
 			break;
 		if (len == -EMSGSIZE) {
 			n++; /* the port dropped a frame too big for the buffers */
+			counter_inc(&v->stats->rx[pair].drops);
 			continue;
 		}
 		if (len < VNET_HDR_LEN) {
@@ -237,6 +248,8 @@ unsigned vnet_rx(struct vnet *v, unsigned pair)
 			break;
 		}
 		deliver(v, q, st, (uint32_t)len);
+		counter_inc(&v->stats->rx[pair].packets);
+		counter_add(&v->stats->rx[pair].bytes, (uint64_t)len - VNET_HDR_LEN);
 		n++;
 	}
 	if (n)
@@ -315,6 +328,9 @@ unsigned vnet_ctrl(struct vnet *v)
 		ack = ctrl_cmd(v, buf, len < c.out_len ? c.out_len : len);
 		iov_copy(c.iov + c.out_num, c.in_num, c.in_len - 1, &ack, 1, true);
 		vq_push(&dp->vq[q], c.head, 1);
+		counter_inc(&v->stats->ctrl.packets);
+		if (ack != CTRL_OK)
+			counter_inc(&v->stats->ctrl.drops);
 		n++;
 	}
 	if (n)
