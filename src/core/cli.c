@@ -128,7 +128,8 @@ int cli_parse(struct cli *cli, int argc, char **argv)
 			"(see iomed --help)\n");
 		return -EINVAL;
 	}
-	if (cli->user && !cli->isolate) {
+	/* The file may ask for isolation: the daemon checks once it has read it. */
+	if (cli->user && !cli->isolate && !cli->config_file) {
 		fprintf(stderr, "iomed: --user works with --isolate only\n");
 		return -EINVAL;
 	}

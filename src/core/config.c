@@ -19,7 +19,7 @@
 #include <json-c/json.h>
 
 #define CONFIG_MAX_DEPTH 16
-#define TOP_KEYS "log_level, control or devices"
+#define TOP_KEYS "log_level, control, isolate or devices"
 #define CONTROL_KEYS "socket, mode or group"
 
 void config_init(struct config *c)
@@ -37,6 +37,7 @@ void config_free(struct config *c)
 	free(c->devs);
 	free(c->control_path);
 	free(c->control_group);
+	free(c->isolate_user);
 	config_init(c);
 }
 
@@ -365,6 +366,34 @@ static int load_control(struct config *c, const char *file, struct json_object *
 	return 0;
 }
 
+static int isolate_user(struct config *c, const char *file, struct json_object *v)
+{
+	if (!json_object_is_type(v, json_type_string) || !*json_object_get_string(v)) {
+		pr_err("%s: isolate.user: expected a user name or uid as a non-empty string", file);
+		return -EINVAL;
+	}
+	free(c->isolate_user);
+	c->isolate_user = strdup(json_object_get_string(v));
+	return c->isolate_user ? 0 : -ENOMEM;
+}
+
+/* "isolate": true, false, or {"user": USER} (isolated, as USER). */
+static int load_isolate(struct config *c, const char *file, struct json_object *v)
+{
+	static const struct key_loader loaders[] = { { "user", isolate_user }, { NULL, NULL } };
+
+	if (json_object_is_type(v, json_type_boolean)) {
+		c->isolate = json_object_get_boolean(v);
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_object)) {
+		pr_err("%s: isolate: expected true, false or an object with user", file);
+		return -EINVAL;
+	}
+	c->isolate = true;
+	return load_keys(c, file, "isolate.", v, loaders, "user");
+}
+
 static int load_log_level(struct config *c, const char *file, struct json_object *v)
 {
 	if (!json_object_is_type(v, json_type_string) ||
@@ -381,7 +410,7 @@ static int load_root(struct config *c, const char *file, struct json_object *roo
 {
 	static const struct key_loader loaders[] = {
 		{ "log_level", load_log_level }, { "control", load_control },
-		{ "devices", load_devices }, { NULL, NULL },
+		{ "isolate", load_isolate }, { "devices", load_devices }, { NULL, NULL },
 	};
 
 	if (!json_object_is_type(root, json_type_object)) {

@@ -34,6 +34,8 @@ struct config {
 	char *control_path;  /* NULL: no control socket */
 	unsigned control_mode; /* permission bits of the control socket */
 	char *control_group;   /* NULL: the daemon's group */
+	bool isolate;          /* a sandboxed process per device (--isolate) */
+	char *isolate_user;    /* their user (--user), or NULL */
 	struct config_device *devs;
 	unsigned ndevs;
 };
@@ -41,9 +43,10 @@ struct config {
 void config_init(struct config *c);
 void config_free(struct config *c);
 /*
- * Read @file into @c (log level, control socket, devices appended). On
- * error prints "FILE: KEY: what was expected" (KEY a JSON path such as
- * devices[1].queues, or LINE:COLUMN for malformed JSON) and returns -errno.
+ * Read @file into @c (log level, control socket, isolation, devices
+ * appended). On error prints "FILE: KEY: what was expected" (KEY a JSON
+ * path such as devices[1].queues, or LINE:COLUMN for malformed JSON) and
+ * returns -errno.
  */
 int config_load(struct config *c, const char *file);
 /* Append a --device SPEC; on error prints it and returns -EINVAL. */

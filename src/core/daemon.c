@@ -70,6 +70,13 @@ static int gather(const struct cli *cli, struct config *cfg)
 	}
 	if (cfg->has_log_level && !cli->has_log_level)
 		log_set_level(cfg->log_level);
+	cfg->isolate |= cli->isolate;
+	if (cli->user) {
+		free(cfg->isolate_user);
+		cfg->isolate_user = strdup(cli->user);
+		if (!cfg->isolate_user)
+			return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -111,6 +118,34 @@ static int add_devices(struct devtab *t, struct config *cfg)
 	return IOMED_EXIT_OK;
 }
 
+/*
+ * --isolate (or "isolate" in the file): the supervisor, or the exit status
+ * for a user that cannot be: a bad command line if --user named it.
+ */
+static int supervisor(const struct cli *cli, const struct config *cfg, struct isolate **iso)
+{
+	char err[256];
+	int ret;
+
+	*iso = NULL;
+	if (!cfg->isolate && cfg->isolate_user) {
+		pr_err("--user works with --isolate only (or \"isolate\" in the file)");
+		return IOMED_EXIT_USAGE;
+	}
+	if (!cfg->isolate)
+		return IOMED_EXIT_OK;
+	ret = isolate_create(iso, cfg->isolate_user, err, sizeof(err));
+	if (!ret)
+		return IOMED_EXIT_OK;
+	if (cli->user)
+		pr_err("--user %s: %s", cli->user, err);
+	else
+		pr_err("%s: isolate.user: %s", cli->config_file, err);
+	if (ret != -EINVAL && ret != -EPERM)
+		return IOMED_EXIT_RUNTIME;
+	return cli->user ? IOMED_EXIT_USAGE : IOMED_EXIT_CONFIG;
+}
+
 /* Check every device as its model would take it, creating nothing; print the verdict if @say. */
 static int check_config(const char *what, struct config *cfg, bool say)
 {
@@ -126,9 +161,10 @@ static int check_config(const char *what, struct config *cfg, bool say)
 		status = IOMED_EXIT_CONFIG;
 	}
 	if (!status && say)
-		printf("%s: configuration valid: %u device%s%s%s\n", what, devtab_count(t),
+		printf("%s: configuration valid: %u device%s%s%s%s\n", what, devtab_count(t),
 		       devtab_count(t) == 1 ? "" : "s", cfg->control_path ? ", control socket " : "",
-		       cfg->control_path ? cfg->control_path : "");
+		       cfg->control_path ? cfg->control_path : "",
+		       cfg->isolate ? ", each device in a sandboxed process" : "");
 	devtab_destroy(t);
 	return status;
 }
@@ -137,6 +173,18 @@ static int check_config(const char *what, struct config *cfg, bool say)
  * SIGINT/SIGTERM stop, SIGUSR2 logs every device's counters, SIGUSR1 asks
  * for device-side resets, SIGCHLD reports a device process gone.
  */
+/* --check-config: the devices, the control socket and the device processes' user. */
+static int check(const struct cli *cli, struct config *cfg)
+{
+	struct isolate *iso;
+	int status = supervisor(cli, cfg, &iso);
+
+	isolate_destroy(iso);
+	if (status)
+		return status;
+	return check_config(cli->config_file ? cli->config_file : "command line", cfg, true);
+}
+
 static int signal_fd(void)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGUSR1, SIGUSR2, SIGCHLD };
@@ -200,21 +248,6 @@ static int main_loop(int sfd, struct ctl_server *ctl, struct devtab *t, struct i
 	}
 }
 
-/* --isolate: the supervisor, or the exit status for a bad --user. */
-static int supervisor(const struct cli *cli, struct isolate **iso)
-{
-	char err[256];
-	int ret;
-
-	*iso = NULL;
-	if (!cli->isolate)
-		return IOMED_EXIT_OK;
-	ret = isolate_create(iso, cli->user, err, sizeof(err));
-	if (!ret)
-		return IOMED_EXIT_OK;
-	pr_err("%s", err);
-	return ret == -EINVAL || ret == -EPERM ? IOMED_EXIT_USAGE : IOMED_EXIT_RUNTIME;
-}
 
 static int serve(const struct cli *cli, struct config *cfg)
 {
@@ -228,7 +261,7 @@ static int serve(const struct cli *cli, struct config *cfg)
 	if (status)
 		return status;
 	sfd = signal_fd();
-	status = supervisor(cli, &iso);
+	status = supervisor(cli, cfg, &iso);
 	if (status)
 		goto out;
 	status = IOMED_EXIT_RUNTIME;
@@ -280,7 +313,7 @@ int daemon_run(const struct cli *cli)
 	if (gather(cli, &cfg))
 		status = IOMED_EXIT_CONFIG;
 	else if (cli->action == CLI_CHECK)
-		status = check_config(cli->config_file ? cli->config_file : "command line", &cfg, true);
+		status = check(cli, &cfg);
 	else
 		status = serve(cli, &cfg);
 	config_free(&cfg);

@@ -41,7 +41,8 @@ int sandbox_lookup_user(const char *name, struct sandbox_user *out, char *err, s
 	char *end;
 
 	if (geteuid() != 0) {
-		snprintf(err, errlen, "--user needs root (iomed runs as uid %u)", (unsigned)geteuid());
+		snprintf(err, errlen, "switching users needs root (iomed runs as uid %u)",
+			 (unsigned)geteuid());
 		return -EPERM;
 	}
 	memset(out, 0, sizeof(*out));
@@ -55,7 +56,7 @@ int sandbox_lookup_user(const char *name, struct sandbox_user *out, char *err, s
 	errno = 0;
 	n = strtoul(name, &end, 10);
 	if (!*name || *end || errno || n >= UINT32_MAX) {
-		snprintf(err, errlen, "--user %s: no such user", name);
+		snprintf(err, errlen, "no such user '%s'", name);
 		return -EINVAL;
 	}
 	pw = getpwuid((uid_t)n);

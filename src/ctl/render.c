@@ -38,22 +38,39 @@ static void options_line(FILE *out, struct json_object *opts)
 	}
 }
 
+/* --isolate: the device's process, its pid while it runs, else its state. */
+static const char *process(struct json_object *d)
+{
+	struct json_object *state = get(d, "state");
+
+	if (state && !strcmp(json_object_get_string(state), "running"))
+		return str(d, "pid");
+	return state ? json_object_get_string(state) : "-";
+}
+
 void render_list(FILE *out, struct json_object *result)
 {
 	struct json_object *devs = get(result, "devices");
 	size_t n = devs ? json_object_array_length(devs) : 0;
+	bool isolated = n && get(json_object_array_get_idx(devs, 0), "pid");
 
 	if (!n) {
 		fprintf(out, "no devices\n");
 		return;
 	}
-	fprintf(out, "%-16s %-12s %-9s %-40s %s\n", "ID", "MODEL", "CLIENT", "SOCKET", "OPTIONS");
+	fprintf(out, "%-16s %-12s %-9s ", "ID", "MODEL", "CLIENT");
+	if (isolated)
+		fprintf(out, "%-10s ", "PROCESS");
+	fprintf(out, "%-40s %s\n", "SOCKET", "OPTIONS");
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *d = json_object_array_get_idx(devs, i);
 		struct json_object *conn = get(d, "connected");
 
-		fprintf(out, "%-16s %-12s %-9s %-40s ", str(d, "id"), str(d, "model"),
-			conn && json_object_get_boolean(conn) ? "connected" : "-", str(d, "socket"));
+		fprintf(out, "%-16s %-12s %-9s ", str(d, "id"), str(d, "model"),
+			conn && json_object_get_boolean(conn) ? "connected" : "-");
+		if (isolated)
+			fprintf(out, "%-10s ", process(d));
+		fprintf(out, "%-40s ", str(d, "socket"));
 		options_line(out, get(d, "options"));
 		fputc('\n', out);
 	}
@@ -131,6 +148,9 @@ void render_stats(FILE *out, struct json_object *result)
 	struct json_object *dev = get(result, "device");
 
 	fprintf(out, "%s (%s)\n", str(result, "id"), str(result, "model"));
+	if (get(result, "pid"))
+		fprintf(out, "  process:     %s, %s restart(s)\n", process(result),
+			str(result, "restarts"));
 	if (vfu) {
 		struct json_object *conn = get(vfu, "connected");
 

@@ -603,6 +603,14 @@ int test_run_args(const char *bin, const char *const *pre, const char *const *ar
 	return test_run(argv, out, outlen, timeout_ms);
 }
 
+int test_run_iomed(const char *const *args, char *out, size_t outlen, int timeout_ms)
+{
+	static const char *const isolate[] = { "--isolate", NULL };
+
+	return test_run_args(test_daemon_binary(), test_daemon_isolated() ? isolate : NULL, args,
+			     out, outlen, timeout_ms);
+}
+
 int test_unix_socket(const char *path, bool listening)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };

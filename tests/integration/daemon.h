@@ -106,6 +106,8 @@ int test_run(char *const argv[], char *out, size_t outlen, int timeout_ms);
 /* test_run of @bin with the NULL-terminated @pre (may be NULL), then @args (at most 30 in all). */
 int test_run_args(const char *bin, const char *const *pre, const char *const *args, char *out,
 		  size_t outlen, int timeout_ms);
+/* test_run_args of $IOMED (with --isolate when IOMED_TEST_ISOLATE=1) and @args. */
+int test_run_iomed(const char *const *args, char *out, size_t outlen, int timeout_ms);
 /* A Unix stream socket bound at @path, listening (backlog 4) if @listening; fd or -errno. */
 int test_unix_socket(const char *path, bool listening);
 

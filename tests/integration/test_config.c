@@ -78,7 +78,7 @@ static void write_config(const char *text)
 /* Run iomed with @args (NULL-terminated); expect @status. */
 static void run_iomed(int status, const char *const *args)
 {
-	int ret = test_run_args(test_daemon_binary(), NULL, args, out, sizeof(out), RUN_MS);
+	int ret = test_run_iomed(args, out, sizeof(out), RUN_MS);
 
 	if (ret != status)
 		fail_msg("iomed exited with %d, expected %d; output:\n%s", ret, status, out);
@@ -230,7 +230,7 @@ static void test_config_errors(void **state)
 		{ "{ \"log_level\": \"info\" } trailing", ":1:25: malformed JSON" },
 		{ "{ \"devices\": [], }", ":1:18: malformed JSON" },
 		{ "[ { \"model\": \"testdev\" } ]", ": expected a JSON object" },
-		{ "{ \"bogus\": 1 }", ": bogus: unknown key (expected log_level, control or devices)" },
+		{ "{ \"bogus\": 1 }", ": bogus: unknown key (expected log_level, control, isolate or devices)" },
 		{ "{ \"log_level\": 5 }", ": log_level: expected \"error\"" },
 		{ "{ \"log_level\": \"loud\" }", ": log_level: expected \"error\"" },
 		{ "{ \"control\": \"/run/x.sock\" }", ": control: expected an object" },
@@ -242,6 +242,11 @@ static void test_config_errors(void **state)
 		{ "{ \"control\": { \"socket\": \"@D/c.sock\", \"owner\": \"me\" } }",
 		  ": control.owner: unknown key" },
 		{ "{ \"control\": { \"socket\": 42 } }", ": control.socket: expected a non-empty string" },
+		{ "{ \"isolate\": 1 }", ": isolate: expected true, false or an object with user" },
+		{ "{ \"isolate\": { \"usr\": \"x\" } }", ": isolate.usr: unknown key (expected user)" },
+		{ "{ \"isolate\": { \"user\": \"\" } }", ": isolate.user: expected a user name or uid" },
+		/* not root: switching users needs root; root: no such user */
+		{ "{ \"isolate\": { \"user\": \"no-such-user-iomed\" } }", ": isolate.user: " },
 		{ "{ \"devices\": { \"model\": \"testdev\" } }", ": devices: expected an array" },
 		{ "{ \"devices\": [ { \"model\": \"testdev\", \"socket\": \"@D/a.sock\" }, 7 ] }",
 		  ": devices[1]: expected a device object" },
@@ -295,6 +300,42 @@ static void test_config_errors(void **state)
 		assert_false(exists("b.sock"));
 		assert_false(exists("c.sock"));
 	}
+}
+
+/* "isolate" in the file: every device in a sandboxed process of its own, as with --isolate. */
+static void test_config_isolate(void **state)
+{
+	const char *extra[] = { "--config", file, NULL };
+	struct test_daemon d;
+	struct ctl_client *c;
+	struct json_object *resp, *r;
+	char ctl[160];
+	int64_t pid;
+
+	(void)state;
+	write_config("{ \"isolate\": true, \"control\": { \"socket\": \"@D/ctl.sock\" },\n"
+		     "  \"devices\": [ { \"model\": \"testdev\", \"id\": \"a\", \"socket\": \"@D/a.sock\" } ] }");
+	run_iomed(0, (const char *[]){ "--check-config", "--config", file, NULL });
+	assert_contains(out, "configuration valid: 1 device, control socket");
+	assert_contains(out, ", each device in a sandboxed process");
+	snprintf(ctl, sizeof(ctl), "%s/ctl.sock", dir);
+	assert_int_equal(test_daemon_prepare(&d, 1), 0);
+	d.extra_args = extra;
+	assert_int_equal(test_daemon_launch(&d), 0);
+	wait_for(ctl);
+	c = ct_connect(ctl);
+	resp = ct_call(c, "device_list", NULL);
+	r = ct_result(resp);
+	for (unsigned i = 0; i < 2; i++) {
+		pid = ct_int(json_object_array_get_idx(ct_get(r, "devices"), i), "pid");
+		assert_true(pid > 0 && pid != d.pid);
+		assert_string_equal(ct_str(json_object_array_get_idx(ct_get(r, "devices"), i),
+					   "state"), "running");
+	}
+	json_object_put(resp);
+	ctl_client_close(c);
+	assert_int_equal(test_daemon_stop_within(&d, 10000), 0);
+	assert_false(exists("a.sock"));
 }
 
 static void test_config_file_errors(void **state)
@@ -379,6 +420,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_check_config_valid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_config_while_running, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_isolate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_file_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exit_statuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_control_socket_in_use, setup, teardown),

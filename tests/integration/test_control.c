@@ -5,10 +5,15 @@
  * methods, wrong param types, unknown devices, clashes, oversize requests,
  * too many connections), each answered with the right JSON-RPC error. After
  * every test the daemon is alive, answers on a new connection and still
- * serves its first device to a vfio-user client.
+ * serves its first device to a vfio-user client. The same tests run against
+ * iomed --isolate (control-isolated), with more on the device processes:
+ * each add starts a sandboxed one, each remove ends it, one that dies is
+ * listed while it restarts and keeps its counters.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +24,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -260,6 +266,29 @@ static void test_reset(void **state)
 	vfu_client_close(vc);
 }
 
+/* How many lines of the daemon's log (device processes included) hold @needle. */
+static int log_count(const struct ctest *t, const char *needle)
+{
+	FILE *f = fopen(t->d.log, "re");
+	char line[1024];
+	int n = 0;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, needle) != NULL;
+	fclose(f);
+	return n;
+}
+
+/* A client comes and goes on td0; the "client connected" lines its server logged meanwhile. */
+static int connect_logs(struct ctest *t)
+{
+	int before = log_count(t, "testdev td0: client connected");
+
+	assert_td0_serves(t);
+	return log_count(t, "testdev td0: client connected") - before;
+}
+
 static void test_log_level(void **state)
 {
 	struct ctest *t = *state;
@@ -271,6 +300,8 @@ static void test_log_level(void **state)
 	resp = ct_call(t->c, "log_level", "{\"level\":\"warn\"}");
 	assert_string_equal(ct_str(ct_result(resp), "level"), "warn");
 	json_object_put(resp);
+	/* The device's server follows (under --isolate: in its own process). */
+	assert_int_equal(connect_logs(t), 0);
 	resp = ct_call(t->c, "log_level", "{}");
 	assert_string_equal(ct_str(ct_result(resp), "level"), "warn");
 	json_object_put(resp);
@@ -283,6 +314,7 @@ static void test_log_level(void **state)
 	resp = ct_call(t->c, "log_level", "{\"level\":\"debug\"}");
 	assert_string_equal(ct_str(ct_result(resp), "level"), "debug");
 	json_object_put(resp);
+	assert_int_equal(connect_logs(t), 1);
 }
 
 static void test_trace_not_available(void **state)
@@ -614,6 +646,201 @@ static void test_churn_while_serving(void **state)
 	vfu_client_close(vc);
 }
 
+/* ---- signals ---- */
+
+/*
+ * SIGUSR2 logs the counters device_stats reports; SIGUSR1 (device-side
+ * resets, which testdev has none of) harms nothing; neither kills a device
+ * process that gets one from a signal to the process group.
+ */
+static void test_signals(void **state)
+{
+	struct ctest *t = *state;
+	pid_t dev_pid = test_daemon_device_pid(&t->d, 0);
+	uint64_t msgs[VFU_CMD_MAX];
+
+	assert_td0_serves(t);
+	assert_int_equal(kill(t->d.pid, SIGUSR1), 0);
+	assert_int_equal(test_daemon_stats(&t->d, "td0", msgs), 0);
+	assert_true(msgs[VFU_CMD_REGION_READ] >= 1);
+	assert_int_equal((int64_t)msgs[VFU_CMD_REGION_READ],
+			 ct_stat(t->d.control, "td0", "vfio_user.messages.REGION_READ"));
+	assert_int_equal((int64_t)msgs[VFU_CMD_VERSION],
+			 ct_stat(t->d.control, "td0", "vfio_user.messages.VERSION"));
+	if (t->d.isolate) {
+		assert_int_equal(kill(dev_pid, SIGUSR1), 0);
+		assert_int_equal(kill(dev_pid, SIGUSR2), 0);
+	}
+	usleep(100 * 1000);
+	assert_true(test_daemon_alive(&t->d));
+	assert_int_equal(test_daemon_device_pid(&t->d, 0), dev_pid);
+}
+
+/* ---- --isolate: the device processes behind the methods ---- */
+
+/* Device @id of device_list's result (borrowed from @resp), asserts. */
+static struct json_object *listed(struct json_object *resp, const char *id)
+{
+	struct json_object *devs = ct_get(ct_result(resp), "devices");
+
+	for (size_t i = 0; i < json_object_array_length(devs); i++) {
+		struct json_object *d = json_object_array_get_idx(devs, i);
+
+		if (!strcmp(ct_str(d, "id"), id))
+			return d;
+	}
+	fail_msg("device %s not listed", id);
+	return NULL;
+}
+
+/* Device @id's process (pid, state "running", @restarts) as device_list tells it. */
+static pid_t listed_pid(struct ctest *t, const char *id, int64_t restarts)
+{
+	struct json_object *resp = ct_call(t->c, "device_list", NULL), *d = listed(resp, id);
+	pid_t pid = (pid_t)ct_int(d, "pid");
+
+	assert_string_equal(ct_str(d, "state"), "running");
+	assert_int_equal(ct_int(d, "restarts"), restarts);
+	json_object_put(resp);
+	return pid;
+}
+
+static void assert_sandboxed_child(struct ctest *t, pid_t pid, const char *id)
+{
+	char buf[64], comm[32] = "", path[64];
+	int fd;
+
+	assert_true(pid > 0 && pid != t->d.pid);
+	it_assert_proc_status(pid, "Seccomp", "2");
+	it_assert_proc_status(pid, "NoNewPrivs", "1");
+	assert_int_equal(strtol(it_proc_status(pid, "PPid", buf, sizeof(buf)), NULL, 10), t->d.pid);
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0 && read(fd, comm, sizeof(comm) - 1) > 0);
+	close(fd);
+	snprintf(buf, sizeof(buf), "iomed-%s\n", id);
+	assert_string_equal(comm, buf);
+}
+
+static bool connected(struct ctest *t, const char *id)
+{
+	struct json_object *resp = call_id(t, "device_stats", id);
+	bool yes = json_object_get_boolean(ct_get(ct_result(resp), "vfio_user.connected"));
+
+	json_object_put(resp);
+	return yes;
+}
+
+/* Until device @id's server has seen its last client go (2 s at most). */
+static void wait_idle(struct ctest *t, const char *id)
+{
+	for (int i = 0; i < 200 && connected(t, id); i++)
+		usleep(10 * 1000);
+}
+
+/* device_add starts a sandboxed process, device_remove ends it and removes its socket. */
+static void test_isolated_add_remove(void **state)
+{
+	struct ctest *t = *state;
+	pid_t pid;
+
+	if (!t->d.isolate)
+		skip();
+	add_testdev(t, "iso1", t->sock);
+	pid = listed_pid(t, "iso1", 0);
+	assert_sandboxed_child(t, pid, "iso1");
+	it_assert_serves_at(t->sock);
+	wait_idle(t, "iso1");
+	remove_dev(t, "iso1", false);
+	/* Gone, and reaped by the supervisor before it answered. */
+	assert_int_equal(kill(pid, 0), -1);
+	assert_int_equal(errno, ESRCH);
+	assert_int_equal(access(t->sock, F_OK), -1);
+	/* A client connected: device_remove ends its session with the process. */
+	add_testdev(t, "iso1", t->sock);
+	pid = listed_pid(t, "iso1", 0);
+	{
+		struct vfu_client *vc = NULL;
+		uint32_t v;
+
+		assert_int_equal(vfu_client_connect(&vc, t->sock), 0);
+		assert_int_equal(vfu_client_negotiate(vc, NULL), 0);
+		remove_dev(t, "iso1", true);
+		assert_int_not_equal(vfu_client_region_read(vc, VFU_PCI_BAR0, TESTDEV_ID, &v, 4), 0);
+		vfu_client_close(vc);
+	}
+	assert_int_equal(kill(pid, 0), -1);
+}
+
+/* Device @id's process once it is not @old and runs again, within 5 s; 0 if it does not. */
+static pid_t wait_restarted(struct ctest *t, const char *id, pid_t old)
+{
+	for (int i = 0; i < 500; i++) {
+		struct json_object *resp = ct_call(t->c, "device_list", NULL), *d = listed(resp, id);
+		pid_t pid = (pid_t)ct_int(d, "pid");
+		bool running = !strcmp(ct_str(d, "state"), "running");
+
+		if (!running)
+			assert_string_equal(ct_str(d, "state"), "restarting");
+		json_object_put(resp);
+		if (running && pid != old)
+			return pid;
+		usleep(10 * 1000);
+	}
+	return 0;
+}
+
+/*
+ * A device process that dies is listed while it restarts; its counters
+ * (in the page it shares with the supervisor) count a client session's
+ * messages and outlive it; the new process serves and resets.
+ */
+static void test_isolated_crash_stats(void **state)
+{
+	struct ctest *t = *state;
+	struct vfu_client *vc = NULL;
+	struct json_object *resp;
+	pid_t pid, again;
+	uint32_t v;
+
+	if (!t->d.isolate)
+		skip();
+	add_testdev(t, "iso2", t->sock);
+	pid = listed_pid(t, "iso2", 0);
+	assert_int_equal(vfu_client_connect(&vc, t->sock), 0);
+	assert_int_equal(vfu_client_negotiate(vc, NULL), 0);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(vfu_client_region_read(vc, VFU_PCI_BAR0, TESTDEV_ID, &v, 4), 0);
+	assert_int_equal(ct_stat(t->d.control, "iso2", "vfio_user.messages.REGION_READ"), 5);
+	assert_int_equal(ct_stat(t->d.control, "iso2", "vfio_user.messages.VERSION"), 1);
+	assert_int_equal(ct_stat(t->d.control, "iso2", "vfio_user.sessions"), 1);
+	assert_true(connected(t, "iso2"));
+
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	again = wait_restarted(t, "iso2", pid);
+	assert_true(again > 0);
+	vfu_client_close(vc);
+	assert_int_equal(listed_pid(t, "iso2", 1), again);
+	assert_sandboxed_child(t, again, "iso2");
+	/* The counters outlived the process; nobody is connected now. */
+	assert_int_equal(ct_stat(t->d.control, "iso2", "vfio_user.messages.REGION_READ"), 5);
+	assert_false(connected(t, "iso2"));
+	assert_int_equal(ct_stat(t->d.control, "iso2", "restarts"), 1);
+	assert_int_equal(ct_stat(t->d.control, "iso2", "pid"), again);
+
+	/* The new process serves and takes device_reset. */
+	assert_int_equal(vfu_client_connect(&vc, t->sock), 0);
+	assert_int_equal(vfu_client_negotiate(vc, NULL), 0);
+	it_reg_write(vc, TESTDEV_SCRATCH0, 0x77);
+	resp = call_id(t, "device_reset", "iso2");
+	ct_result(resp);
+	json_object_put(resp);
+	assert_int_equal(it_reg_read(vc, TESTDEV_SCRATCH0), 0);
+	vfu_client_close(vc);
+	wait_idle(t, "iso2");
+	remove_dev(t, "iso2", false);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -637,6 +864,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_too_many_connections, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_churn_while_serving, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_signals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_isolated_add_remove, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_isolated_crash_stats, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -41,9 +41,7 @@ static void assert_contains(const char *hay, const char *needle)
 /* Run iomed with @args (NULL-terminated), expect exit status @status. */
 static void run_iomed(int status, const char *const *args)
 {
-	static const char *const isolate[] = { "--isolate", NULL };
-	int ret = test_run_args(test_daemon_binary(), test_daemon_isolated() ? isolate : NULL, args,
-				out, sizeof(out), RUN_MS);
+	int ret = test_run_iomed(args, out, sizeof(out), RUN_MS);
 
 	if (ret != status)
 		fail_msg("iomed exited with %d, expected %d; output:\n%s", ret, status, out);

@@ -75,11 +75,23 @@ static void test_list(void **state)
 {
 	struct test_daemon *d = *state;
 
+	char pid[32];
+
 	ctl(d, 0, (const char *[]){ "list", NULL });
 	assert_contains(out, "ID");
 	assert_contains(out, "td0");
 	assert_contains(out, "testdev");
 	assert_contains(out, d->socket[0]);
+	/* --isolate: the process serving each device. */
+	if (d->isolate) {
+		snprintf(pid, sizeof(pid), " %d ", (int)test_daemon_device_pid(d, 0));
+		assert_contains(out, "PROCESS");
+		assert_contains(out, pid);
+		ctl(d, 0, (const char *[]){ "stats", "td0", NULL });
+		snprintf(pid, sizeof(pid), "process:     %d, 0 restart(s)",
+			 (int)test_daemon_device_pid(d, 0));
+		assert_contains(out, pid);
+	}
 }
 
 static void test_add_stats_reset_remove(void **state)
