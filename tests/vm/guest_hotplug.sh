@@ -33,4 +33,7 @@ while [ -e "$D" ]; do
 	sleep 0.1
 done
 pass unplug
+# QEMU finalizes the device (and sends DEVICE_DELETED, or hits the 11.1.3 abort test_hotplug.sh
+# describes) shortly after we let it go; powering off first would end QEMU before either.
+sleep 10
 guest_done
