@@ -59,13 +59,16 @@ iomed $ISOLATE --device "passthrough,host=$TARGET,socket=/run/iomed/pt0.sock,id=
 	--device "passthrough,host=$VF,socket=/run/iomed/vf.sock,id=vf" \
 	--log-level debug >/tmp/iomed.log 2>&1 &
 PID=$!
+# until every device is set up, or left out (with --isolate one process after the other)
 i=0
-while [ ! -S /run/iomed/pt0.sock ] && [ $i -lt 300 ] && kill -0 $PID 2>/dev/null; do
+while ! grep -q 'iomed info: serving ' /tmp/iomed.log && [ $i -lt 300 ] && kill -0 $PID 2>/dev/null; do
 	sleep 0.1
 	i=$((i + 1))
 done
-if [ -S /run/iomed/pt0.sock ]; then pass iomed-listening; else
-	fail iomed-listening "no socket after 30 s"
+if [ -S /run/iomed/pt0.sock ] && grep -q 'iomed info: serving ' /tmp/iomed.log; then
+	pass iomed-listening
+else
+	fail iomed-listening "not serving after 30 s"
 	sed 's/^/iomed| /' /tmp/iomed.log
 	guest_done
 fi
