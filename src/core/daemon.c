@@ -169,10 +169,6 @@ static int check_config(const char *what, struct config *cfg, bool say)
 	return status;
 }
 
-/*
- * SIGINT/SIGTERM stop, SIGUSR2 logs every device's counters, SIGUSR1 asks
- * for device-side resets, SIGCHLD reports a device process gone.
- */
 /* --check-config: the devices, the control socket and the device processes' user. */
 static int check(const struct cli *cli, struct config *cfg)
 {
@@ -185,6 +181,10 @@ static int check(const struct cli *cli, struct config *cfg)
 	return check_config(cli->config_file ? cli->config_file : "command line", cfg, true);
 }
 
+/*
+ * SIGINT/SIGTERM stop, SIGUSR2 logs every device's counters, SIGUSR1 asks
+ * for device-side resets, SIGCHLD reports a device process gone.
+ */
 static int signal_fd(void)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGUSR1, SIGUSR2, SIGCHLD };
@@ -247,7 +247,6 @@ static int main_loop(int sfd, struct ctl_server *ctl, struct devtab *t, struct i
 			ctl_server_process(ctl);
 	}
 }
-
 
 static int serve(const struct cli *cli, struct config *cfg)
 {
