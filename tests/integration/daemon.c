@@ -68,6 +68,20 @@ int test_daemon_prepare(struct test_daemon *d, unsigned ndev)
 	return 0;
 }
 
+/* The daemon said it serves: every device of its command line is set up (or left out). */
+static bool says_serving(const struct test_daemon *d)
+{
+	char line[1024];
+	bool found = false;
+	FILE *f = fopen(d->log, "re");
+
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, "iomed info: serving ") != NULL;
+	if (f)
+		fclose(f);
+	return found;
+}
+
 int test_daemon_launch(struct test_daemon *d)
 {
 	const char *bin = test_daemon_binary();
@@ -146,7 +160,8 @@ int test_daemon_launch(struct test_daemon *d)
 		}
 		if (d->with_control && access(d->control, F_OK))
 			all = false;
-		if (all)
+		/* --isolate sets devices up one process after the other, past the first sockets. */
+		if (all && says_serving(d))
 			return 0;
 		if (!test_daemon_alive(d)) {
 			test_daemon_dump_log(d, "daemon died at start");
