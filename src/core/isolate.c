@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
  * The supervisor of --isolate (isolate.h). Starting a device process is a
- * short conversation on a socketpair: the process parses its --device and
- * creates the model, says which id and socket it got (the supervisor
- * refuses one used twice, as the daemon does without --isolate), binds the
- * socket, enters the sandbox and says it is ready. Only then does the next
- * one start, so every socket exists once the daemon says it serves.
+ * short conversation on a socketpair: the process sets its device up as a
+ * thread of the daemon would (devtab_setup: model, socket), enters the
+ * sandbox and says how it went. Only then does the caller go on, so the
+ * socket exists once a device is added. The socketpair stays open: the
+ * supervisor's commands go over it (isolate_cmd.c).
  *
- * Each device has a page of memory shared with its process, mapped before
- * the first fork and unmapped by every other device process: its server's
- * counters, and the forbidden system call that killed it.
+ * Each device has memory shared with its process, mapped before the fork
+ * and unmapped by every other device process: its counters, and the
+ * forbidden system call that killed it.
  */
 #include "core/isolate.h"
 
@@ -20,16 +20,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "core/counter.h"
+#include "core/devtab_priv.h"
 #include "core/isolate_priv.h"
 #include "core/log.h"
-#include "core/sandbox.h"
 #include "vfio-user/sock.h"
 
 #define SPAWN_TIMEOUT_MS 10000  /* fork to ready, for one device */
@@ -40,11 +40,7 @@
 
 /* ---- starting one ---- */
 
-/*
- * One message of exactly @len bytes before @deadline: 0, -ECONNRESET (the
- * process is gone), -EPROTO (anything else), -ETIMEDOUT.
- */
-static int wait_msg(int sock, void *buf, size_t len, int64_t deadline)
+int iso_wait_msg(int sock, void *buf, size_t len, int64_t deadline)
 {
 	for (;;) {
 		struct pollfd p = { .fd = sock, .events = POLLIN };
@@ -80,108 +76,117 @@ static void describe_status(int status, const struct iso_dev *dev, char *buf, si
 			 WCOREDUMP(status) ? ", core dumped" : "");
 }
 
-/* A device process that never said ready: its exit status says why. */
-static int spawn_failed(struct iso_dev *dev, int why)
+static void wait_exit(pid_t pid, int *status)
+{
+	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* A device process that never said ready: what it said instead, or how it ended. */
+static int spawn_failed(struct iso_dev *dev, int why, struct iso_result *r, struct devtab_error *e)
 {
 	char what[160];
 	int status = 0;
 
-	if (why == -ETIMEDOUT)
-		pr_err("--device %s: not ready after %d ms; killing it", dev->spec, SPAWN_TIMEOUT_MS);
-	/* Gone or told to go, it exits by itself; stuck or talking nonsense, it is killed. */
+	/* Gone or failed, it exits by itself; stuck or talking nonsense, it is killed. */
 	if (why == -ETIMEDOUT || why == -EPROTO)
 		kill(dev->pid, SIGKILL);
-	while (waitpid(dev->pid, &status, 0) < 0 && errno == EINTR)
-		;
+	wait_exit(dev->pid, &status);
 	dev->pid = 0;
-	if (why == -EINVAL || (WIFEXITED(status) && WEXITSTATUS(status) == 2))
-		return -EINVAL;
-	if (why != -ETIMEDOUT && !(WIFEXITED(status) && WEXITSTATUS(status) == 1)) {
-		describe_status(status, dev, what, sizeof(what));
-		pr_err("--device %s: device process %s during set-up", dev->spec, what);
+	if (!why) { /* it said why */
+		r->key[sizeof(r->key) - 1] = r->msg[sizeof(r->msg) - 1] = '\0';
+		snprintf(e->key, sizeof(e->key), "%s", r->key);
+		snprintf(e->msg, sizeof(e->msg), "%s", r->msg);
+		e->backend = r->backend;
+		return r->ret < 0 ? r->ret : -EIO;
 	}
-	return why == -ETIMEDOUT ? why : -EIO;
+	e->key[0] = '\0';
+	if (why == -ETIMEDOUT) {
+		snprintf(e->msg, sizeof(e->msg), "device process not ready after %d ms",
+			 SPAWN_TIMEOUT_MS);
+		return why;
+	}
+	describe_status(status, dev, what, sizeof(what));
+	snprintf(e->msg, sizeof(e->msg), "device process %s during set-up", what);
+	return -EIO;
 }
 
-/* The id and socket a new device process got must be its own. */
-static int check_hello(struct isolate *iso, struct iso_dev *dev, struct iso_hello *h)
-{
-	h->id[sizeof(h->id) - 1] = '\0';
-	h->socket[sizeof(h->socket) - 1] = '\0';
-	for (unsigned i = 0; i < iso->ndev; i++) {
-		const struct iso_dev *o = iso->devs[i];
-
-		if (o == dev || !o->id[0])
-			continue;
-		if (!strcmp(o->id, h->id)) {
-			pr_err("--device %s: id '%s' is used twice", dev->spec, h->id);
-			return -EINVAL;
-		}
-		if (!strcmp(o->socket, h->socket)) {
-			pr_err("--device %s: socket %s is used twice", dev->spec, h->socket);
-			return -EINVAL;
-		}
-	}
-	memcpy(dev->id, h->id, sizeof(dev->id));
-	memcpy(dev->socket, h->socket, sizeof(dev->socket));
-	return 0;
-}
-
-static int spawn(struct isolate *iso, struct iso_dev *dev)
+static int spawn(struct iso_dev *dev, struct devtab_error *e)
 {
 	int64_t deadline = vfu_now_ms() + SPAWN_TIMEOUT_MS;
-	struct iso_hello hello;
+	struct iso_result r;
 	int sv[2], ret;
-	int32_t verdict;
-	char ready;
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
-		return -errno;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
+		ret = -errno;
+		snprintf(e->msg, sizeof(e->msg), "socketpair: %s", strerror(-ret));
+		return ret;
+	}
 	dev->shared->bad_syscall = -1;
 	fflush(NULL); /* or the child would write our buffered output again */
 	dev->pid = fork();
 	if (!dev->pid) {
 		close(sv[0]);
-		isolate_child_main(iso, dev, sv[1]);
+		isolate_child_main(dev, sv[1]);
 	}
 	ret = dev->pid < 0 ? -errno : 0;
 	close(sv[1]);
 	if (ret) {
 		dev->pid = 0;
 		close(sv[0]);
+		snprintf(e->msg, sizeof(e->msg), "fork: %s", strerror(-ret));
 		return ret;
 	}
-	ret = wait_msg(sv[0], &hello, sizeof(hello), deadline);
-	if (!ret) {
-		verdict = check_hello(iso, dev, &hello);
-		if (send(sv[0], &verdict, sizeof(verdict), MSG_NOSIGNAL) != sizeof(verdict))
-			ret = -ECONNRESET;
-		ret = verdict ? verdict : ret;
+	ret = iso_wait_msg(sv[0], &r, sizeof(r), deadline);
+	if (ret || r.ret) {
+		close(sv[0]);
+		return spawn_failed(dev, ret, &r, e);
 	}
-	if (!ret)
-		ret = wait_msg(sv[0], &ready, 1, deadline);
-	if (!ret && ready != ISO_READY)
-		ret = -EPROTO;
-	close(sv[0]);
-	if (ret)
-		return spawn_failed(dev, ret);
+	dev->sock = sv[0];
 	dev->listened = true;
 	dev->started_ms = vfu_now_ms();
-	pr_info("device %s: served by process %d, sandboxed", dev->id, (int)dev->pid);
+	pr_info("device %s: served by process %d, sandboxed", dev->d->dev.id, (int)dev->pid);
 	return 0;
 }
 
 static void free_dev(struct iso_dev *dev)
 {
-	if (!dev)
-		return;
 	if (dev->shared)
-		munmap(dev->shared, sizeof(*dev->shared));
-	free(dev->spec);
+		munmap(dev->shared, dev->shared_size);
 	free(dev);
 }
 
-int isolate_spawn_device(struct isolate *iso, const char *spec)
+/* The shared counters: a whole number of pages, zeroed. */
+static int map_shared(struct iso_dev *dev)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t size = sizeof(*dev->shared) + dev->d->dev.model->stats_size;
+
+	dev->shared_size = (size + page - 1) / page * page;
+	dev->shared = mmap(NULL, dev->shared_size, PROT_READ | PROT_WRITE,
+			   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (dev->shared != MAP_FAILED)
+		return 0;
+	dev->shared = NULL;
+	return -ENOMEM;
+}
+
+static void forget(struct isolate *iso, struct iso_dev *dev)
+{
+	for (unsigned i = 0; i < iso->ndev; i++) {
+		if (iso->devs[i] != dev)
+			continue;
+		memmove(&iso->devs[i], &iso->devs[i + 1], (iso->ndev - i - 1) * sizeof(dev));
+		iso->ndev--;
+		break;
+	}
+	dev->d->iso = NULL;
+	dev->d->vfu_stats = NULL;
+	dev->d->model_stats = NULL;
+	free_dev(dev);
+}
+
+int isolate_start(struct isolate *iso, struct devtab_entry *d, struct devtab_error *e)
 {
 	struct iso_dev *dev = calloc(1, sizeof(*dev)), **devs;
 	int ret;
@@ -189,24 +194,26 @@ int isolate_spawn_device(struct isolate *iso, const char *spec)
 	devs = realloc(iso->devs, (iso->ndev + 1) * sizeof(*devs));
 	if (devs)
 		iso->devs = devs;
-	if (!dev || !devs || !(dev->spec = strdup(spec))) {
-		free_dev(dev);
+	if (!dev || !devs) {
+		free(dev);
+		snprintf(e->msg, sizeof(e->msg), "out of memory");
 		return -ENOMEM;
 	}
-	dev->shared = mmap(NULL, sizeof(*dev->shared), PROT_READ | PROT_WRITE,
-			   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (dev->shared == MAP_FAILED) {
-		dev->shared = NULL;
+	dev->iso = iso;
+	dev->d = d;
+	dev->sock = -1;
+	if (map_shared(dev)) {
 		free_dev(dev);
+		snprintf(e->msg, sizeof(e->msg), "out of memory");
 		return -ENOMEM;
 	}
-	dev->index = iso->ndev;
+	d->iso = dev;
+	d->vfu_stats = &dev->shared->stats;
+	d->model_stats = d->dev.model->stats_size ? dev->shared->model_stats : NULL;
 	iso->devs[iso->ndev++] = dev;
-	ret = spawn(iso, dev);
-	if (ret) {
-		iso->ndev--;
-		free_dev(dev);
-	}
+	ret = spawn(dev, e);
+	if (ret)
+		forget(iso, dev);
 	return ret;
 }
 
@@ -232,30 +239,37 @@ static unsigned backoff_ms(struct iso_dev *dev, int64_t now)
 	return ms < RESTART_MAX_MS ? ms : RESTART_MAX_MS;
 }
 
-static void on_exit_status(struct isolate *iso, struct iso_dev *dev, int status)
+/* @dev's process ended with @status; @stopping: we asked it to. */
+static void on_exit_status(struct iso_dev *dev, int status, bool stopping)
 {
 	int64_t now = vfu_now_ms();
+	const char *id = dev->d->dev.id;
 	pid_t pid = dev->pid;
 	char what[160];
 	unsigned ms;
 
 	dev->pid = 0;
+	if (dev->sock >= 0)
+		close(dev->sock);
+	dev->sock = -1;
+	/* It may have died with a client: nobody is connected now. */
+	counter_set(&dev->shared->stats.connected, 0);
 	describe_status(status, dev, what, sizeof(what));
-	if (iso->stopping) {
+	if (stopping) {
 		if (WIFEXITED(status) && !WEXITSTATUS(status)) {
-			pr_debug("device %s (pid %d) stopped", dev->id, (int)pid);
+			pr_debug("device %s (pid %d) stopped", id, (int)pid);
 			return;
 		}
-		iso->unclean = true;
-		pr_err("device %s (pid %d) %s while stopping", dev->id, (int)pid, what);
+		dev->iso->unclean = true;
+		pr_err("device %s (pid %d) %s while stopping", id, (int)pid, what);
 		return;
 	}
 	ms = backoff_ms(dev, now);
 	dev->restart_at_ms = now + ms;
-	pr_err("device %s (pid %d) %s; restarting it in %u ms", dev->id, (int)pid, what, ms);
+	pr_err("device %s (pid %d) %s; restarting it in %u ms", id, (int)pid, what, ms);
 }
 
-static void reap(struct isolate *iso)
+void isolate_reap(struct isolate *iso)
 {
 	struct iso_dev *dev;
 	int status;
@@ -263,35 +277,32 @@ static void reap(struct isolate *iso)
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 		if ((dev = find_pid(iso, pid)))
-			on_exit_status(iso, dev, status);
+			on_exit_status(dev, status, iso->stopping);
 }
 
-static void restart_due(struct isolate *iso)
+void isolate_restart_due(struct isolate *iso)
 {
 	int64_t now = vfu_now_ms();
 
-	for (unsigned i = 0; i < iso->ndev; i++) {
+	for (unsigned i = 0; i < iso->ndev && !iso->stopping; i++) {
 		struct iso_dev *dev = iso->devs[i];
+		struct devtab_error e = { .msg = "" };
 		unsigned ms;
 
 		if (!dev->restart_at_ms || now < dev->restart_at_ms)
 			continue;
 		dev->restart_at_ms = 0;
-		if (!spawn(iso, dev)) {
+		if (!spawn(dev, &e)) {
 			dev->restarts++;
-			pr_info("device %s: restarted (%u restart%s)", dev->id, dev->restarts,
+			pr_info("device %s: restarted (%u restart%s)", dev->d->dev.id, dev->restarts,
 				dev->restarts == 1 ? "" : "s");
 			continue;
 		}
 		ms = backoff_ms(dev, now);
 		dev->restart_at_ms = vfu_now_ms() + ms;
-		pr_err("device %s: restart failed; trying again in %u ms", dev->id, ms);
+		pr_err("device %s: restart failed: %s; trying again in %u ms", dev->d->dev.id, e.msg,
+		       ms);
 	}
-}
-
-int isolate_fd(const struct isolate *iso)
-{
-	return iso->sigfd;
 }
 
 int isolate_timeout_ms(const struct isolate *iso)
@@ -309,78 +320,13 @@ int isolate_timeout_ms(const struct isolate *iso)
 	return next <= now ? 0 : (int)(next - now);
 }
 
-/* SIGUSR2: every device's message counters, from the pages the device processes count in. */
-static void dump_stats(const struct isolate *iso)
+/* ---- stopping them ---- */
+
+static void nap_ms(int ms)
 {
-	char buf[512];
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = ms * 1000000L };
 
-	for (unsigned i = 0; i < iso->ndev; i++)
-		pr_info("device %s stats: %s", iso->devs[i]->id,
-			vfu_stats_format(&iso->devs[i]->shared->stats, buf, sizeof(buf)));
-}
-
-/* The signals that came in: SIGINT or SIGTERM if one did. */
-static int drain_signals(struct isolate *iso)
-{
-	struct signalfd_siginfo si;
-	int stop = 0;
-
-	while (read(iso->sigfd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
-			stop = (int)si.ssi_signo;
-		else if (si.ssi_signo == SIGUSR2)
-			dump_stats(iso);
-		else if (si.ssi_signo == SIGUSR1)
-			pr_warn("SIGUSR1: device-side resets are not available with --isolate");
-	}
-	return stop;
-}
-
-int isolate_dispatch(struct isolate *iso)
-{
-	int stop = drain_signals(iso);
-
-	reap(iso);
-	if (!stop)
-		restart_due(iso);
-	return stop;
-}
-
-/* ---- the supervisor ---- */
-
-int isolate_create(struct isolate **out, const char *user)
-{
-	struct isolate *iso = calloc(1, sizeof(*iso));
-	char err[160];
-	sigset_t set;
-	int ret;
-
-	if (!iso)
-		return -ENOMEM;
-	iso->sigfd = -1;
-	iso->self = getpid();
-	if (user && sandbox_lookup_user(user, &iso->user, err, sizeof(err))) {
-		pr_err("%s", err);
-		free(iso);
-		return -EINVAL;
-	}
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, SIGUSR2);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	iso->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (iso->sigfd < 0) {
-		ret = -errno;
-		pr_err("signalfd: %s", strerror(-ret));
-		free(iso);
-		return ret;
-	}
-	*out = iso;
-	return 0;
+	nanosleep(&ts, NULL);
 }
 
 static bool any_running(const struct isolate *iso)
@@ -391,58 +337,125 @@ static bool any_running(const struct isolate *iso)
 	return false;
 }
 
-static void stop_all(struct isolate *iso)
+/* Those still running STOP_TIMEOUT_MS after SIGTERM get SIGKILL. */
+static void kill_stragglers(struct isolate *iso)
+{
+	for (unsigned i = 0; i < iso->ndev; i++) {
+		struct iso_dev *dev = iso->devs[i];
+		int status = 0;
+
+		if (!dev->pid)
+			continue;
+		pr_err("device %s (pid %d) still running %d ms after SIGTERM: killing it",
+		       dev->d->dev.id, (int)dev->pid, STOP_TIMEOUT_MS);
+		kill(dev->pid, SIGKILL);
+		wait_exit(dev->pid, &status);
+		on_exit_status(dev, status, true);
+	}
+}
+
+void isolate_stop_all(struct isolate *iso)
 {
 	int64_t deadline = vfu_now_ms() + STOP_TIMEOUT_MS;
 
 	iso->stopping = true;
-	for (unsigned i = 0; i < iso->ndev; i++)
+	for (unsigned i = 0; i < iso->ndev; i++) {
+		iso->devs[i]->restart_at_ms = 0;
 		if (iso->devs[i]->pid)
 			kill(iso->devs[i]->pid, SIGTERM);
+	}
 	while (any_running(iso) && vfu_now_ms() < deadline) {
-		struct pollfd p = { .fd = iso->sigfd, .events = POLLIN };
-
-		poll(&p, 1, (int)(deadline - vfu_now_ms()));
-		drain_signals(iso);
-		reap(iso);
+		isolate_reap(iso);
+		if (any_running(iso))
+			nap_ms(5);
 	}
-	for (unsigned i = 0; i < iso->ndev; i++) {
-		struct iso_dev *dev = iso->devs[i];
-		int status;
-
-		if (!dev->pid)
-			continue;
-		pr_err("device %s (pid %d) still running %d ms after SIGTERM: killing it", dev->id,
-		       (int)dev->pid, STOP_TIMEOUT_MS);
-		kill(dev->pid, SIGKILL);
-		while (waitpid(dev->pid, &status, 0) < 0 && errno == EINTR)
-			;
-		on_exit_status(iso, dev, status);
-	}
+	kill_stragglers(iso);
 }
 
-static void log_stats(const struct isolate *iso, const struct iso_dev *dev)
+static void stop_one(struct iso_dev *dev)
 {
-	struct isolate_device_info info;
-	uint64_t msgs = 0;
+	int64_t deadline = vfu_now_ms() + STOP_TIMEOUT_MS;
+	int status = 0;
+	pid_t got = 0;
 
-	if (isolate_device_info(iso, dev->id, &info))
+	kill(dev->pid, SIGTERM);
+	while (vfu_now_ms() < deadline) {
+		got = waitpid(dev->pid, &status, WNOHANG);
+		if (got)
+			break;
+		nap_ms(5);
+	}
+	if (got > 0) {
+		on_exit_status(dev, status, true);
 		return;
-	for (unsigned c = 0; c < VFU_CMD_MAX; c++)
-		msgs += info.stats.msgs[c];
-	pr_info("device %s: %llu session%s, %llu messages (%llu errors, %llu malformed), %u restart%s",
-		dev->id, (unsigned long long)info.stats.sessions, info.stats.sessions == 1 ? "" : "s",
-		(unsigned long long)msgs, (unsigned long long)info.stats.errors,
-		(unsigned long long)info.stats.bad_msgs, info.restarts, info.restarts == 1 ? "" : "s");
+	}
+	if (got == 0) {
+		pr_err("device %s (pid %d) still running %d ms after SIGTERM: killing it",
+		       dev->d->dev.id, (int)dev->pid, STOP_TIMEOUT_MS);
+		kill(dev->pid, SIGKILL);
+	}
+	wait_exit(dev->pid, &status);
+	on_exit_status(dev, status, true);
 }
 
-/* The device processes cannot: they are sandboxed. */
+static void log_stats(const struct iso_dev *dev)
+{
+	const struct vfu_stats *st = &dev->shared->stats;
+	uint64_t msgs = 0, sessions = counter_get(&st->sessions);
+
+	for (unsigned c = 0; c < VFU_CMD_MAX; c++)
+		msgs += counter_get(&st->msgs[c]);
+	pr_info("device %s: %llu session%s, %llu messages (%llu errors, %llu malformed), %u restart%s",
+		dev->d->dev.id, (unsigned long long)sessions, sessions == 1 ? "" : "s",
+		(unsigned long long)msgs, (unsigned long long)counter_get(&st->errors),
+		(unsigned long long)counter_get(&st->bad_msgs), dev->restarts,
+		dev->restarts == 1 ? "" : "s");
+}
+
+/* The device process cannot: it is sandboxed. */
 static void remove_socket(const struct iso_dev *dev)
 {
 	struct stat st;
 
-	if (dev->listened && !lstat(dev->socket, &st) && S_ISSOCK(st.st_mode))
-		unlink(dev->socket);
+	if (dev->listened && !lstat(dev->d->socket, &st) && S_ISSOCK(st.st_mode))
+		unlink(dev->d->socket);
+}
+
+void isolate_stop(struct devtab_entry *d)
+{
+	struct iso_dev *dev = d->iso;
+
+	if (!dev)
+		return;
+	dev->restart_at_ms = 0;
+	if (dev->pid)
+		stop_one(dev);
+	log_stats(dev);
+	remove_socket(dev);
+	forget(dev->iso, dev);
+}
+
+/* ---- the supervisor ---- */
+
+int isolate_create(struct isolate **out, const char *user, char *err, size_t errlen)
+{
+	struct isolate *iso = calloc(1, sizeof(*iso));
+	int ret;
+
+	if (!iso) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	iso->self = getpid();
+	if (user) {
+		ret = sandbox_lookup_user(user, &iso->user, err, errlen);
+		if (ret) {
+			free(iso);
+			return ret;
+		}
+	}
+	*out = iso;
+	return 0;
 }
 
 int isolate_destroy(struct isolate *iso)
@@ -451,65 +464,10 @@ int isolate_destroy(struct isolate *iso)
 
 	if (!iso)
 		return 0;
-	stop_all(iso);
-	for (unsigned i = 0; i < iso->ndev; i++) {
-		log_stats(iso, iso->devs[i]);
-		remove_socket(iso->devs[i]);
-	}
-	for (unsigned i = 0; i < iso->ndev; i++)
-		free_dev(iso->devs[i]);
+	while (iso->ndev)
+		isolate_stop(iso->devs[iso->ndev - 1]->d);
 	unclean = iso->unclean;
 	free(iso->devs);
-	close(iso->sigfd);
 	free(iso);
 	return unclean ? -EIO : 0;
-}
-
-int isolate_device_info(const struct isolate *iso, const char *id,
-			struct isolate_device_info *out)
-{
-	for (unsigned i = 0; i < iso->ndev; i++) {
-		const struct iso_dev *dev = iso->devs[i];
-
-		if (strcmp(dev->id, id))
-			continue;
-		out->pid = dev->pid;
-		out->restarts = dev->restarts;
-		/* Written by the device process as we read: a snapshot, word by word. */
-		memcpy(&out->stats, (const void *)&dev->shared->stats, sizeof(out->stats));
-		return 0;
-	}
-	return -ENOENT;
-}
-
-int isolate_run(const struct cli *cli)
-{
-	struct isolate *iso;
-	int status = 0, sig = 0, ret;
-
-	ret = isolate_create(&iso, cli->user);
-	if (ret)
-		return ret == -EINVAL ? 2 : 1;
-	for (unsigned i = 0; i < cli->ndevices && !status; i++) {
-		ret = isolate_spawn_device(iso, cli->device_specs[i]);
-		if (ret)
-			status = ret == -EINVAL ? 2 : 1;
-	}
-	if (!status)
-		pr_info("serving %u device%s, each in a sandboxed process of its own", cli->ndevices,
-			cli->ndevices == 1 ? "" : "s");
-	while (!status && !sig) {
-		struct pollfd p = { .fd = isolate_fd(iso), .events = POLLIN };
-
-		if (poll(&p, 1, isolate_timeout_ms(iso)) < 0 && errno != EINTR) {
-			pr_err("poll: %s", strerror(errno));
-			status = 1;
-		}
-		sig = isolate_dispatch(iso);
-	}
-	if (sig)
-		pr_info("%s: stopping", strsignal(sig));
-	if (isolate_destroy(iso) && !status)
-		status = 1;
-	return status;
 }

@@ -1,64 +1,71 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * --isolate: the daemon supervises one process per device. Each process
- * sets its device up with the daemon's privileges, enters the sandbox
- * (core/sandbox.h) and serves; the supervisor reports a device process that
- * dies and starts a new one after a back-off, while the others go on.
+ * --isolate: every device of the device table (devtab.h) is served by a
+ * process of its own. The process sets its device up with the daemon's
+ * privileges, enters the sandbox (core/sandbox.h) and serves; the
+ * supervisor (the daemon's main thread) reports a device process that dies
+ * and starts a new one after a back-off, while the others go on. The
+ * device table calls the functions below in place of starting, stopping
+ * and resetting a server thread.
  */
 #ifndef IOMED_CORE_ISOLATE_H
 #define IOMED_CORE_ISOLATE_H
 
 #include <stdbool.h>
-#include <sys/types.h>
+#include <stddef.h>
 
-#include "core/cli.h"
-#include "vfio-user/server.h"
+#include "core/log.h"
 
 struct isolate;
+struct devtab_entry;
+struct devtab_error;
+struct json_object;
 
-/* daemon_run with --isolate: same exit status (0 clean stop, 1 runtime error, 2 bad spec). */
-int isolate_run(const struct cli *cli);
-
 /*
- * The supervisor: blocks SIGINT, SIGTERM and SIGCHLD (they arrive through
- * isolate_fd). @user: --user, or NULL. -errno, logged (-EINVAL: bad user).
- * Device processes are forked from the calling thread: keep other threads
- * away from locks a child would need (malloc and stdio are fork-safe).
+ * The supervisor. @user: the device processes' user (--user), or NULL.
+ * -errno with the reason in @err (-EINVAL: no such user, -EPERM: not root).
+ * The caller takes SIGCHLD (blocked, through a signalfd) and calls
+ * isolate_reap on it. Device processes are forked from the calling
+ * thread: keep other threads away from locks a child would need.
  */
-int isolate_create(struct isolate **out, const char *user);
+int isolate_create(struct isolate **out, const char *user, char *err, size_t errlen);
 /*
- * Start a process serving the device of @spec and wait until it listens
- * inside its sandbox. 0, -EINVAL for a bad specification (logged by the
- * device process or here), or another -errno (logged).
- */
-int isolate_spawn_device(struct isolate *iso, const char *spec);
-/* Poll this fd (readable: call isolate_dispatch), at most isolate_timeout_ms (-1: no limit). */
-int isolate_fd(const struct isolate *iso);
-int isolate_timeout_ms(const struct isolate *iso);
-/*
- * Reap and report dead device processes, restart the ones whose back-off
- * ran out. Returns SIGINT or SIGTERM when one of them came in, else 0.
- */
-int isolate_dispatch(struct isolate *iso);
-/*
- * SIGTERM every device process, wait for them (SIGKILL after a while),
- * remove their sockets, free. 0, or -EIO when one did not stop cleanly.
+ * Free the supervisor once every device is stopped. 0, or -EIO when a
+ * device process did not stop cleanly at some point (killed, or a bad exit).
  */
 int isolate_destroy(struct isolate *iso);
 
-struct isolate_device_info {
-	pid_t pid;         /* 0: dead, waiting for its restart */
-	unsigned restarts; /* processes started after the first */
-	/*
-	 * The counters of the device's server, kept by its process in memory
-	 * shared with the supervisor, across restarts. The process may be
-	 * hostile: they are numbers to show, nothing to trust.
-	 */
-	struct vfu_stats stats;
-};
+/*
+ * Start the process serving @d (validated by the table) and wait until it
+ * listens inside its sandbox. 0, or -errno with @e filled as an in-process
+ * start would fill it.
+ */
+int isolate_start(struct isolate *iso, struct devtab_entry *d, struct devtab_error *e);
+/*
+ * Stop @d's process (SIGTERM, SIGKILL after a bound), remove its socket and
+ * its shared counters, forget it. Nothing for a device without a process.
+ */
+void isolate_stop(struct devtab_entry *d);
+/* SIGTERM every device process at once and wait for them all (the same bound). */
+void isolate_stop_all(struct isolate *iso);
 
-/* A snapshot of device @id. 0 or -ENOENT. */
-int isolate_device_info(const struct isolate *iso, const char *id,
-			struct isolate_device_info *out);
+/* Dead device processes: report them and schedule their restart (on SIGCHLD). */
+void isolate_reap(struct isolate *iso);
+/* Poll at most this long (-1: no limit), then call isolate_restart_due. */
+int isolate_timeout_ms(const struct isolate *iso);
+void isolate_restart_due(struct isolate *iso);
+
+/*
+ * Commands to a running device process, answered by it (isolate_cmd.c).
+ * DEVICE_RESET: 0, -ESRCH (no process right now), -ETIMEDOUT, or the
+ * process's answer.
+ */
+int isolate_reset(struct devtab_entry *d);
+/* A device-side reset (the model's reset_request), where the model has one. */
+int isolate_reset_request(struct devtab_entry *d);
+/* The log level of every device process (and of those started later). */
+void isolate_set_log_level(struct isolate *iso, enum log_level level);
+/* "pid", "state" ("running", "restarting"), "restarts" of @d into @o. */
+void isolate_describe(const struct devtab_entry *d, struct json_object *o);
 
 #endif

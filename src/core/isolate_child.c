@@ -2,9 +2,12 @@
 /*
  * An isolated device process (isolate.h): it drops what it inherited from
  * the supervisor, sets its device up with the daemon's privileges, enters
- * the sandbox and serves in its main thread until SIGTERM.
+ * the sandbox and serves in its main thread until SIGTERM. A second
+ * thread, started inside the sandbox, answers the supervisor's commands
+ * (iso_cmd) on the socketpair.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,14 +15,20 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include "core/daemon.h"
+#include "core/devtab_priv.h"
 #include "core/isolate_priv.h"
 #include "core/log.h"
 
 static struct vfu_server *child_server; /* for the SIGTERM handler */
+
+/* What the command thread may touch, until the main thread tears the device down. */
+static struct {
+	pthread_mutex_t lock;
+	struct devtab_entry *d; /* NULL once the server stopped */
+	int sock;
+} cmds = { .lock = PTHREAD_MUTEX_INITIALIZER, .sock = -1 };
 
 static void child_on_term(int sig)
 {
@@ -36,8 +45,14 @@ static void child_signals(void)
 	sa.sa_handler = child_on_term;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
-	/* ^C in a terminal reaches every process: the supervisor stops us. */
+	/*
+	 * ^C in a terminal reaches every process: the supervisor stops us. So
+	 * do SIGUSR1/2 sent to the process group: the supervisor passes on
+	 * what concerns us.
+	 */
 	signal(SIGINT, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
+	signal(SIGUSR2, SIG_IGN);
 	signal(SIGCHLD, SIG_DFL);
 }
 
@@ -52,8 +67,10 @@ static void sigterm_blocked(bool blocked)
 }
 
 /* Nothing of the supervisor or of the other devices stays with us. */
-static void child_prepare(struct isolate *iso, struct iso_dev *dev, int sock)
+static void child_prepare(struct iso_dev *dev, int sock)
 {
+	struct isolate *iso = dev->iso;
+	char name[16];
 	int ret;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -70,63 +87,125 @@ static void child_prepare(struct isolate *iso, struct iso_dev *dev, int sock)
 	}
 	for (unsigned i = 0; i < iso->ndev; i++)
 		if (iso->devs[i] != dev)
-			munmap(iso->devs[i]->shared, sizeof(struct iso_shared));
-}
-
-static int child_hello(int sock, struct daemon_device *d)
-{
-	struct iso_hello h;
-	int32_t verdict;
-	char name[16];
-
-	snprintf(name, sizeof(name), "iomed-%s", daemon_device_id(d));
+			munmap(iso->devs[i]->shared, iso->devs[i]->shared_size);
+	snprintf(name, sizeof(name), "iomed-%.9s", dev->d->dev.id); /* 15 at most */
 	prctl(PR_SET_NAME, name, 0, 0, 0);
-	memset(&h, 0, sizeof(h));
-	snprintf(h.id, sizeof(h.id), "%s", daemon_device_id(d));
-	snprintf(h.socket, sizeof(h.socket), "%s", daemon_device_socket(d));
-	if (send(sock, &h, sizeof(h), MSG_NOSIGNAL) != sizeof(h) ||
-	    recv(sock, &verdict, sizeof(verdict), 0) != sizeof(verdict))
-		return -EPIPE;
-	return verdict;
+	log_set_thread_tag(dev->d->dev.id);
 }
 
-void isolate_child_main(struct isolate *iso, struct iso_dev *dev, int sock)
+/* How set-up went, as the supervisor's spawn() reads it. write: send is not allowed later. */
+static int report(int sock, int ret, const struct devtab_error *e)
 {
-	const char ready = ISO_READY;
-	struct daemon_device *d;
+	struct iso_result r;
+
+	memset(&r, 0, sizeof(r));
+	r.ret = ret;
+	r.backend = e->backend;
+	snprintf(r.key, sizeof(r.key), "%s", e->key);
+	snprintf(r.msg, sizeof(r.msg), "%s", e->msg);
+	return write(sock, &r, sizeof(r)) == sizeof(r) ? 0 : -EPIPE;
+}
+
+/* ---- the supervisor's commands ---- */
+
+static int run_command(struct devtab_entry *d, const struct iso_cmd *cmd)
+{
+	const struct iomed_model *m = d->dev.model;
+
+	switch (cmd->op) {
+	case ISO_CMD_RESET:
+		return vfu_server_call(d->srv, vfu_device_reset, NULL);
+	case ISO_CMD_RESET_REQUEST:
+		if (!m->reset_request)
+			return -EOPNOTSUPP;
+		pr_info("device %s: reset requested", d->dev.id);
+		return m->reset_request(&d->dev);
+	case ISO_CMD_LOG_LEVEL:
+		if (cmd->arg < LOG_ERROR || cmd->arg > LOG_TRACE)
+			return -EINVAL;
+		log_set_level((enum log_level)cmd->arg);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+static void *command_thread(void *arg)
+{
+	struct iso_cmd cmd;
+	struct iso_reply reply;
+
+	(void)arg;
+	log_set_thread_tag(cmds.d->dev.id);
+	/* Until the supervisor closes its end (we are being stopped). */
+	while (read(cmds.sock, &cmd, sizeof(cmd)) == sizeof(cmd)) {
+		reply.seq = cmd.seq;
+		pthread_mutex_lock(&cmds.lock);
+		reply.ret = cmds.d ? run_command(cmds.d, &cmd) : -ESRCH;
+		pthread_mutex_unlock(&cmds.lock);
+		if (write(cmds.sock, &reply, sizeof(reply)) != sizeof(reply))
+			break;
+	}
+	return NULL;
+}
+
+/* The command thread leaves the device alone from now on. */
+static void commands_end(void)
+{
+	pthread_mutex_lock(&cmds.lock);
+	cmds.d = NULL;
+	pthread_mutex_unlock(&cmds.lock);
+}
+
+/* ---- the process ---- */
+
+static int enter_sandbox(struct iso_dev *dev, struct devtab_error *e)
+{
 	char label[80];
+	int ret;
+
+	snprintf(label, sizeof(label), "device %s", dev->d->dev.id);
+	ret = sandbox_enter(&dev->iso->user, label, &dev->shared->bad_syscall,
+			    &dev->d->dev.syscalls);
+	if (ret)
+		snprintf(e->msg, sizeof(e->msg), "cannot enter the sandbox: %s", strerror(-ret));
+	return ret;
+}
+
+void isolate_child_main(struct iso_dev *dev, int sock)
+{
+	struct devtab_entry *d = dev->d;
+	struct devtab_error e = { .msg = "" };
+	pthread_t thread;
 	int status = 1, ret;
 
-	child_prepare(iso, dev, sock);
-	if (daemon_device_create(&d, dev->spec, dev->index))
-		exit(2);
-	snprintf(label, sizeof(label), "device %s", daemon_device_id(d));
-	ret = child_hello(sock, d);
-	if (ret) {
-		status = ret == -EPIPE ? 1 : 2; /* the supervisor is gone, or said no */
-		goto out;
+	child_prepare(dev, sock);
+	ret = devtab_setup(d, &e);
+	if (!ret) {
+		child_server = d->srv;
+		ret = enter_sandbox(dev, &e);
 	}
-	if (daemon_device_listen(d))
+	/* The user switch cleared the death signal for a moment: is the supervisor still there? */
+	if (!ret && getppid() != dev->iso->self)
+		ret = -EPIPE;
+	if (!ret) {
+		cmds.d = d;
+		cmds.sock = sock;
+		ret = -pthread_create(&thread, NULL, command_thread, NULL);
+		if (ret)
+			snprintf(e.msg, sizeof(e.msg), "cannot start a thread: %s", strerror(-ret));
+	}
+	if (report(sock, ret, &e) || ret)
 		goto out;
-	child_server = daemon_device_server(d);
-	vfu_server_set_stats(child_server, &dev->shared->stats);
-	if (sandbox_enter(&iso->user, label, &dev->shared->bad_syscall))
-		goto out;
-	/*
-	 * The user switch cleared the death signal for a moment: is the
-	 * supervisor still there? (write: send is sendto, not allowed now.)
-	 */
-	if (getppid() != iso->self || write(sock, &ready, 1) != 1)
-		goto out;
-	close(sock);
 	sigterm_blocked(false);
 	ret = vfu_server_run(child_server);
 	if (ret)
-		pr_err("%s: server stopped: %s", label, strerror(-ret));
+		pr_err("device %s: server stopped: %s", d->dev.id, strerror(-ret));
 	status = ret ? 1 : 0;
 out:
 	sigterm_blocked(true);
+	commands_end();
 	child_server = NULL;
-	daemon_device_free(d);
+	devtab_teardown(d);
 	exit(status);
 }

@@ -1,35 +1,67 @@
 /* SPDX-License-Identifier: MIT */
-/* Shared by the supervisor (isolate.c) and the device processes (isolate_child.c). */
+/* Shared by the supervisor (isolate.c, isolate_cmd.c) and the device processes (isolate_child.c). */
 #ifndef IOMED_CORE_ISOLATE_PRIV_H
 #define IOMED_CORE_ISOLATE_PRIV_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "core/isolate.h"
 #include "core/sandbox.h"
+#include "vfio-user/server.h"
 
+/*
+ * Memory shared by the supervisor and one device process, kept across its
+ * restarts: the counters of its server and of its model (model_stats, the
+ * model's stats_size bytes), and the forbidden system call that killed it.
+ * The process may be hostile: these are numbers to show, nothing to trust.
+ */
 struct iso_shared {
 	struct vfu_stats stats;
-	int32_t bad_syscall; /* what killed the process with SIGSYS, -1 none */
+	int32_t bad_syscall; /* -1 none */
+	uint64_t model_stats[] __attribute__((aligned(64)));
 };
 
-/* What a device process says once its model exists (SOCK_SEQPACKET: one message). */
-struct iso_hello {
-	char id[64];
-	char socket[108]; /* sun_path */
+/*
+ * How set-up went, the device process's one message before it serves (or
+ * exits): ret 0 ready, else -errno with the reason as devtab_error has it.
+ */
+struct iso_result {
+	int32_t ret;
+	uint8_t backend;
+	char key[64];
+	char msg[512];
 };
-#define ISO_READY 'R'
+
+/* Commands on the socketpair, once the process serves; each gets one iso_reply. */
+enum iso_op {
+	ISO_CMD_RESET = 1,         /* DEVICE_RESET, as a client's */
+	ISO_CMD_RESET_REQUEST = 2, /* the model's device-side reset, if it has one */
+	ISO_CMD_LOG_LEVEL = 3,     /* arg: enum log_level */
+};
+
+struct iso_cmd {
+	uint32_t seq;
+	uint32_t op;
+	int32_t arg;
+};
+
+struct iso_reply {
+	uint32_t seq;
+	int32_t ret;
+};
 
 struct iso_dev {
-	char *spec;
-	unsigned index;   /* on the command line: the default id is devINDEX */
-	char id[sizeof(((struct iso_hello *)0)->id)];
-	char socket[sizeof(((struct iso_hello *)0)->socket)];
-	bool listened;    /* the socket file is ours to remove */
-	pid_t pid;        /* 0: not running */
+	struct isolate *iso;
+	struct devtab_entry *d;
+	pid_t pid;     /* 0: not running */
+	int sock;      /* our end of the socketpair with the running process, -1 none */
+	uint32_t seq;  /* of the last command sent */
 	struct iso_shared *shared;
+	size_t shared_size;
+	bool listened; /* the socket file is ours to remove */
 	int64_t started_ms;
 	int64_t restart_at_ms; /* 0: none due */
 	unsigned failures;     /* deaths in a row: the back-off */
@@ -39,15 +71,19 @@ struct iso_dev {
 struct isolate {
 	struct iso_dev **devs;
 	unsigned ndev;
-	int sigfd;
 	pid_t self;
 	bool stopping;
 	bool unclean; /* a device process did not stop cleanly */
 	struct sandbox_user user;
 };
 
-/* The device process: set up, say hello and ready on @sock, serve, exit. */
-__attribute__((noreturn)) void isolate_child_main(struct isolate *iso, struct iso_dev *dev,
-						  int sock);
+/*
+ * One message of exactly @len bytes on @sock before @deadline (vfu_now_ms):
+ * 0, -ECONNRESET (the process is gone), -EPROTO (another size), -ETIMEDOUT.
+ */
+int iso_wait_msg(int sock, void *buf, size_t len, int64_t deadline);
+
+/* The device process: set up, say how it went on @sock, serve, exit. */
+__attribute__((noreturn)) void isolate_child_main(struct iso_dev *dev, int sock);
 
 #endif

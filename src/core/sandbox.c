@@ -23,13 +23,14 @@
 
 #include "core/log.h"
 
-int sandbox_load_filter(pid_t self); /* sandbox_filter.c */
+int sandbox_load_filter(pid_t self, const struct sandbox_extra *extra); /* sandbox_filter.c */
 
 /* What sandbox_enter's steps need. */
 struct enter {
 	const struct sandbox_user *user;
 	const char *label;
 	int32_t *bad_syscall;
+	const struct sandbox_extra *extra;
 	int pdeath;
 };
 
@@ -40,7 +41,8 @@ int sandbox_lookup_user(const char *name, struct sandbox_user *out, char *err, s
 	char *end;
 
 	if (geteuid() != 0) {
-		snprintf(err, errlen, "--user needs root (iomed runs as uid %u)", (unsigned)geteuid());
+		snprintf(err, errlen, "switching users needs root (iomed runs as uid %u)",
+			 (unsigned)geteuid());
 		return -EPERM;
 	}
 	memset(out, 0, sizeof(*out));
@@ -54,7 +56,7 @@ int sandbox_lookup_user(const char *name, struct sandbox_user *out, char *err, s
 	errno = 0;
 	n = strtoul(name, &end, 10);
 	if (!*name || *end || errno || n >= UINT32_MAX) {
-		snprintf(err, errlen, "--user %s: no such user", name);
+		snprintf(err, errlen, "no such user '%s'", name);
 		return -EINVAL;
 	}
 	pw = getpwuid((uid_t)n);
@@ -219,11 +221,28 @@ static int set_flags(struct enter *e)
 
 static int load_filter(struct enter *e)
 {
-	(void)e;
-	return sandbox_load_filter(getpid());
+	return sandbox_load_filter(getpid(), e->extra);
 }
 
-int sandbox_enter(const struct sandbox_user *user, const char *label, int32_t *bad_syscall)
+int sandbox_allow_ioctl(struct sandbox_extra *x, int fd, unsigned long request)
+{
+	if (x->nioctl == SANDBOX_MAX_IOCTLS)
+		return -ENOSPC;
+	x->ioctl[x->nioctl].fd = fd;
+	x->ioctl[x->nioctl++].request = request;
+	return 0;
+}
+
+int sandbox_allow_rw(struct sandbox_extra *x, int fd)
+{
+	if (x->nrw == SANDBOX_MAX_RW_FDS)
+		return -ENOSPC;
+	x->rw_fd[x->nrw++] = fd;
+	return 0;
+}
+
+int sandbox_enter(const struct sandbox_user *user, const char *label, int32_t *bad_syscall,
+		  const struct sandbox_extra *extra)
 {
 	static const struct {
 		const char *what;
@@ -237,7 +256,9 @@ int sandbox_enter(const struct sandbox_user *user, const char *label, int32_t *b
 		{ "installing the SIGSYS handler", install_sigsys },
 		{ "loading the seccomp filter", load_filter },
 	};
-	struct enter e = { .user = user, .label = label, .bad_syscall = bad_syscall };
+	struct enter e = {
+		.user = user, .label = label, .bad_syscall = bad_syscall, .extra = extra,
+	};
 
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		int ret = steps[i].run(&e);

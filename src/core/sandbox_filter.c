@@ -21,7 +21,7 @@
 
 #include "core/sandbox.h"
 
-int sandbox_load_filter(pid_t self);
+int sandbox_load_filter(pid_t self, const struct sandbox_extra *extra);
 
 static const char *const allowed[] = {
 	/* the client's socket: messages with fds, then the next client */
@@ -139,7 +139,33 @@ static int add_conditional(scmp_filter_ctx ctx, pid_t self)
 	return ret;
 }
 
-int sandbox_load_filter(pid_t self)
+/*
+ * One device's own calls (sandbox_extra), each on its fd only: a request
+ * number means something else on another kind of fd.
+ */
+static int add_extra(scmp_filter_ctx ctx, const struct sandbox_extra *x)
+{
+	int ret = 0;
+
+	for (unsigned i = 0; i < x->nioctl && i < SANDBOX_MAX_IOCTLS && !ret; i++) {
+		const struct scmp_arg_cmp args[] = {
+			SCMP_A0(SCMP_CMP_EQ, (uint64_t)x->ioctl[i].fd, 0),
+			SCMP_A1(SCMP_CMP_EQ, (uint64_t)x->ioctl[i].request, 0),
+		};
+
+		ret = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2, args);
+	}
+	for (unsigned i = 0; i < x->nrw && i < SANDBOX_MAX_RW_FDS && !ret; i++) {
+		const struct scmp_arg_cmp fd = SCMP_A0(SCMP_CMP_EQ, (uint64_t)x->rw_fd[i], 0);
+
+		ret = add(ctx, SCMP_ACT_ALLOW, "pread64", 1, &fd);
+		if (!ret)
+			ret = add(ctx, SCMP_ACT_ALLOW, "pwrite64", 1, &fd);
+	}
+	return ret;
+}
+
+int sandbox_load_filter(pid_t self, const struct sandbox_extra *extra)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
 	int ret;
@@ -160,6 +186,8 @@ int sandbox_load_filter(pid_t self)
 #endif
 	if (!ret)
 		ret = add_conditional(ctx, self);
+	if (!ret && extra)
+		ret = add_extra(ctx, extra);
 	if (!ret)
 		ret = seccomp_load(ctx);
 	seccomp_release(ctx);

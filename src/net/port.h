@@ -117,6 +117,8 @@ struct net_port {
  * message in @err naming what was expected.
  */
 int net_port_open(const char *spec, struct net_port **out, char *err, size_t errlen);
+/* Check a net= value as net_port_open would, opening nothing. */
+int net_port_check(const char *spec, char *err, size_t errlen);
 
 static inline int net_port_send(struct net_port *p, const struct iovec *iov, int iovcnt)
 {

@@ -16,6 +16,7 @@
 #include <linux/vfio.h>
 
 #include "core/log.h"
+#include "core/sandbox.h"
 #include "passthrough/iommufd_abi.h"
 #include "vfio-user/wire.h"
 
@@ -230,5 +231,19 @@ int pt_iommu_unmap(struct pt_iommu *io, uint64_t iova, uint64_t size)
 		return ioctl(io->iommufd, PT_IOMMU_IOAS_UNMAP, &iu) ? -errno : 0;
 	default:
 		return ioctl(io->container, VFIO_IOMMU_UNMAP_DMA, &u) ? -errno : 0;
+	}
+}
+
+int pt_iommu_sandbox(const struct pt_iommu *io, struct sandbox_extra *x)
+{
+	switch (io->kind) {
+	case PT_IOMMU_NOIOMMU:
+		return 0;
+	case PT_IOMMU_IOMMUFD:
+		return sandbox_allow_ioctl(x, io->iommufd, PT_IOMMU_IOAS_MAP) ?:
+		       sandbox_allow_ioctl(x, io->iommufd, PT_IOMMU_IOAS_UNMAP);
+	default:
+		return sandbox_allow_ioctl(x, io->container, VFIO_IOMMU_MAP_DMA) ?:
+		       sandbox_allow_ioctl(x, io->container, VFIO_IOMMU_UNMAP_DMA);
 	}
 }

@@ -37,6 +37,10 @@ int pt_iommu_open(struct pt_iommu *io, const char *sysfs, const struct pt_host *
 void pt_iommu_close(struct pt_iommu *io);
 const char *pt_iommu_kind_name(const struct pt_iommu *io);
 
+struct sandbox_extra;
+/* The ioctls pt_iommu_map and pt_iommu_unmap make, for the device's sandbox. */
+int pt_iommu_sandbox(const struct pt_iommu *io, struct sandbox_extra *x);
+
 /* Map [iova, iova + size) to @vaddr with VFU_DMA_READ/WRITE @prot; 0 or -errno. */
 int pt_iommu_map(struct pt_iommu *io, uint64_t iova, uint64_t size, void *vaddr, uint32_t prot);
 int pt_iommu_unmap(struct pt_iommu *io, uint64_t iova, uint64_t size);

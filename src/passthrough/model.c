@@ -87,7 +87,18 @@ static int passthrough_create(struct iomed_device *dev, struct opts *o, char *er
 	}
 	dev->vfu = host ? pt_vfio_device(pt->vfio) : pt_upstream_device(pt->upstream);
 	dev->state = pt;
+	if (host)
+		pt_vfio_sandbox(pt->vfio, &dev->syscalls); /* a few: they fit */
 	return 0;
+}
+
+static int passthrough_check(const char *id, struct opts *o, char *err, size_t errlen)
+{
+	const char *host, *upstream;
+	bool noiommu;
+
+	(void)id;
+	return check_options(o, &host, &upstream, &noiommu, err, errlen);
 }
 
 static void passthrough_destroy(struct iomed_device *dev)
@@ -104,4 +115,5 @@ const struct iomed_model passthrough_model = {
 	.summary = "a real device: host=DDDD:BB:DD.F (vfio-pci) or upstream=PATH (vfio-user)",
 	.create = passthrough_create,
 	.destroy = passthrough_destroy,
+	.check = passthrough_check,
 };

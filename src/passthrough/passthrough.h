@@ -25,6 +25,12 @@ struct pt_upstream;
 int pt_vfio_open(struct pt_vfio **out, const char *name, const char *sysfs, const char *addr,
 		 bool noiommu, char *err, size_t errlen);
 struct vfu_device *pt_vfio_device(struct pt_vfio *pt);
+/*
+ * The system calls the device makes once it serves (region accesses,
+ * reset, interrupts, DMA maps), each on its fd, for its sandbox.
+ */
+struct sandbox_extra;
+int pt_vfio_sandbox(const struct pt_vfio *pt, struct sandbox_extra *x);
 void pt_vfio_close(struct pt_vfio *pt);
 
 /* Connect to the vfio-user server at @path and take over its device's description. */

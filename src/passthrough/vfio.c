@@ -22,6 +22,7 @@
 #include <linux/vfio.h>
 
 #include "core/log.h"
+#include "core/sandbox.h"
 #include "passthrough/host.h"
 #include "passthrough/iommu.h"
 
@@ -337,6 +338,14 @@ fail:
 struct vfu_device *pt_vfio_device(struct pt_vfio *pt)
 {
 	return &pt->vfu;
+}
+
+int pt_vfio_sandbox(const struct pt_vfio *pt, struct sandbox_extra *x)
+{
+	return sandbox_allow_rw(x, pt->dev) ?:
+	       sandbox_allow_ioctl(x, pt->dev, VFIO_DEVICE_RESET) ?:
+	       sandbox_allow_ioctl(x, pt->dev, VFIO_DEVICE_SET_IRQS) ?:
+	       pt_iommu_sandbox(&pt->iommu, x);
 }
 
 void pt_vfio_close(struct pt_vfio *pt)

@@ -14,6 +14,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "core/counter.h"
+
 int vfu_irqs_init(struct vfu_irqs *irqs, const uint32_t counts[VFU_PCI_NUM_IRQS],
 		  const uint32_t flags[VFU_PCI_NUM_IRQS])
 {
@@ -114,6 +116,8 @@ static void fire(struct vfu_irqs *irqs, unsigned index, unsigned v)
 	}
 	vec->pending = false;
 	signal_fd(vec->fd);
+	if (irqs->signalled)
+		counter_add_shared(&irqs->signalled[index], 1);
 	/* INTx is level triggered and automasked until the guest's EOI. */
 	if (index == VFU_PCI_INTX)
 		vec->masked = true;

@@ -29,6 +29,8 @@ struct vfu_irqs {
 	int intx_resample_fd; /* unmask eventfd for INTx, -1 none */
 	bool intx_level;      /* the device's INTx line is asserted */
 	uint32_t resample_gen; /* bumped whenever intx_resample_fd changes */
+	/* Optional: interrupts signalled, per index (any thread; atomic adds). */
+	uint64_t *signalled;
 };
 
 /* @counts and @flags per index. Returns 0 or -ENOMEM. */

@@ -106,14 +106,16 @@ void vfu_device_fini_tables(struct vfu_device *dev);
 void vfu_device_client_gone(struct vfu_device *dev);
 
 /*
- * Per-command counters (also used by later layers for stats). Written by
- * the server thread only; another thread may read them for a dump.
+ * Per-device counters, written by the server thread (interrupts: by any
+ * thread of the device) with core/counter.h, read relaxed by anyone.
  */
 struct vfu_stats {
-	uint64_t msgs[VFU_CMD_MAX];
-	uint64_t errors;
-	uint64_t sessions;
-	uint64_t bad_msgs;
+	uint64_t msgs[VFU_CMD_MAX]; /* messages received, by command */
+	uint64_t errors;            /* commands that failed */
+	uint64_t sessions;          /* clients accepted */
+	uint64_t bad_msgs;          /* messages refused by validation */
+	uint64_t connected;         /* 1 while a client is connected */
+	uint64_t irqs[VFU_PCI_NUM_IRQS]; /* interrupts signalled, by index */
 };
 
 /*
@@ -132,7 +134,23 @@ int vfu_server_create(struct vfu_server **out, const char *path, struct vfu_devi
 int vfu_server_run(struct vfu_server *srv);
 /* Thread-safe, async-signal-safe: makes vfu_server_run return. */
 void vfu_server_stop(struct vfu_server *srv);
-/* Closes the listener, removes the socket file, frees. */
+/*
+ * From another thread: run @fn on the server's thread between two client
+ * messages (nothing else of the server runs meanwhile) and wait for it to
+ * return. Returns 0, or -ESRCH when vfu_server_run has returned (@fn not run).
+ */
+int vfu_server_call(struct vfu_server *srv, void (*fn)(struct vfu_device *dev, void *arg),
+		     void *arg);
+/*
+ * Reset the device as a client's DEVICE_RESET does, with its threads
+ * quiesced; for vfu_server_call. The client's DMA maps and eventfds stay.
+ */
+void vfu_device_reset(struct vfu_device *dev, void *unused);
+/*
+ * Ends a connected client's session as if it had gone (DMA maps dropped,
+ * eventfds closed, device reset), closes the listener, removes the socket
+ * file, frees. Call after vfu_server_run returned (or never ran).
+ */
 void vfu_server_destroy(struct vfu_server *srv);
 const struct vfu_stats *vfu_server_stats(const struct vfu_server *srv);
 /*

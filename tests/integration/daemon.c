@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -60,9 +62,24 @@ int test_daemon_prepare(struct test_daemon *d, unsigned ndev)
 	if (!mkdtemp(d->dir))
 		return -errno;
 	snprintf(d->log, sizeof(d->log), "%s/iomed.log", d->dir);
+	snprintf(d->control, sizeof(d->control), "%s/ctl.sock", d->dir);
 	for (unsigned i = 0; i < ndev; i++)
 		snprintf(d->socket[i], sizeof(d->socket[i]), "%s/td%u.sock", d->dir, i);
 	return 0;
+}
+
+/* The daemon said it serves: every device of its command line is set up (or left out). */
+static bool says_serving(const struct test_daemon *d)
+{
+	char line[1024];
+	bool found = false;
+	FILE *f = fopen(d->log, "re");
+
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, "iomed info: serving ") != NULL;
+	if (f)
+		fclose(f);
+	return found;
 }
 
 int test_daemon_launch(struct test_daemon *d)
@@ -89,13 +106,17 @@ int test_daemon_launch(struct test_daemon *d)
 		argv[argc++] = "--device";
 		argv[argc++] = d->spec[i];
 	}
-	for (unsigned i = 0; d->extra && d->extra[i]; i++) {
-		if (argc >= sizeof(argv) / sizeof(argv[0]) - 3)
-			return -E2BIG;
-		argv[argc++] = (char *)d->extra[i];
-	}
 	argv[argc++] = "--log-level";
 	argv[argc++] = "debug";
+	if (d->with_control) {
+		argv[argc++] = "--control";
+		argv[argc++] = d->control;
+	}
+	for (unsigned i = 0; d->extra_args && d->extra_args[i]; i++) {
+		if (argc >= sizeof(argv) / sizeof(argv[0]) - 1)
+			return -E2BIG;
+		argv[argc++] = (char *)d->extra_args[i];
+	}
 	argv[argc] = NULL;
 
 	/*
@@ -137,7 +158,10 @@ int test_daemon_launch(struct test_daemon *d)
 			    st.st_ctim.tv_nsec == old[i].st_ctim.tv_nsec))
 				all = false;
 		}
-		if (all)
+		if (d->with_control && access(d->control, F_OK))
+			all = false;
+		/* --isolate sets devices up one process after the other, past the first sockets. */
+		if (all && says_serving(d))
 			return 0;
 		if (!test_daemon_alive(d)) {
 			test_daemon_dump_log(d, "daemon died at start");
@@ -206,6 +230,7 @@ void test_daemon_cleanup(struct test_daemon *d)
 	for (unsigned i = 0; i < 2; i++)
 		if (d->socket[i][0])
 			unlink(d->socket[i]);
+	unlink(d->control);
 	unlink(d->log);
 	rmdir(d->dir);
 }
@@ -241,6 +266,8 @@ int test_daemon_stop_within(struct test_daemon *d, int ms)
 	for (unsigned i = 0; i < 2; i++)
 		if (d->socket[i][0] && !access(d->socket[i], F_OK))
 			ret = ret ? ret : -EEXIST;
+	if (d->with_control && !access(d->control, F_OK))
+		ret = ret ? ret : -EEXIST;
 	if (ret)
 		test_daemon_dump_log(d, ret == -EIO ? "bad exit on SIGTERM" : "socket left behind");
 	d->pid = 0;
@@ -572,4 +599,48 @@ int test_daemon_stats(struct test_daemon *d, const char *id, uint64_t *msgs)
 				msgs[c] = strtoull(eq + 1, NULL, 10);
 	}
 	return 0;
+}
+
+int test_run_args(const char *bin, const char *const *pre, const char *const *args, char *out,
+		  size_t outlen, int timeout_ms)
+{
+	char *argv[32];
+	unsigned n = 0;
+
+	argv[n++] = (char *)bin;
+	for (; pre && *pre && n < 31; pre++)
+		argv[n++] = (char *)*pre;
+	for (; *args && n < 31; args++)
+		argv[n++] = (char *)*args;
+	if (*args)
+		return -E2BIG;
+	argv[n] = NULL;
+	return test_run(argv, out, outlen, timeout_ms);
+}
+
+int test_run_iomed(const char *const *args, char *out, size_t outlen, int timeout_ms)
+{
+	static const char *const isolate[] = { "--isolate", NULL };
+
+	return test_run_args(test_daemon_binary(), test_daemon_isolated() ? isolate : NULL, args,
+			     out, outlen, timeout_ms);
+}
+
+int test_unix_socket(const char *path, bool listening)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd, ret;
+
+	if (strlen(path) >= sizeof(a.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(a.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || (listening && listen(fd, 4))) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	return fd;
 }

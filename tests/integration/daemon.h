@@ -21,11 +21,15 @@ struct test_daemon {
 	char log[128];
 	/*
 	 * Set between prepare and launch: spec[i] replaces device i's testdev
-	 * spec (it must listen on socket[i]); extra (NULL-terminated) are more
-	 * arguments, e.g. devices whose sockets are not waited for.
+	 * spec (it must listen on socket[i]); with_control adds --control
+	 * @control (a path in the temp dir); extra_args (NULL-terminated) go
+	 * at the end of the command line, e.g. devices whose sockets are not
+	 * waited for.
 	 */
 	char spec[2][320];
-	const char *const *extra;
+	bool with_control;
+	char control[128];
+	const char *const *extra_args;
 };
 
 /* $IOMED, or build/iomed when unset. */
@@ -99,5 +103,12 @@ int test_daemon_stats(struct test_daemon *d, const char *id, uint64_t *msgs);
  * -ECHILD when it died by a signal, or another -errno.
  */
 int test_run(char *const argv[], char *out, size_t outlen, int timeout_ms);
+/* test_run of @bin with the NULL-terminated @pre (may be NULL), then @args (at most 30 in all). */
+int test_run_args(const char *bin, const char *const *pre, const char *const *args, char *out,
+		  size_t outlen, int timeout_ms);
+/* test_run_args of $IOMED (with --isolate when IOMED_TEST_ISOLATE=1) and @args. */
+int test_run_iomed(const char *const *args, char *out, size_t outlen, int timeout_ms);
+/* A Unix stream socket bound at @path, listening (backlog 4) if @listening; fd or -errno. */
+int test_unix_socket(const char *path, bool listening);
 
 #endif

@@ -469,3 +469,35 @@ void it_expect_silence(struct vfu_client *c, int ms)
 {
 	assert_false(it_wait_readable(vfu_client_fd(c), ms));
 }
+
+const char *it_proc_status(pid_t pid, const char *key, char *buf, size_t len)
+{
+	char path[64], line[256];
+	size_t klen = strlen(key);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	assert_non_null(f);
+	buf[0] = '\0';
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, key, klen) || line[klen] != ':')
+			continue;
+		snprintf(buf, len, "%s", line + klen + 1 + strspn(line + klen + 1, " \t"));
+		/* Trailing blanks too ("Groups:\t65534 \n"). */
+		for (size_t n = strlen(buf); n && strchr(" \t\n", buf[n - 1]); n--)
+			buf[n - 1] = '\0';
+		break;
+	}
+	fclose(f);
+	assert_true(buf[0]);
+	return buf;
+}
+
+void it_assert_proc_status(pid_t pid, const char *key, const char *want)
+{
+	char buf[128];
+
+	if (strcmp(it_proc_status(pid, key, buf, sizeof(buf)), want))
+		fail_msg("pid %d %s: %s, expected %s", (int)pid, key, buf, want);
+}

@@ -75,6 +75,10 @@ void it_assert_serves_at(const char *path);
 void it_assert_dma_mapped(struct itest *t, uint64_t bytes);
 /* The daemon is alive and uses little CPU over the next second: nothing spins (asserts). */
 void it_assert_no_spin(struct itest *t);
+/* The value of "@key:" in /proc/@pid/status ("Seccomp", "Uid"...), as text (asserts). */
+const char *it_proc_status(pid_t pid, const char *key, char *buf, size_t len);
+/* It is @want (asserts). */
+void it_assert_proc_status(pid_t pid, const char *key, const char *want);
 /* Milliseconds of CLOCK_MONOTONIC. */
 int64_t it_now_ms(void);
 

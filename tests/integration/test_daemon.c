@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Daemon lifecycle: clean stop on SIGTERM/SIGINT, sockets already in use or
- * stale, command line errors and their exit statuses (0 clean stop, 1
- * runtime error, 2 bad command line).
+ * stale, command line and configuration errors and their exit statuses
+ * (0 clean stop, 1 runtime error, 2 bad command line, 3 bad configuration).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,19 +41,8 @@ static void assert_contains(const char *hay, const char *needle)
 /* Run iomed with @args (NULL-terminated), expect exit status @status. */
 static void run_iomed(int status, const char *const *args)
 {
-	char *argv[16];
-	unsigned n = 0;
-	int ret;
+	int ret = test_run_iomed(args, out, sizeof(out), RUN_MS);
 
-	argv[n++] = (char *)test_daemon_binary();
-	if (test_daemon_isolated())
-		argv[n++] = "--isolate";
-	for (; *args; args++) {
-		assert_true(n < 15);
-		argv[n++] = (char *)*args;
-	}
-	argv[n] = NULL;
-	ret = test_run(argv, out, sizeof(out), RUN_MS);
 	if (ret != status)
 		fail_msg("iomed exited with %d, expected %d; output:\n%s", ret, status, out);
 }
@@ -283,26 +272,29 @@ static void test_bad_command_lines(void **state)
 	snprintf(sock, sizeof(sock), "%s", d.socket[0]);
 
 	snprintf(spec, sizeof(spec), "nosuchmodel,socket=%s", sock);
-	run_iomed(2, (const char *[]){ "--device", spec, NULL });
+	run_iomed(3, (const char *[]){ "--device", spec, NULL });
 	assert_contains(out, "unknown device model 'nosuchmodel'");
 
 	run_iomed(2, (const char *[]){ "--bogus-option", NULL });
 	assert_contains(out, "--bogus-option");
 
 	snprintf(spec, sizeof(spec), "testdev,socket=%s,frobnicate=1", sock);
-	run_iomed(2, (const char *[]){ "--device", spec, NULL });
-	assert_contains(out, "frobnicate");
+	run_iomed(3, (const char *[]){ "--device", spec, NULL });
+	assert_contains(out, "unknown option 'frobnicate'");
 
-	run_iomed(2, (const char *[]){ "--device", "testdev,id=x", NULL });
+	run_iomed(3, (const char *[]){ "--device", "testdev,id=x", NULL });
 	assert_contains(out, "socket=PATH is required");
-	run_iomed(2, (const char *[]){ "--device", "testdev,socket=", NULL });
+	run_iomed(3, (const char *[]){ "--device", "testdev,socket=", NULL });
 	assert_contains(out, "socket=PATH is required");
+	snprintf(spec2, sizeof(spec2), "testdev,socket=%s,id=a b", sock);
+	run_iomed(3, (const char *[]){ "--device", spec2, NULL });
+	assert_contains(out, "id 'a b'");
 
 	run_iomed(2, (const char *[]){ NULL });
 	assert_contains(out, "--device");
 	run_iomed(2, (const char *[]){ "--device", NULL });
 	assert_contains(out, "--device");
-	run_iomed(2, (const char *[]){ "--device", "socket=/x", NULL });
+	run_iomed(3, (const char *[]){ "--device", "socket=/x", NULL });
 	assert_contains(out, "socket=/x");
 	run_iomed(2, (const char *[]){ "--log-level", "loud", "--device", spec, NULL });
 	assert_contains(out, "loud");
@@ -312,11 +304,11 @@ static void test_bad_command_lines(void **state)
 	/* Two devices on one socket, or with one id. */
 	snprintf(spec, sizeof(spec), "testdev,socket=%s,id=a", sock);
 	snprintf(spec2, sizeof(spec2), "testdev,socket=%s,id=b", sock);
-	run_iomed(2, (const char *[]){ "--device", spec, "--device", spec2, NULL });
-	assert_contains(out, "used twice");
+	run_iomed(3, (const char *[]){ "--device", spec, "--device", spec2, NULL });
+	assert_contains(out, "is already used by device a");
 	snprintf(spec2, sizeof(spec2), "testdev,socket=%s.2,id=a", sock);
-	run_iomed(2, (const char *[]){ "--device", spec, "--device", spec2, NULL });
-	assert_contains(out, "used twice");
+	run_iomed(3, (const char *[]){ "--device", spec, "--device", spec2, NULL });
+	assert_contains(out, "id 'a' is already in use");
 
 	/* None of it left a socket behind. */
 	assert_int_equal(access(sock, F_OK), -1);

@@ -102,39 +102,6 @@ static void assert_serves(const struct test_daemon *d, unsigned dev)
 	vfu_client_close(c);
 }
 
-/* The value of "@key:" in /proc/@pid/status, as text (asserts). */
-static const char *status_field(pid_t pid, const char *key, char *buf, size_t len)
-{
-	char path[64], line[256];
-	size_t klen = strlen(key);
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	assert_non_null(f);
-	buf[0] = '\0';
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, key, klen) || line[klen] != ':')
-			continue;
-		snprintf(buf, len, "%s", line + klen + 1 + strspn(line + klen + 1, " \t"));
-		/* Trailing blanks too ("Groups:\t65534 \n"). */
-		for (size_t n = strlen(buf); n && strchr(" \t\n", buf[n - 1]); n--)
-			buf[n - 1] = '\0';
-		break;
-	}
-	fclose(f);
-	assert_true(buf[0]);
-	return buf;
-}
-
-static void assert_status(pid_t pid, const char *key, const char *want)
-{
-	char buf[128];
-
-	if (strcmp(status_field(pid, key, buf, sizeof(buf)), want))
-		fail_msg("pid %d %s: %s, expected %s", (int)pid, key, buf, want);
-}
-
 /* ---- the trigger works, and is refused in the sandbox ---- */
 
 /* Without --isolate the self-test's socket() succeeds: the trigger is real. */
@@ -187,7 +154,7 @@ static void test_forbidden_syscall(void **state)
 	assert_true(again > 0);
 	assert_true(log_wait(&d, "device td0: restarted (1 restart)", 1000));
 	assert_serves(&d, 0);
-	assert_status(again, "Seccomp", "2");
+	it_assert_proc_status(again, "Seccomp", "2");
 	vfu_client_close(other);
 	assert_true(test_daemon_alive(&d));
 	assert_int_equal(test_daemon_stop(&d), 0);
@@ -253,7 +220,10 @@ static void test_crash_leaves_others(void **state)
 
 /* ---- what a device process holds ---- */
 
-/* Every fd of @pid but 0-2 is one of the device's own kinds; one socket when idle. */
+/*
+ * Every fd of @pid but 0-2 is one of the device's own kinds; two sockets
+ * when idle: its listener and the supervisor's command socketpair.
+ */
 static void assert_own_fds(pid_t pid)
 {
 	static const char *const kinds[] = { "socket:", "anon_inode:[eventfd]",
@@ -276,7 +246,7 @@ static void assert_own_fds(pid_t pid)
 			fail_msg("pid %d holds fd %d -> %s", (int)pid, fd, target);
 		sockets += !strncmp(target, "socket:", 7);
 	}
-	assert_int_equal(sockets, 1);
+	assert_int_equal(sockets, 2);
 }
 
 static void assert_dropped(pid_t pid, bool other_user)
@@ -285,15 +255,15 @@ static void assert_dropped(pid_t pid, bool other_user)
 	char uid[64];
 
 	for (unsigned i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
-		assert_status(pid, caps[i], "0000000000000000");
-	assert_status(pid, "NoNewPrivs", "1");
-	assert_status(pid, "Seccomp", "2");
+		it_assert_proc_status(pid, caps[i], "0000000000000000");
+	it_assert_proc_status(pid, "NoNewPrivs", "1");
+	it_assert_proc_status(pid, "Seccomp", "2");
 	if (other_user) {
-		assert_status(pid, "Uid", NOBODY "\t" NOBODY "\t" NOBODY "\t" NOBODY);
-		assert_status(pid, "Groups", NOBODY);
+		it_assert_proc_status(pid, "Uid", NOBODY "\t" NOBODY "\t" NOBODY "\t" NOBODY);
+		it_assert_proc_status(pid, "Groups", NOBODY);
 	} else {
 		snprintf(uid, sizeof(uid), "%u\t%u\t%u\t%u", getuid(), getuid(), getuid(), getuid());
-		assert_status(pid, "Uid", uid);
+		it_assert_proc_status(pid, "Uid", uid);
 	}
 	assert_own_fds(pid);
 }
@@ -338,14 +308,14 @@ static void check_privileges(const char *user_arg)
 		if (root)
 			assert_dropped(pid, user_arg != NULL);
 		else
-			assert_status(pid, "Seccomp", "2");
+			it_assert_proc_status(pid, "Seccomp", "2");
 		assert_serves_dma_irq(&d, dev);
 		/* Still the same process: nothing above was forbidden. */
 		assert_int_equal(test_daemon_device_pid(&d, dev), pid);
 	}
 	/* The supervisor keeps what it needs to start device processes again. */
-	assert_status(d.pid, "Seccomp", "0");
-	assert_int_equal(strtoul(status_field(d.pid, "Uid", buf, sizeof(buf)), NULL, 10), getuid());
+	it_assert_proc_status(d.pid, "Seccomp", "0");
+	assert_int_equal(strtoul(it_proc_status(d.pid, "Uid", buf, sizeof(buf)), NULL, 10), getuid());
 	assert_int_equal(test_daemon_stop(&d), 0);
 }
 
@@ -377,9 +347,10 @@ static void test_command_line(void **state)
 	assert_int_equal(test_run(user_only, out, sizeof(out), 5000), 2);
 	assert_non_null(strstr(out, "--user works with --isolate only"));
 	assert_int_equal(test_run(no_user, out, sizeof(out), 5000), 2);
-	assert_non_null(strstr(out, getuid() ? "--user needs root" : "no such user"));
-	/* A bad specification found by the device process is a bad command line too. */
-	assert_int_equal(test_run(bad_spec, out, sizeof(out), 5000), 2);
+	assert_non_null(strstr(out, getuid() ? "--user no-such-user: switching users needs root"
+					    : "--user no-such-user: no such user 'no-such-user'"));
+	/* A bad specification is a bad configuration, found before any process starts. */
+	assert_int_equal(test_run(bad_spec, out, sizeof(out), 5000), 3);
 	assert_non_null(strstr(out, "unknown option 'frobnicate'"));
 }
 

@@ -29,6 +29,7 @@
 #include "core/sandbox.h"
 
 static int32_t *report; /* MAP_SHARED: what the child's SIGSYS handler stored */
+static struct sandbox_extra *extra; /* a device's own calls, or NULL */
 
 /* Run @fn in a sandboxed child; its wait status. */
 static int run_sandboxed(int (*fn)(void))
@@ -40,7 +41,7 @@ static int run_sandboxed(int (*fn)(void))
 	pid = fork();
 	assert_true(pid >= 0);
 	if (!pid) {
-		if (sandbox_enter(NULL, "unit test", report))
+		if (sandbox_enter(NULL, "unit test", report, extra))
 			_exit(100);
 		_exit(fn());
 	}
@@ -217,6 +218,81 @@ static void test_allowed(void **state)
 	close(device_fds[1]);
 }
 
+/* ---- a device's own calls (kernel VFIO passthrough): on their fds only ---- */
+
+static int dev_fd, other_fd; /* memfds: pread and pwrite work on them */
+
+static int do_ioctl_allowed(void)
+{
+	int n = -1;
+
+	return ioctl(dev_fd, FIONREAD, &n) ? errno : 0;
+}
+
+static int do_ioctl_other_fd(void)
+{
+	int n = -1;
+
+	return ioctl(other_fd, FIONREAD, &n) ? errno : 0;
+}
+
+static int do_ioctl_other_request(void)
+{
+	int on = 1;
+
+	return ioctl(dev_fd, FIONBIO, &on) ? errno : 0;
+}
+
+static int do_rw_allowed(void)
+{
+	char c = 'x';
+
+	if (pwrite(dev_fd, &c, 1, 100) != 1 || pread(dev_fd, &c, 1, 100) != 1)
+		return errno ? errno : 1;
+	return c == 'x' ? 0 : 2;
+}
+
+static int do_rw_other_fd(void)
+{
+	char c;
+
+	return pread(other_fd, &c, 1, 0) < 0 ? errno : 0;
+}
+
+static void test_extra(void **state)
+{
+	struct sandbox_extra x;
+
+	(void)state;
+	memset(&x, 0, sizeof(x));
+	dev_fd = memfd_create("iomed-unit-dev", MFD_CLOEXEC);
+	other_fd = memfd_create("iomed-unit-other", MFD_CLOEXEC);
+	assert_true(dev_fd >= 0 && other_fd >= 0);
+	assert_int_equal(ftruncate(dev_fd, 4096), 0);
+	assert_int_equal(ftruncate(other_fd, 4096), 0);
+	assert_int_equal(sandbox_allow_ioctl(&x, dev_fd, FIONREAD), 0);
+	assert_int_equal(sandbox_allow_rw(&x, dev_fd), 0);
+	/* Without the rules the device's calls are refused like any other. */
+	assert_trapped(do_ioctl_allowed, SYS_ioctl);
+	assert_trapped(do_rw_allowed, SYS_pwrite64);
+	extra = &x;
+	assert_exits(do_ioctl_allowed, 0);
+	assert_exits(do_rw_allowed, 0);
+	assert_trapped(do_ioctl_other_fd, SYS_ioctl);
+	assert_trapped(do_ioctl_other_request, SYS_ioctl);
+	assert_trapped(do_rw_other_fd, SYS_pread64);
+	extra = NULL;
+	/* The table is bounded. */
+	while (x.nioctl < SANDBOX_MAX_IOCTLS)
+		assert_int_equal(sandbox_allow_ioctl(&x, dev_fd, FIONREAD), 0);
+	assert_int_equal(sandbox_allow_ioctl(&x, dev_fd, FIONREAD), -ENOSPC);
+	while (x.nrw < SANDBOX_MAX_RW_FDS)
+		assert_int_equal(sandbox_allow_rw(&x, dev_fd), 0);
+	assert_int_equal(sandbox_allow_rw(&x, dev_fd), -ENOSPC);
+	close(dev_fd);
+	close(other_fd);
+}
+
 static void test_syscall_name(void **state)
 {
 	char buf[32];
@@ -247,6 +323,7 @@ int main(void)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_errno),
 		cmocka_unit_test(test_allowed),
+		cmocka_unit_test(test_extra),
 		cmocka_unit_test(test_syscall_name),
 	};
 

@@ -4,7 +4,7 @@
  * through the control queue of the unit-test fixture (vnet_fixture.h), and
  * which looped frames reach the RX ring. The loopback port swaps the MACs,
  * so a frame sent from X arrives addressed to X. A frame the filter drops
- * never shows in the RX ring, counts in rx_filtered, and leaves its buffers
+ * never shows in the RX ring, counts in the rx0 filtered counter, and leaves its buffers
  * for the next frame: each check sends the frame under test and then one
  * addressed to the device, and looks at what the RX ring got.
  */
@@ -89,7 +89,7 @@ static void arrive(struct t *t, const uint8_t dst[6])
 /* The frame to @dst is (@pass) or is not delivered; the RX ring holds what it should. */
 static void expect(struct t *t, const uint8_t dst[6], bool pass)
 {
-	uint64_t dropped = model(t)->dp.rx_filtered;
+	uint64_t dropped = model(t)->stats->rx[0].filtered;
 	struct vring_used_elem e;
 
 	arrive(t, dst);
@@ -102,7 +102,7 @@ static void expect(struct t *t, const uint8_t dst[6], bool pass)
 		memcpy(&e, &used(t, Q_RX)->ring[(uint16_t)(n.rx - 2) % QSIZE], sizeof(e));
 		assert_memory_equal((uint8_t *)g(t, buf_gpa(e.id)) + VNET_HDR_LEN, dst, 6);
 	}
-	assert_int_equal(model(t)->dp.rx_filtered, dropped + !pass);
+	assert_int_equal(model(t)->stats->rx[0].filtered, dropped + !pass);
 	rx_post(t, pass ? 2 : 1);
 }
 
@@ -122,7 +122,7 @@ static void test_promiscuous_after_reset(void **state)
 	up(t, CTRL_FEATURES);
 	expect(t, foreign, true);
 	expect(t, mcast, true);
-	assert_int_equal(model(t)->dp.rx_filtered, 0);
+	assert_int_equal(model(t)->stats->rx[0].filtered, 0);
 }
 
 static void test_unicast(void **state)
@@ -178,7 +178,7 @@ static void test_mac_addr_set(void **state)
 	assert_true(wait_used(t, Q_RX, ++n.rx));
 	memcpy(&e, &used(t, Q_RX)->ring[(uint16_t)(n.rx - 1) % QSIZE], sizeof(e));
 	assert_memory_equal((uint8_t *)g(t, buf_gpa(e.id)) + VNET_HDR_LEN, foreign, 6);
-	assert_int_equal(model(t)->dp.rx_filtered, 1);
+	assert_int_equal(model(t)->stats->rx[0].filtered, 1);
 }
 
 /* Too many entries for the table: the whole class goes through. */

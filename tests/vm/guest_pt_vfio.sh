@@ -10,8 +10,15 @@
 #   vfio-pci here
 # iomed (/bin/iomed) serves the target, a testdev, and four passthrough devices that must fail with
 # a clear error; /bin/pt_edu then drives the target through iomed with the in-tree client.
+# iomed.isolate=1: iomed runs with --isolate (each device in a sandboxed process whose seccomp
+# filter allows the VFIO calls of its own fds), its locked-memory limit lifted for the DMA maps.
 . /etc/iomed-guest.sh
 guest_setup
+ISOLATE=""
+if [ "$(cmdline_get iomed.isolate 0)" = 1 ]; then
+	ISOLATE=--isolate
+	ulimit -l unlimited
+fi
 
 TARGET=0000:00:05.0 UNBOUND=0000:00:06.0 PORT=0000:00:07.0 ABSENT=0000:00:1e.7
 GROUPED=""
@@ -43,7 +50,7 @@ fi
 if [ -n "$VF" ] && bind_vfio "$VF"; then pass bind-vf; else fail bind-vf "no igb VF bound to vfio-pci"; fi
 
 mkdir -p /run/iomed
-iomed --device "passthrough,host=$TARGET,socket=/run/iomed/pt0.sock,id=pt0" \
+iomed $ISOLATE --device "passthrough,host=$TARGET,socket=/run/iomed/pt0.sock,id=pt0" \
 	--device "testdev,socket=/run/iomed/td.sock,id=td" \
 	--device "passthrough,host=$UNBOUND,socket=/run/iomed/e1.sock,id=unbound" \
 	--device "passthrough,host=$PORT,socket=/run/iomed/e2.sock,id=port" \
@@ -52,13 +59,16 @@ iomed --device "passthrough,host=$TARGET,socket=/run/iomed/pt0.sock,id=pt0" \
 	--device "passthrough,host=$VF,socket=/run/iomed/vf.sock,id=vf" \
 	--log-level debug >/tmp/iomed.log 2>&1 &
 PID=$!
+# until every device is set up, or left out (with --isolate one process after the other)
 i=0
-while [ ! -S /run/iomed/pt0.sock ] && [ $i -lt 300 ] && kill -0 $PID 2>/dev/null; do
+while ! grep -q 'iomed info: serving ' /tmp/iomed.log && [ $i -lt 300 ] && kill -0 $PID 2>/dev/null; do
 	sleep 0.1
 	i=$((i + 1))
 done
-if [ -S /run/iomed/pt0.sock ]; then pass iomed-listening; else
-	fail iomed-listening "no socket after 30 s"
+if [ -S /run/iomed/pt0.sock ] && grep -q 'iomed info: serving ' /tmp/iomed.log; then
+	pass iomed-listening
+else
+	fail iomed-listening "not serving after 30 s"
 	sed 's/^/iomed| /' /tmp/iomed.log
 	guest_done
 fi
@@ -102,7 +112,8 @@ run_l2() {
 	grep -a . /tmp/l2.qemu | head -n 5 | sed 's/^/IOMED-TEST: INFO l2 qemu: /'
 	vf_stats after
 }
-# vf_stats WHEN: the VF device's message counters, from a SIGUSR2 dump of iomed's
+# vf_stats WHEN: the VF device's message counters, from a SIGUSR2 dump of iomed's (with --isolate:
+# the supervisor's, from the memory it shares with the device process)
 vf_stats() {
 	n=$(grep -c 'device vf stats:' /tmp/iomed.log)
 	kill -USR2 $PID
@@ -114,6 +125,14 @@ vf_stats() {
 	grep 'device vf stats:' /tmp/iomed.log | tail -n 1 | sed "s/.*stats: /IOMED-TEST: INFO l2-stats-$1 /"
 }
 [ -e /l2/vmlinuz ] && run_l2
+if [ -n "$ISOLATE" ]; then
+	# every passthrough device process lived through it all: no forbidden VFIO call killed one
+	if grep -qE '\(pid [0-9]+\) (killed by signal|exited with status)' /tmp/iomed.log; then
+		fail device-processes "$(grep -E 'forbidden|\(pid [0-9]+\) (killed|exited)' /tmp/iomed.log | head -n 3 | tr '\n' ' ')"
+	else
+		pass device-processes
+	fi
+fi
 
 kill -TERM $PID
 wait $PID

@@ -27,6 +27,7 @@ VM_LIB_DIR=$VM_SRC/tests/vm
 IOMED=${IOMED:-$VM_SRC/build/iomed}
 VM_TIMEOUT=${IOMED_VM_TIMEOUT:-90}
 VM_WORK=""
+VM_NS=""           # the test's network namespace (vm_netns), deleted at exit
 VM_PIDS=()         # every process we started (daemons, QEMUs), killed by PID at exit
 DAEMON_PID=""
 DAEMON_LOG=""
@@ -78,6 +79,8 @@ vm_cleanup() {
 	local rc=$? pid
 	trap - EXIT
 	for pid in "${VM_PIDS[@]}"; do vm_kill "$pid"; done
+	# after the processes: a namespace goes only once nothing runs in it
+	if [ -n "$VM_NS" ]; then ip netns del "$VM_NS" 2>/dev/null || true; fi
 	if [ -n "$VM_WORK" ] && [ -d "$VM_WORK" ]; then
 		if [ "${IOMED_VM_KEEP:-0}" = 1 ] || { [ $rc -ne 0 ] && [ "${IOMED_VM_KEEP:-0}" = fail ]; }; then
 			vm_log "work folder kept: $VM_WORK"
@@ -88,26 +91,16 @@ vm_cleanup() {
 	exit $rc
 }
 
-# vm_netns PREFIX: a network namespace of this run's own (name in VM_NS, the "ip netns exec" prefix
-# in IN_NS), lo up; at exit every process we started is killed, then the namespace deleted.
-# vm_iomed_in_ns: daemon_start runs $IOMED inside it from then on (its taps are born there);
-# the binary itself stays in VM_IOMED_BIN.
+# vm_netns PREFIX: a network namespace of this run's own, PREFIX-PID-RANDOM in VM_NS (loopback up,
+# deleted by vm_cleanup once every process we started is gone), IN_NS=(ip netns exec $VM_NS).
+# vm_iomed_in_ns: daemon_start runs $IOMED inside it from then on (its taps are born there); the
+# binary itself stays in VM_IOMED_BIN. Needs root.
 vm_netns() {
 	[ "$(id -u)" = 0 ] || vm_die "needs root for ip netns"
 	VM_NS=$1-$$-$RANDOM
-	IN_NS=(ip netns exec "$VM_NS")
-	trap vm_netns_cleanup EXIT
 	ip netns add "$VM_NS" || vm_die "cannot create network namespace $VM_NS"
+	IN_NS=(ip netns exec "$VM_NS")
 	"${IN_NS[@]}" ip link set lo up
-}
-
-vm_netns_cleanup() {
-	local rc=$? pid
-	for pid in "${VM_PIDS[@]}"; do vm_kill "$pid"; done
-	VM_PIDS=()
-	ip netns del "$VM_NS" 2>/dev/null || true
-	(exit $rc)
-	vm_cleanup
 }
 
 vm_iomed_in_ns() {

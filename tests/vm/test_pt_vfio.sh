@@ -17,6 +17,8 @@
 #   - clear errors for a device without a driver, one bound to another driver, one whose IOMMU group
 #     holds a device bound to a host driver, and an address with no device, while the daemon serves
 #     the target and a testdev, and stops cleanly
+# With IOMED_VM_ISOLATE=1 iomed runs with --isolate in L1: every device in its sandboxed process,
+# the passthrough ones allowed their VFIO calls on their own fds only; none of them may die.
 #   tests/vm/test_pt_vfio.sh   (env knobs: tests/vm/lib.sh; IOMED_PT_EDU: the pt_edu binary,
 #   default build/tests/vm/pt_edu)
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -39,7 +41,12 @@ vm_initramfs "$INITRD" "$VM_LIB_DIR/guest_pt_vfio.sh" "${BINS[@]}" "${L2_FILES[@
 	-m vfio -m vfio_iommu_type1 -m vfio_pci -m e1000 -m igb
 
 VM_TIMEOUT=$((VM_TIMEOUT + ${#L2_CHECKS[@]} * 100))
-vm_boot l1 "$INITRD" --mem 1536M --append "intel_iommu=on iommu=pt" -- \
+ISO_APPEND="" ISO_CHECKS=()
+if [ "${IOMED_VM_ISOLATE:-0}" = 1 ]; then
+	ISO_APPEND=" iomed.isolate=1"
+	ISO_CHECKS=(device-processes)
+fi
+vm_boot l1 "$INITRD" --mem 1536M --append "intel_iommu=on iommu=pt$ISO_APPEND" -- \
 	-machine kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=on \
 	-device edu,addr=5 -device edu,addr=6 \
 	-device pcie-root-port,id=rp1,chassis=1,slot=1,addr=7 \
@@ -54,7 +61,7 @@ vm_check l1 bind-vfio-pci iomed-listening err-unbound err-other-driver err-group
 	intx-iomed-eventfds reset-unsupported reset-bus-master-off reset-still-alive reconnect \
 	reconnect-id testdev-served vf-connect bar0-vfio-fd vf-reset-flag vf-config-ids vf-status \
 	vf-msix-count vf-msix-iomed-eventfds vf-msix-vector-0 vf-msix-vector-1 vf-msix-vector-2 \
-	vf-reset vf-after-reset "${L2_CHECKS[@]}" iomed-exit iomed-sanitizer || true
+	vf-reset vf-after-reset "${L2_CHECKS[@]}" "${ISO_CHECKS[@]}" iomed-exit iomed-sanitizer || true
 
 if [ ${#L2_CHECKS[@]} -gt 0 ]; then
 	before=$(grep -ao 'INFO l2-stats-before .*' "$VM_WORK/l1.serial" | tr -d '\r' | cut -d' ' -f3-)

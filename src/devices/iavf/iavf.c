@@ -147,14 +147,15 @@ static int build_function(struct iavf *v)
 	return ret < 0 ? ret : 0;
 }
 
-static int parse_opts(struct iavf *v, struct iomed_device *dev, struct opts *o, char *err,
-		      size_t errlen)
+/* Everything but the ports: @net is where they are to be opened. */
+static int parse_opts(struct iavf *v, const char *id, struct opts *o, const char **net,
+		      char *err, size_t errlen)
 {
 	struct nic_opts nic;
 	uint64_t x;
 	int ret;
 
-	ret = nic_opts_parse(o, dev->id, IAVF_MAX_QP, &nic, err, errlen);
+	ret = nic_opts_parse(o, id, IAVF_MAX_QP, &nic, err, errlen);
 	if (ret)
 		return ret;
 	memcpy(v->mac, nic.mac, sizeof(v->mac));
@@ -169,11 +170,34 @@ static int parse_opts(struct iavf *v, struct iomed_device *dev, struct opts *o, 
 	}
 	if (!ret)
 		v->speed_mbps = (uint32_t)x;
-	ret = nic_ports_open(nic.net, v->port, v->pairs, err, errlen);
+	*net = nic.net;
+	return 0;
+}
+
+static int open_ports(struct iavf *v, const char *net, char *err, size_t errlen)
+{
+	int ret = nic_ports_open(net, v->port, v->pairs, err, errlen);
+
 	if (ret)
 		return ret;
 	v->mtu = v->port[0]->mtu ? v->port[0]->mtu : 1500;
 	return 0;
+}
+
+/* iomed --check-config: the options as create takes them, no port opened. */
+static int iavf_check(const char *id, struct opts *o, char *err, size_t errlen)
+{
+	struct iavf *v = calloc(1, sizeof(*v));
+	const char *net;
+	int ret;
+
+	if (!v)
+		return -ENOMEM;
+	ret = parse_opts(v, id, o, &net, err, errlen);
+	free(v);
+	if (ret)
+		return ret;
+	return net_port_check(net, err, errlen);
 }
 
 static void iavf_free(struct iavf *v)
@@ -189,6 +213,7 @@ static void iavf_free(struct iavf *v)
 static int iavf_create(struct iomed_device *dev, struct opts *o, char *err, size_t errlen)
 {
 	struct iavf *v = calloc(1, sizeof(*v));
+	const char *net;
 	int ret;
 
 	if (!v)
@@ -196,7 +221,9 @@ static int iavf_create(struct iomed_device *dev, struct opts *o, char *err, size
 	pthread_mutex_init(&v->ctl, NULL);
 	v->dp.pt.epfd = v->dp.pt.kick_fd = v->dp.pt.ctl_fd = -1;
 	snprintf(v->name, sizeof(v->name), "iavf %s", dev->id);
-	ret = parse_opts(v, dev, o, err, errlen);
+	ret = parse_opts(v, dev->id, o, &net, err, errlen);
+	if (!ret)
+		ret = open_ports(v, net, err, errlen);
 	if (ret)
 		goto fail;
 	ret = build_function(v);
@@ -236,6 +263,7 @@ const struct iomed_model iavf_model = {
 	.create = iavf_create,
 	.destroy = iavf_destroy,
 	.reset_request = iavf_reset_request,
+	.check = iavf_check,
 };
 
 int iavf_vf_reset(struct iomed_device *dev)

@@ -15,12 +15,23 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
+#include "core/counter.h"
 #include "core/log.h"
 #include "devices/device.h"
 #include "pci/function.h"
 
+/* Written by the server thread only. */
+struct testdev_stats {
+	uint64_t dma_done, dma_failed, dma_bytes;
+	uint64_t irqs_raised;
+};
+
 struct testdev {
 	struct pci_function fn; /* first: the pci_function callbacks cast back */
+	struct testdev_stats *stats; /* the daemon's block, or own_stats */
+	struct testdev_stats own_stats;
 	char name[80];
 	int shm_fd;
 	uint8_t *shm;
@@ -81,6 +92,7 @@ static void raise_irq(struct testdev *td, uint32_t n)
 		return;
 	td->irq_status |= 1u << n;
 	pci_function_raise(&td->fn, n);
+	counter_inc(&td->stats->irqs_raised);
 }
 
 static uint32_t dma_run(struct testdev *td)
@@ -102,6 +114,12 @@ static void dma_cmd(struct testdev *td, uint32_t cmd)
 	if (!(cmd & TESTDEV_DMA_CMD_START))
 		return;
 	td->dma_status = dma_run(td);
+	if (td->dma_status == TESTDEV_DMA_STATUS_DONE) {
+		counter_inc(&td->stats->dma_done);
+		counter_add(&td->stats->dma_bytes, td->dma_len);
+	} else {
+		counter_inc(&td->stats->dma_failed);
+	}
 	if (td->dma_status != TESTDEV_DMA_STATUS_DONE)
 		pr_warn_rl("%s: DMA %#llx -> %#llx (%u bytes) failed", td->name,
 			   (unsigned long long)hi_lo(td->dma_src),
@@ -330,21 +348,34 @@ static void testdev_free(struct testdev *td)
 	free(td);
 }
 
-static int testdev_create(struct iomed_device *dev, struct opts *o, char *err, size_t errlen)
+/* Its one option: selftest=forbidden-syscall (the sandbox's proof, docs/testdev.md). */
+static int check_selftest(struct opts *o, bool *selftest, char *err, size_t errlen)
 {
-	const char *selftest = opts_get(o, "selftest");
-	struct testdev *td;
-	int ret;
+	const char *v = opts_get(o, "selftest");
 
-	if (selftest && strcmp(selftest, "forbidden-syscall")) {
+	*selftest = v != NULL;
+	if (v && strcmp(v, "forbidden-syscall")) {
 		snprintf(err, errlen, "selftest must be forbidden-syscall");
 		return -EINVAL;
 	}
+	return 0;
+}
+
+static int testdev_create(struct iomed_device *dev, struct opts *o, char *err, size_t errlen)
+{
+	struct testdev *td;
+	bool selftest;
+	int ret;
+
+	ret = check_selftest(o, &selftest, err, errlen);
+	if (ret)
+		return ret;
 	td = calloc(1, sizeof(*td));
 	if (!td)
 		return -ENOMEM;
 	td->selftest = selftest;
 	td->shm_fd = -1;
+	td->stats = dev->stats ? dev->stats : &td->own_stats;
 	snprintf(td->name, sizeof(td->name), "testdev %s", dev->id);
 	td->dma_buf = malloc(TESTDEV_DMA_MAX);
 	ret = td->dma_buf ? shm_create(td) : -ENOMEM;
@@ -366,9 +397,32 @@ static void testdev_destroy(struct iomed_device *dev)
 	testdev_free(dev->state);
 }
 
+static int testdev_check(const char *id, struct opts *o, char *err, size_t errlen)
+{
+	bool selftest;
+
+	(void)id;
+	return check_selftest(o, &selftest, err, errlen);
+}
+
+static void testdev_stats_json(const void *block, struct json_object *out)
+{
+	const struct testdev_stats *st = block;
+
+	json_object_object_add(out, "dma_done", json_object_new_uint64(counter_get(&st->dma_done)));
+	json_object_object_add(out, "dma_failed",
+			       json_object_new_uint64(counter_get(&st->dma_failed)));
+	json_object_object_add(out, "dma_bytes", json_object_new_uint64(counter_get(&st->dma_bytes)));
+	json_object_object_add(out, "irqs_raised",
+			       json_object_new_uint64(counter_get(&st->irqs_raised)));
+}
+
 const struct iomed_model testdev_model = {
 	.name = "testdev",
 	.summary = "conformance/benchmark device: registers, MSI-X, DMA engine, shared-memory BAR",
 	.create = testdev_create,
 	.destroy = testdev_destroy,
+	.check = testdev_check,
+	.stats_size = sizeof(struct testdev_stats),
+	.stats = testdev_stats_json,
 };

@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
+#include "core/counter.h"
 #include "core/log.h"
 #include "devices/device.h"
 #include "devices/nic.h"
@@ -157,14 +160,15 @@ static int build_function(struct vnet *v)
 
 /* ---- options ---- */
 
-static int parse_opts(struct vnet *v, struct iomed_device *dev, struct opts *o, char *err,
-		      size_t errlen)
+/* Everything but the ports: @net is where they are to be opened. */
+static int parse_opts(struct vnet *v, const char *id, struct opts *o, const char **net,
+		      char *err, size_t errlen)
 {
 	struct nic_opts nic;
 	uint64_t x;
 	int ret;
 
-	ret = nic_opts_parse(o, dev->id, VNET_MAX_PAIRS, &nic, err, errlen);
+	ret = nic_opts_parse(o, id, VNET_MAX_PAIRS, &nic, err, errlen);
 	if (ret)
 		return ret;
 	memcpy(v->mac, nic.mac, sizeof(v->mac));
@@ -178,8 +182,15 @@ static int parse_opts(struct vnet *v, struct iomed_device *dev, struct opts *o, 
 	}
 	if (!ret)
 		v->mtu = (uint16_t)x;
+	*net = nic.net;
+	return 0;
+}
+
+static int open_ports(struct vnet *v, const char *net, char *err, size_t errlen)
+{
 	/* One port per queue pair: a tap gets one queue per pair. */
-	ret = nic_ports_open(nic.net, v->port, v->pairs, err, errlen);
+	int ret = nic_ports_open(net, v->port, v->pairs, err, errlen);
+
 	if (ret)
 		return ret;
 	if (!v->mtu)
@@ -223,16 +234,21 @@ static void vnet_free(struct vnet *v)
 static int vnet_create(struct iomed_device *dev, struct opts *o, char *err, size_t errlen)
 {
 	struct vnet *v = calloc(1, sizeof(*v));
+	const char *net;
 	int ret;
 
 	if (!v)
 		return -ENOMEM;
 	v->dp.pt.epfd = v->dp.pt.kick_fd = v->dp.pt.ctl_fd = -1;
 	snprintf(v->name, sizeof(v->name), "virtio-net %s", dev->id);
-	ret = parse_opts(v, dev, o, err, errlen);
+	v->stats = dev->stats ? dev->stats : &v->own_stats;
+	ret = parse_opts(v, dev->id, o, &net, err, errlen);
+	if (!ret)
+		ret = open_ports(v, net, err, errlen);
 	if (ret)
 		goto fail;
 	v->nqueues = 2 * v->pairs + 1;
+	counter_set(&v->stats->pairs, v->pairs);
 	v->host_features = host_features(v);
 	ret = build_function(v);
 	if (!ret)
@@ -258,9 +274,66 @@ static void vnet_destroy(struct iomed_device *dev)
 	vnet_free(dev->state);
 }
 
+static int vnet_check(const char *id, struct opts *o, char *err, size_t errlen)
+{
+	struct vnet *v = calloc(1, sizeof(*v));
+	const char *net;
+	int ret;
+
+	if (!v)
+		return -ENOMEM;
+	ret = parse_opts(v, id, o, &net, err, errlen);
+	free(v);
+	if (ret)
+		return ret;
+	return net_port_check(net, err, errlen);
+}
+
+static void add_u64(struct json_object *o, const char *key, const uint64_t *counter)
+{
+	json_object_object_add(o, key, json_object_new_uint64(counter_get(counter)));
+}
+
+static struct json_object *queue_json(const char *name, const struct vnet_queue_stats *q)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "queue", json_object_new_string(name));
+	add_u64(o, "packets", &q->packets);
+	add_u64(o, "bytes", &q->bytes);
+	add_u64(o, "drops", &q->drops);
+	add_u64(o, "interrupts", &q->interrupts);
+	add_u64(o, "filtered", &q->filtered);
+	return o;
+}
+
+static void vnet_stats_json(const void *block, struct json_object *out)
+{
+	const struct vnet_stats *st = block;
+	uint64_t pairs = counter_get(&st->pairs);
+	struct json_object *queues = json_object_new_array();
+	char name[16];
+
+	if (pairs > VNET_MAX_PAIRS)
+		pairs = VNET_MAX_PAIRS;
+	for (unsigned p = 0; p < pairs; p++) {
+		snprintf(name, sizeof(name), "rx%u", p);
+		json_object_array_add(queues, queue_json(name, &st->rx[p]));
+		snprintf(name, sizeof(name), "tx%u", p);
+		json_object_array_add(queues, queue_json(name, &st->tx[p]));
+	}
+	json_object_array_add(queues, queue_json("ctrl", &st->ctrl));
+	add_u64(out, "queue_pairs", &st->pairs);
+	add_u64(out, "needs_reset", &st->needs_reset);
+	json_object_object_add(out, "queues", queues);
+}
+
 const struct iomed_model virtio_net_model = {
 	.name = "virtio-net",
 	.summary = "virtio 1.x network device (modern PCI) on a tap, loopback or sink port",
 	.create = vnet_create,
 	.destroy = vnet_destroy,
+	.check = vnet_check,
+	.stats_size = sizeof(struct vnet_stats),
+	.stats = vnet_stats_json,
 };

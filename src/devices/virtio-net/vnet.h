@@ -88,11 +88,34 @@ struct vnet_rx_stash {
  * accept their whole class (uni_all / multi_all).
  */
 #define VNET_MAC_TABLE 64
+
+/* The ack of a control command (5.1.6.5). */
+#define VNET_CTRL_OK 0
+#define VNET_CTRL_ERR 1
 struct vnet_rx_filter {
 	bool promisc, allmulti;
 	bool uni_all, multi_all;
 	unsigned nuni, nmulti;         /* unicast entries first, then multicast */
 	uint8_t mac[VNET_MAC_TABLE][6];
+};
+
+/*
+ * Counters of the datapath, written by the poller only (core/counter.h),
+ * read by the control plane while it runs.
+ */
+struct vnet_queue_stats {
+	uint64_t packets;    /* rx: frames given to the guest; tx: sent to the port; ctrl: commands */
+	uint64_t bytes;      /* frame bytes, without the virtio-net header */
+	uint64_t drops;      /* rx: too big for the guest's buffers; tx: refused or malformed;
+			      * ctrl: commands refused */
+	uint64_t interrupts; /* used-buffer notifications raised */
+	uint64_t filtered;   /* rx: frames the RX filter dropped (not for this device) */
+};
+
+struct vnet_stats {
+	uint64_t pairs;       /* queue pairs the device offers (set at create) */
+	uint64_t needs_reset; /* times a broken queue put the device in NEEDS_RESET */
+	struct vnet_queue_stats rx[VNET_MAX_PAIRS], tx[VNET_MAX_PAIRS], ctrl;
 };
 
 struct vnet_dp {
@@ -114,8 +137,6 @@ struct vnet_dp {
 	struct iovec *tx_iov;
 	uint8_t mac[6];
 	struct vnet_rx_filter filter;
-	uint64_t rx_filtered; /* frames the RX filter dropped */
-	uint64_t breaks;
 };
 
 struct vnet {
@@ -138,6 +159,8 @@ struct vnet {
 	struct vnet_queue_cfg q[VNET_MAX_QUEUES];
 
 	struct vnet_dp dp;
+	struct vnet_stats *stats; /* the daemon's block, or own_stats */
+	struct vnet_stats own_stats;
 };
 
 static inline struct vnet *to_vnet(struct pci_function *f)
@@ -155,6 +178,9 @@ void vnet_common_read(struct vnet *v, uint64_t off, void *buf, uint32_t len);
 void vnet_common_write(struct vnet *v, uint64_t off, const void *buf, uint32_t len);
 /* Back to power-on state: poller stopped, registers cleared. */
 void vnet_reset(struct vnet *v);
+
+/* The counters of queue @q as the driver numbers them now (poller). */
+struct vnet_queue_stats *vnet_qstats(struct vnet *v, unsigned q);
 
 /* The datapath thread (vnet_dp.c). */
 int vnet_dp_init(struct vnet *v);

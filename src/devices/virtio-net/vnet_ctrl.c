@@ -20,8 +20,6 @@
 #define CTRL_MAC_ADDR_SET 1
 #define CTRL_MQ 4
 #define CTRL_MQ_VQ_PAIRS_SET 0
-#define CTRL_OK 0
-#define CTRL_ERR 1
 
 #define HDR 2 /* class, command */
 #define ETH_ALEN 6
@@ -100,9 +98,9 @@ static uint8_t mac_table_set(struct vnet_dp *dp, const struct vq_chain *c)
 	f.uni_all = f.multi_all = false;
 	f.nuni = f.nmulti = 0;
 	if (!read_macs(c, &off, &f, false) || !read_macs(c, &off, &f, true) || off != c->out_len)
-		return CTRL_ERR;
+		return VNET_CTRL_ERR;
 	dp->filter = f;
-	return CTRL_OK;
+	return VNET_CTRL_OK;
 }
 
 /* RX PROMISC / ALLMULTI: one byte, 0 off, anything else on. */
@@ -111,9 +109,9 @@ static uint8_t rx_mode(const struct vq_chain *c, bool *mode)
 	uint8_t on;
 
 	if (c->out_len != HDR + 1 || vnet_iov_copy(c->iov, c->out_num, HDR, &on, 1, false) != 1)
-		return CTRL_ERR;
+		return VNET_CTRL_ERR;
 	*mode = on;
-	return CTRL_OK;
+	return VNET_CTRL_OK;
 }
 
 static uint8_t mac_addr_set(struct vnet_dp *dp, const struct vq_chain *c)
@@ -122,9 +120,9 @@ static uint8_t mac_addr_set(struct vnet_dp *dp, const struct vq_chain *c)
 
 	if (c->out_len != HDR + ETH_ALEN ||
 	    vnet_iov_copy(c->iov, c->out_num, HDR, mac, ETH_ALEN, false) != ETH_ALEN)
-		return CTRL_ERR;
+		return VNET_CTRL_ERR;
 	memcpy(dp->mac, mac, ETH_ALEN);
-	return CTRL_OK;
+	return VNET_CTRL_OK;
 }
 
 static uint8_t vq_pairs_set(struct vnet_dp *dp, const struct vq_chain *c)
@@ -133,12 +131,12 @@ static uint8_t vq_pairs_set(struct vnet_dp *dp, const struct vq_chain *c)
 
 	if (c->out_len != HDR + sizeof(pairs) ||
 	    vnet_iov_copy(c->iov, c->out_num, HDR, &pairs, sizeof(pairs), false) != sizeof(pairs))
-		return CTRL_ERR;
+		return VNET_CTRL_ERR;
 	pairs = le16toh(pairs);
 	if (!pairs || pairs > dp->pairs)
-		return CTRL_ERR;
+		return VNET_CTRL_ERR;
 	dp->active_pairs = pairs;
-	return CTRL_OK;
+	return VNET_CTRL_OK;
 }
 
 uint8_t vnet_ctrl_cmd(struct vnet *v, const struct vq_chain *c)
@@ -148,19 +146,19 @@ uint8_t vnet_ctrl_cmd(struct vnet *v, const struct vq_chain *c)
 	uint64_t f = dp->features;
 
 	if (c->out_len < HDR || vnet_iov_copy(c->iov, c->out_num, 0, hdr, HDR, false) != HDR)
-		return CTRL_ERR;
+		return VNET_CTRL_ERR;
 	switch (hdr[0] << 8 | hdr[1]) {
 	case CTRL_RX << 8 | CTRL_RX_PROMISC:
-		return vnet_has(f, VNET_F_CTRL_RX) ? rx_mode(c, &dp->filter.promisc) : CTRL_ERR;
+		return vnet_has(f, VNET_F_CTRL_RX) ? rx_mode(c, &dp->filter.promisc) : VNET_CTRL_ERR;
 	case CTRL_RX << 8 | CTRL_RX_ALLMULTI:
-		return vnet_has(f, VNET_F_CTRL_RX) ? rx_mode(c, &dp->filter.allmulti) : CTRL_ERR;
+		return vnet_has(f, VNET_F_CTRL_RX) ? rx_mode(c, &dp->filter.allmulti) : VNET_CTRL_ERR;
 	case CTRL_MAC << 8 | CTRL_MAC_TABLE_SET:
-		return vnet_has(f, VNET_F_CTRL_RX) ? mac_table_set(dp, c) : CTRL_ERR;
+		return vnet_has(f, VNET_F_CTRL_RX) ? mac_table_set(dp, c) : VNET_CTRL_ERR;
 	case CTRL_MAC << 8 | CTRL_MAC_ADDR_SET:
-		return vnet_has(f, VNET_F_CTRL_MAC_ADDR) ? mac_addr_set(dp, c) : CTRL_ERR;
+		return vnet_has(f, VNET_F_CTRL_MAC_ADDR) ? mac_addr_set(dp, c) : VNET_CTRL_ERR;
 	case CTRL_MQ << 8 | CTRL_MQ_VQ_PAIRS_SET:
-		return vnet_has(f, VNET_F_MQ) ? vq_pairs_set(dp, c) : CTRL_ERR;
+		return vnet_has(f, VNET_F_MQ) ? vq_pairs_set(dp, c) : VNET_CTRL_ERR;
 	default:
-		return CTRL_ERR;
+		return VNET_CTRL_ERR;
 	}
 }

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 
+#include "core/counter.h"
+#include "core/eventfd.h"
 #include "core/log.h"
 #include "devices/virtio-net/vnet.h"
 
@@ -27,13 +29,21 @@ void vnet_needs_reset(struct vnet *v, unsigned q)
 
 	if (old & VIRTIO_STATUS_NEEDS_RESET)
 		return;
-	v->dp.breaks++;
+	counter_add_shared(&v->stats->needs_reset, 1);
 	if (q < VNET_MAX_QUEUES)
 		pr_warn_rl("%s: queue %u: %s: device needs reset", v->name, q,
 			   v->dp.vq[q].why ? v->dp.vq[q].why : "broken");
 	else
 		pr_warn_rl("%s: cannot start the datapath: device needs reset", v->name);
 	vnet_raise(v, v->config_vector, VIRTIO_ISR_CONFIG);
+}
+
+struct vnet_queue_stats *vnet_qstats(struct vnet *v, unsigned q)
+{
+	/* The control queue follows the pairs in use (5.1.2). */
+	if (q == 2 * v->dp.pairs)
+		return &v->stats->ctrl;
+	return q & 1 ? &v->stats->tx[q / 2] : &v->stats->rx[q / 2];
 }
 
 /* ---- rings and kicks ---- */

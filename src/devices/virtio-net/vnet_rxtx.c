@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "core/counter.h"
 #include "core/log.h"
 #include "devices/virtio-net/vnet.h"
 
@@ -43,8 +44,10 @@ static void complete(struct vnet *v, unsigned q)
 	struct virtqueue *vq = &v->dp.vq[q];
 
 	vq_flush(vq);
-	if (vq_needs_interrupt(vq))
-		vnet_raise(v, v->dp.vector[q], VIRTIO_ISR_QUEUE);
+	if (!vq_needs_interrupt(vq))
+		return;
+	vnet_raise(v, v->dp.vector[q], VIRTIO_ISR_QUEUE);
+	counter_inc(&vnet_qstats(v, q)->interrupts);
 }
 
 static void broken(struct vnet *v, unsigned q, const char *why)
@@ -78,6 +81,7 @@ unsigned vnet_tx(struct vnet *v, unsigned pair)
 	unsigned q = 2 * pair + 1, n = 0;
 	struct virtqueue *vq = &dp->vq[q];
 	struct vq_chain c = { .iov = dp->tx_iov, .max_iov = VNET_TX_MAX_IOV };
+	struct vnet_queue_stats *st = &v->stats->tx[pair];
 	int ret;
 
 	while (n < BUDGET) {
@@ -99,6 +103,12 @@ unsigned vnet_tx(struct vnet *v, unsigned pair)
 			break;
 		}
 		dp->tx_blocked[pair] = false;
+		if (ret) {
+			counter_inc(&st->drops);
+		} else {
+			counter_inc(&st->packets);
+			counter_add(&st->bytes, c.out_len - VNET_HDR_LEN);
+		}
 		vq_push(vq, c.head, 0);
 		n++;
 	}
@@ -216,6 +226,7 @@ unsigned vnet_rx(struct vnet *v, unsigned pair)
 			break;
 		if (len == -EMSGSIZE) {
 			n++; /* the port dropped a frame too big for the buffers */
+			counter_inc(&v->stats->rx[pair].drops);
 			continue;
 		}
 		if (len < VNET_HDR_LEN) {
@@ -226,10 +237,12 @@ unsigned vnet_rx(struct vnet *v, unsigned pair)
 		n++;
 		/* A filtered frame leaves the chains in the stash for the next one. */
 		if (!vnet_rx_accept(dp, st->iov, st->iovcnt, (uint32_t)len)) {
-			dp->rx_filtered++;
+			counter_inc(&v->stats->rx[pair].filtered);
 			continue;
 		}
 		deliver(v, q, st, (uint32_t)len);
+		counter_inc(&v->stats->rx[pair].packets);
+		counter_add(&v->stats->rx[pair].bytes, (uint64_t)len - VNET_HDR_LEN);
 	}
 	if (n)
 		complete(v, q);
@@ -272,6 +285,9 @@ unsigned vnet_ctrl(struct vnet *v)
 		ack = vnet_ctrl_cmd(v, &c);
 		vnet_iov_copy(c.iov + c.out_num, c.in_num, c.in_len - 1, &ack, 1, true);
 		vq_push(&dp->vq[q], c.head, 1);
+		counter_inc(&v->stats->ctrl.packets);
+		if (ack != VNET_CTRL_OK)
+			counter_inc(&v->stats->ctrl.drops);
 		n++;
 	}
 	if (n)

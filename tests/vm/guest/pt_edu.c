@@ -9,8 +9,10 @@
  * made (and blocked once unmapped), MSI and INTx (with its unmask eventfd)
  * on the client's eventfds while iomed holds none of them, reset, and a
  * second session after the first one left; then, given VF_SOCKET, an igb
- * SR-IOV VF: its reset, mapped BAR0 and MSI-X. Built by meson against the
- * in-tree client; prints the markers of tests/vm/guest/guest_test.h.
+ * SR-IOV VF: its reset, mapped BAR0 and MSI-X. With iomed --isolate the
+ * eventfds of its device processes (children of IOMED_PID) count as its
+ * own. Built by meson against the in-tree client; prints the markers of
+ * tests/vm/guest/guest_test.h.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -82,15 +84,15 @@ static bool efd_fired(int fd, int ms)
 	return poll(&p, 1, ms) == 1 && read(fd, &v, sizeof(v)) == sizeof(v);
 }
 
-/* Eventfds open in iomed (its own: one stop eventfd per served device). */
-static int iomed_eventfds(void)
+/* Eventfds open in process @pid. */
+static int eventfds_of(int pid)
 {
 	char dir[64], link[320], target[64];
 	struct dirent *e;
 	int n = 0;
 	DIR *d;
 
-	snprintf(dir, sizeof(dir), "/proc/%d/fd", iomed_pid);
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", pid);
 	d = opendir(dir);
 	if (!d)
 		return -1;
@@ -103,6 +105,43 @@ static int iomed_eventfds(void)
 			continue;
 		target[len] = '\0';
 		n += !strcmp(target, "anon_inode:[eventfd]");
+	}
+	closedir(d);
+	return n;
+}
+
+/* The parent of process @pid, or -1. */
+static int parent_of(int pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	int ppid = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	/* "PID (COMM) STATE PPID ...": COMM may hold anything but ends at the last ')' */
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
+		sscanf(p + 1, " %*c %d", &ppid);
+	fclose(f);
+	return ppid;
+}
+
+/* Eventfds open in iomed (its own: a few per served device), device processes included. */
+static int iomed_eventfds(void)
+{
+	struct dirent *e;
+	int n = eventfds_of(iomed_pid);
+	DIR *d = opendir("/proc");
+
+	if (n < 0 || !d)
+		return -1;
+	while ((e = readdir(d))) {
+		int pid = atoi(e->d_name);
+
+		if (pid > 0 && parent_of(pid) == iomed_pid)
+			n += eventfds_of(pid) > 0 ? eventfds_of(pid) : 0;
 	}
 	closedir(d);
 	return n;
