@@ -107,6 +107,11 @@ struct vnet_dp {
 	struct iovec *tx_iov;
 	uint8_t mac[6];
 	uint64_t breaks;
+	/*
+	 * Set before the first start by harnesses (tests/fuzz): no thread; the
+	 * caller drives the datapath with vnet_dp_poll, and quiesce parks at once.
+	 */
+	bool manual;
 };
 
 struct vnet {
@@ -155,6 +160,8 @@ int vnet_dp_start(struct vnet *v);
 void vnet_dp_stop(struct vnet *v);
 void vnet_dp_quiesce(struct vnet *v);
 void vnet_dp_resume(struct vnet *v);
+/* dp.manual: one pass over every queue, then the pre-sleep kick update. Returns work done. */
+unsigned vnet_dp_poll(struct vnet *v);
 /* A guest kick (server thread). */
 void vnet_dp_kick(struct vnet *v);
 /* The poller found a broken queue: NEEDS_RESET and a config interrupt. */

@@ -166,12 +166,24 @@ static unsigned poll_once(struct vnet *v)
 	return work;
 }
 
+/* Drop every pointer into guest memory (before the tables change). */
+static void park_enter(struct vnet *v)
+{
+	vnet_rx_release(v);
+	unmap_queues(v);
+}
+
+static void park_leave(struct vnet *v)
+{
+	map_queues(v);
+	kicks(v, false);
+}
+
 static void park(struct vnet *v)
 {
 	struct vnet_dp *dp = &v->dp;
 
-	vnet_rx_release(v);
-	unmap_queues(v);
+	park_enter(v);
 	pthread_mutex_lock(&dp->lock);
 	dp->parked = true;
 	pthread_cond_broadcast(&dp->cond);
@@ -181,19 +193,21 @@ static void park(struct vnet *v)
 	pthread_mutex_unlock(&dp->lock);
 	if (flag(&dp->stop))
 		return;
-	map_queues(v);
-	kicks(v, false);
+	park_leave(v);
 }
 
-static void sleep_once(struct vnet *v)
+/*
+ * Kicks on and epoll interest updated, ready to sleep. Returns the epoll
+ * timeout, or 0 when work arrived meanwhile (kicks are off again then).
+ */
+static int sleep_prepare(struct vnet *v)
 {
 	struct vnet_dp *dp = &v->dp;
-	struct epoll_event evs[8];
 	int timeout = -1;
 
 	if (kicks(v, true)) {
 		kicks(v, false);
-		return;
+		return 0;
 	}
 	for (unsigned p = 0; p < dp->pairs; p++) {
 		ep_update(v, p);
@@ -201,6 +215,17 @@ static void sleep_once(struct vnet *v)
 		if (v->port[p]->rx_fd < 0 && p < dp->active_pairs && !dp->rx_starved[p])
 			timeout = 1;
 	}
+	return timeout;
+}
+
+static void sleep_once(struct vnet *v)
+{
+	struct vnet_dp *dp = &v->dp;
+	struct epoll_event evs[8];
+	int timeout = sleep_prepare(v);
+
+	if (!timeout)
+		return;
 	if (epoll_wait(dp->epfd, evs, 8, timeout) < 0 && errno != EINTR)
 		pr_warn_rl("%s: epoll_wait: %s", v->name, strerror(errno));
 	efd_drain(dp->kick_fd);
@@ -304,6 +329,12 @@ int vnet_dp_start(struct vnet *v)
 	}
 	set_flag(&dp->stop, false);
 	dp->parked = false;
+	if (dp->manual) {
+		dp->running = true;
+		if (!flag(&dp->park_req))
+			park_leave(v);
+		return 0;
+	}
 	ret = pthread_create(&dp->thread, NULL, poller, v);
 	if (ret) {
 		pr_err("%s: cannot start the datapath thread: %s", v->name, strerror(ret));
@@ -325,8 +356,12 @@ void vnet_dp_stop(struct vnet *v)
 	set_flag(&dp->stop, true);
 	pthread_cond_broadcast(&dp->cond);
 	pthread_mutex_unlock(&dp->lock);
-	efd_signal(dp->ctl_fd);
-	pthread_join(dp->thread, NULL);
+	if (dp->manual) {
+		vnet_rx_release(v);
+	} else {
+		efd_signal(dp->ctl_fd);
+		pthread_join(dp->thread, NULL);
+	}
 	dp->running = false;
 	for (unsigned i = 0; i < VNET_MAX_QUEUES; i++)
 		vq_reset(&dp->vq[i]);
@@ -336,6 +371,12 @@ void vnet_dp_quiesce(struct vnet *v)
 {
 	struct vnet_dp *dp = &v->dp;
 
+	if (dp->manual) {
+		if (dp->running && !flag(&dp->park_req))
+			park_enter(v);
+		set_flag(&dp->park_req, true);
+		return;
+	}
 	pthread_mutex_lock(&dp->lock);
 	set_flag(&dp->park_req, true);
 	if (dp->running) {
@@ -350,10 +391,31 @@ void vnet_dp_resume(struct vnet *v)
 {
 	struct vnet_dp *dp = &v->dp;
 
+	if (dp->manual) {
+		if (dp->running && flag(&dp->park_req))
+			park_leave(v);
+		set_flag(&dp->park_req, false);
+		return;
+	}
 	pthread_mutex_lock(&dp->lock);
 	set_flag(&dp->park_req, false);
 	pthread_cond_broadcast(&dp->cond);
 	pthread_mutex_unlock(&dp->lock);
+}
+
+unsigned vnet_dp_poll(struct vnet *v)
+{
+	unsigned work;
+
+	if (!v->dp.manual || !v->dp.running || flag(&v->dp.park_req))
+		return 0;
+	work = poll_once(v);
+	if (work)
+		return work;
+	/* What the thread does before it sleeps, without the sleep. */
+	sleep_prepare(v);
+	kicks(v, false);
+	return 0;
 }
 
 void vnet_dp_kick(struct vnet *v)
