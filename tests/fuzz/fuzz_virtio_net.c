@@ -17,9 +17,11 @@
  *       offset, data), 2 common-config write (u8 offset, u8 length, u64),
  *   3 driver bring-up (u64 feature mask, u8 queue flags [, u8 enable mask]
  *       [, per queue u16 size and u64 desc/avail/used]),
- *   4/5 a descriptor chain on a queue set up by 3 (u8 queue | flags, u8
- *       count | flags, per descriptor u16 offset, u16 length [, u8 flags]
- *       [, u64 address], [u16 indirect table], [26 header bytes]),
+ *   4 a descriptor chain on a queue set up by 3 (u8 queue | flags, u8
+ *       count | flags, [u8 repeats], [u16 indirect table], per descriptor
+ *       u16 offset, u16 length or (raw) u32 length and u8 flags, [u64
+ *       address], [26 header bytes]), 5 the last chain again (u8 queue,
+ *       u8 times),
  *   6 a control command (u8 length - 2, u8 class, u8 command, payload),
  *   7 guest memory write (u16 offset, u8 length, bytes),
  *   8/9 poll (u8 count), 10 DMA unmap or map, 11 reset, IRQ mask, ISR read.
@@ -51,7 +53,7 @@
 
 struct hq { /* the harness's driver view of a queue it set up */
 	bool set;
-	uint16_t size, avail_idx, next_desc;
+	uint16_t size, avail_idx, next_desc, last_head;
 	uint64_t desc, avail;
 };
 
@@ -215,40 +217,64 @@ static void publish(struct harness *h, struct hq *hq, uint16_t head)
 	gwrite16(h, hq->avail + 2, hq->avail_idx);
 }
 
+/* One descriptor of a chain: from the input, or (@again) the previous one once more. */
+struct dsc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags;
+};
+
+static void next_dsc(struct harness *h, struct fuzz_in *in, unsigned q, uint8_t qsel, bool raw,
+		     struct dsc *d)
+{
+	bool ctrl = is_ctrl(h, q);
+
+	d->addr = BUF_BASE + fin_u16(in) % BUF_SIZE;
+	d->len = raw ? fin_u32(in) : fin_u16(in) % 0x4000u;
+	d->flags = (!ctrl && !(q & 1)) ? VRING_DESC_F_WRITE : 0;
+	if (raw)
+		d->flags = fin_u8(in);
+	if (qsel & 0x40)
+		d->addr = fin_u64(in);
+}
+
 /*
- * A chain of up to 8 descriptors: RX buffers writable, TX readable, a
- * control command readable then one writable status byte, unless the
- * input gives raw flags. Optionally through an indirect table.
+ * A chain of 1-8 descriptors from the input, plus (count bit 3) up to 255
+ * more that repeat the last one: RX buffers writable, TX readable, a
+ * control command readable then writable, unless the input gives raw
+ * flags and lengths. Optionally through an indirect table.
  */
 static void op_chain(struct harness *h, struct fuzz_in *in)
 {
 	uint8_t qsel = fin_u8(in), nsel = fin_u8(in);
-	unsigned q = (qsel & 0x1fu) % h->v->nqueues, n = 1 + (nsel & 7);
+	unsigned q = (qsel & 0x1fu) % h->v->nqueues, given = 1 + (nsel & 7), n = given;
 	bool indirect = nsel & 0x80, raw = nsel & 0x40, ctrl = is_ctrl(h, q);
 	struct hq *hq = &h->q[q];
 	uint64_t table = hq->desc, first = 0;
-	uint16_t base = hq->next_desc;
+	uint16_t base = hq->next_desc, tsize;
+	struct dsc d = { 0 };
 
 	if (!hq->set || !hq->size)
 		return;
+	if (nsel & 8)
+		n += fin_u8(in);
 	if (indirect)
 		table = BUF_BASE + (fin_u16(in) % BUF_SIZE & ~15ull), base = 0;
-	for (unsigned i = 0; i < n; i++) {
-		uint64_t addr = BUF_BASE + fin_u16(in) % BUF_SIZE;
-		uint32_t len = fin_u16(in) % 0x4000;
-		uint16_t flags = i + 1 < n ? VRING_DESC_F_NEXT : 0;
-		uint16_t slot = (uint16_t)((base + i) % (indirect ? n : hq->size));
+	tsize = indirect ? (uint16_t)n : hq->size;
+	for (unsigned i = 0; i < n && (indirect || i < hq->size); i++) {
+		uint16_t flags;
 
-		if ((ctrl && i + 1 == n) || (!ctrl && !(q & 1)))
-			flags |= VRING_DESC_F_WRITE;
-		if (raw)
-			flags = fin_u8(in);
-		if (qsel & 0x40)
-			addr = fin_u64(in);
+		if (i < given)
+			next_dsc(h, in, q, qsel, raw, &d);
+		flags = d.flags;
+		if (!raw && i + 1 < n)
+			flags |= VRING_DESC_F_NEXT;
+		if (!raw && ctrl)
+			flags = i + 1 < n ? VRING_DESC_F_NEXT : VRING_DESC_F_WRITE;
 		if (!i)
-			first = addr;
-		put_desc(h, table, slot, addr, len, flags, (uint16_t)((base + i + 1) %
-			 (indirect ? n : hq->size)));
+			first = d.addr;
+		put_desc(h, table, (uint16_t)((base + i) % tsize), d.addr, d.len, flags,
+			 (uint16_t)((base + i + 1) % tsize));
 	}
 	if (indirect) {
 		put_desc(h, hq->desc, hq->next_desc, table, 16 * n, VRING_DESC_F_INDIRECT, 0);
@@ -260,8 +286,21 @@ static void op_chain(struct harness *h, struct fuzz_in *in)
 		fin_bytes(in, hdr, sizeof(hdr));
 		gwrite(h, first, hdr, sizeof(hdr));
 	}
+	hq->last_head = hq->next_desc;
 	publish(h, hq, hq->next_desc);
 	hq->next_desc = (uint16_t)((hq->next_desc + n) % hq->size);
+}
+
+/* The last chain of a queue made available again, 1-128 times (a hostile or buggy driver). */
+static void op_repeat(struct harness *h, struct fuzz_in *in)
+{
+	struct hq *hq = &h->q[(fin_u8(in) & 0x1fu) % h->v->nqueues];
+	unsigned n = 1 + fin_u8(in) % 128;
+
+	if (!hq->set || !hq->size)
+		return;
+	for (unsigned i = 0; i < n; i++)
+		publish(h, hq, hq->last_head);
 }
 
 static void op_ctrl(struct harness *h, struct fuzz_in *in)
@@ -499,8 +538,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 1: op_access(&h, &in, true); break;
 		case 2: op_common_write(&h, &in); break;
 		case 3: op_bringup(&h, &in); break;
-		case 4:
-		case 5: op_chain(&h, &in); break;
+		case 4: op_chain(&h, &in); break;
+		case 5: op_repeat(&h, &in); break;
 		case 6: op_ctrl(&h, &in); break;
 		case 7: op_ram_write(&h, &in); break;
 		case 8:

@@ -254,11 +254,12 @@ def v_bringup(mask=ALL_FEATURES, log2size=4, no_driver_ok=False):
     return b"\x03" + struct.pack("<QB", mask, log2size | (0x10 if no_driver_ok else 0))
 
 
-def v_chain(q, bufs, indirect=None, hdr=None):
-    """bufs: (offset into the buffer area, length); hdr: 26 bytes for the first buffer."""
+def v_chain(q, bufs, indirect=None, hdr=None, more=0):
+    """bufs: (offset into the buffer area, length); hdr: 26 bytes for the first buffer;
+    more: that many copies of the last descriptor."""
     qsel = q | (0x20 if hdr else 0)
-    nsel = (len(bufs) - 1) | (0x80 if indirect is not None else 0)
-    out = b"\x04" + bytes([qsel, nsel])
+    nsel = (len(bufs) - 1) | (0x80 if indirect is not None else 0) | (8 if more else 0)
+    out = b"\x04" + bytes([qsel, nsel]) + (bytes([more]) if more else b"")
     if indirect is not None:
         out += struct.pack("<H", indirect)
     for off, ln in bufs:
@@ -321,11 +322,25 @@ gso = b"".join([
 ])
 write(f"{TOP}/corpus/fuzz_virtio_net/gso", gso)
 
+# The loopback fills up (TX waits, then goes on once RX drains it); long indirect chains.
+burst = b"".join([
+    v_dev(), b"\x00", b"\xff", b"\x00",
+    v_bringup(ALL_FEATURES, 7),
+    v_chain(1, [(0xc000, 66), (0xd000, 16000)], more=3,
+            hdr=struct.pack("<BBHHHHH", 1, 1, 66, 1448, 34, 16, 0) + ETH),
+    b"\x05\x01\x1f", v_poll(2),
+    b"".join(v_chain(0, [(0x1000 * i, 15000)], more=4) for i in range(4)),
+    v_poll(4),
+    v_chain(1, [(0x9000, 100)], indirect=0xa000, more=150, hdr=tx_hdr()), v_poll(),
+    v_chain(0, [(0x9000, 100)], indirect=0xa000, more=100), v_poll(),
+])
+write(f"{TOP}/corpus/fuzz_virtio_net/burst", burst)
+
 # A hostile driver: rings through raw register writes, loops, an unmapped table.
 hostile = b"".join([
     v_dev(port=1), b"\x01", bytes([0, 15, 0, 3]), b"\x03", b"\x00",
     v_bringup(ALL_FEATURES, 4),
-    b"\x04\x01\x43" + b"".join(struct.pack("<HHB", 0x10, 64, 1) for _ in range(4)),
+    b"\x04\x01\x43" + b"".join(struct.pack("<HIB", 0x10, 64, 1) for _ in range(4)),
     v_poll(),
     b"\x07" + struct.pack("<HB", 0x402, 2) + struct.pack("<H", 0x7fff), v_poll(),
     b"\x02" + bytes([0x14, 0]) + struct.pack("<Q", 0),
