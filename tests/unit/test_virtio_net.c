@@ -6,7 +6,8 @@
  * loopback port behind it (frames come back with the MACs swapped). Covers
  * the capability layout, the status handshake, feature refusal, traffic
  * through the poller thread, NEEDS_RESET on a hostile ring, reset and
- * recovery, and quiesce/resume around a DMA change.
+ * recovery, quiesce/resume around a DMA change, and the thread-less manual
+ * datapath the fuzzers drive.
  */
 #include <errno.h>
 #include <poll.h>
@@ -238,7 +239,11 @@ static struct vring_used *used(struct t *t, unsigned q)
 
 static bool wait_used(struct t *t, unsigned q, uint16_t idx)
 {
+	struct vnet *v = t->dev.state;
+
 	for (int i = 0; i < 2000; i++) {
+		if (v->dp.manual) /* no thread: this one does the work */
+			vnet_dp_poll(v);
 		if (__atomic_load_n(&used(t, q)->idx, __ATOMIC_ACQUIRE) == idx)
 			return true;
 		usleep(1000);
@@ -493,6 +498,45 @@ static void test_quiesce_dma_change(void **state)
 	t->vfu->ops->resume(t->vfu->opaque);
 }
 
+static unsigned threads_now(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[128];
+	unsigned n = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		sscanf(line, "Threads: %u", &n);
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* dp.manual (the fuzzers' mode): no thread; vnet_dp_poll does its work, quiesce parks at once. */
+static void test_manual_datapath(void **state)
+{
+	struct t *t = *state;
+	struct vnet *v = t->dev.state;
+	unsigned threads = threads_now();
+
+	v->dp.manual = true;
+	bring_up(t, BASE_FEATURES);
+	assert_int_equal(threads_now(), threads);
+	rx_post(t, 8);
+	loop_one(t, 0, 1);
+	t->vfu->ops->quiesce(t->vfu->opaque);
+	assert_null(v->dp.vq[Q_TX].desc);
+	tx_frame(t, 1, mac_b, mac_a);
+	assert_int_equal(vnet_dp_poll(v), 0);
+	t->vfu->ops->resume(t->vfu->opaque);
+	assert_non_null(v->dp.vq[Q_TX].desc);
+	assert_true(wait_used(t, Q_TX, 2));
+	assert_true(wait_used(t, Q_RX, 2));
+	assert_true(wait_irq(t, 1));
+	t->vfu->ops->reset(t->vfu->opaque);
+	assert_false(v->dp.running);
+	assert_int_equal(threads_now(), threads);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -500,7 +544,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_config_space), T(test_features), T(test_traffic),
 		T(test_hostile_then_reset), T(test_hostile_rx_buffer), T(test_out_of_memory_ring),
-		T(test_quiesce_dma_change),
+		T(test_quiesce_dma_change), T(test_manual_datapath),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
