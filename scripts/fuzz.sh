@@ -7,7 +7,8 @@
 #   scripts/fuzz.sh long             every fuzzer, 10 min each
 #   scripts/fuzz.sh [long] NAME...   only these (session, dma, validate, testdev, virtio_net)
 # New corpus entries go to build-fuzz/corpus/<fuzzer>/, findings to
-# build-fuzz/artifacts/<fuzzer>/, logs to build-fuzz/logs/<fuzzer>.log.
+# build-fuzz/artifacts/<fuzzer>/, logs to build-fuzz/logs/<fuzzer>.log. Line coverage of
+# what they reached: scripts/fuzz-coverage.sh.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
