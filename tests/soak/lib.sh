@@ -31,6 +31,21 @@ ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 	ASAN_OPTIONS+=:quarantine_size_mb=0:thread_local_quarantine_size_kb=0
 export ASAN_OPTIONS
 
+# soak_daemon_start: the daemon every soak test uses, info-level log: a testdev on $TD and a
+# virtio-net on a loopback port (the guest's frames come back to it) on $VN
+soak_daemon_start() {
+	TD=$VM_WORK/td0.sock
+	VN=$VM_WORK/vn0.sock
+	IOMED_LOG_LEVEL=${IOMED_LOG_LEVEL:-info} daemon_start --device "testdev,socket=$TD,id=td0" \
+		--device "virtio-net,socket=$VN,id=vn0,net=loopback"
+}
+
+# soak_guest_image: $INITRD, the guest of tests/soak/guest_soak.sh with the virtio_net driver
+soak_guest_image() {
+	INITRD=$VM_WORK/initrd.img
+	vm_initramfs "$INITRD" "$SOAK_DIR/guest_soak.sh" -m virtio_net
+}
+
 soak_fds() { ls "/proc/$DAEMON_PID/fd" 2>/dev/null | wc -l; }
 soak_status() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$DAEMON_PID/status" 2>/dev/null; }
 

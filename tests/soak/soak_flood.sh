@@ -13,10 +13,7 @@ set -uo pipefail
 CYCLES=${IOMED_SOAK_FLOODS:-100}
 FLOOD=${SOAK_FLOOD:-$VM_SRC/build/tests/soak/soak_flood}
 [ -x "$FLOOD" ] || vm_die "no $FLOOD (SOAK_FLOOD=path)"
-TD=$VM_WORK/td0.sock
-VN=$VM_WORK/vn0.sock
-IOMED_LOG_LEVEL=${IOMED_LOG_LEVEL:-info} daemon_start \
-	--device "testdev,socket=$TD,id=td0" --device "virtio-net,socket=$VN,id=vn0,net=loopback"
+soak_daemon_start
 
 t0=$(date +%s)
 flood() { # flood N: N cycles, then the daemon must settle

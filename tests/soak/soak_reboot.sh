@@ -10,12 +10,8 @@
 vm_init
 
 BOOTS=${IOMED_SOAK_REBOOTS:-20}
-TD=$VM_WORK/td0.sock
-VN=$VM_WORK/vn0.sock
-IOMED_LOG_LEVEL=${IOMED_LOG_LEVEL:-info} daemon_start \
-	--device "testdev,socket=$TD,id=td0" --device "virtio-net,socket=$VN,id=vn0,net=loopback"
-INITRD=$VM_WORK/initrd.img
-vm_initramfs "$INITRD" "$SOAK_DIR/guest_soak.sh" -m virtio_net
+soak_daemon_start
+soak_guest_image
 
 t0=$(date +%s)
 vm_start reboot "$INITRD" --reboot --vfio-user "td0=$TD" --vfio-user "vn0=$VN" \

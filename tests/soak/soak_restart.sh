@@ -13,12 +13,8 @@ vm_init
 
 CYCLES=${IOMED_SOAK_RESTARTS:-100}
 GUEST_EVERY=${IOMED_SOAK_GUEST_EVERY:-25}
-TD=$VM_WORK/td0.sock
-VN=$VM_WORK/vn0.sock
-IOMED_LOG_LEVEL=${IOMED_LOG_LEVEL:-info} daemon_start \
-	--device "testdev,socket=$TD,id=td0" --device "virtio-net,socket=$VN,id=vn0,net=loopback"
-INITRD=$VM_WORK/initrd.img
-vm_initramfs "$INITRD" "$SOAK_DIR/guest_soak.sh" -m virtio_net
+soak_daemon_start
+soak_guest_image
 DEVS=(--vfio-user "td0=$TD" --vfio-user "vn0=$VN")
 
 connected() { grep -ac 'client connected' "$DAEMON_LOG"; }
