@@ -40,6 +40,8 @@ if [ ${#meson_suites[@]} -gt 0 ]; then
 	for s in "${meson_suites[@]}"; do args+=(--suite "$s"); done
 	meson test -C "$build" --print-errorlogs --num-processes 1 "${args[@]}"
 	rc=$?
+	# the soak tests' resource figures (fds, threads, RSS), passed or not
+	grep -h '^FIGURES ' "$build/meson-logs/testlog.txt" 2>/dev/null
 fi
 
 # Count from meson's own log, one line per test.
