@@ -10,6 +10,10 @@
  * polls, drops every pointer into guest memory, says parked and waits on
  * the condvar until park_req is cleared or stop is set, then maps the rings
  * again. The mutex and condvar are used only there, never on the hot path.
+ *
+ * Manual mode (dp.manual, for the fuzzers): no thread; vnet_dp_poll runs one
+ * pass of the poller's loop in the caller's thread, and quiesce/resume drop
+ * and retake the ring mappings at once.
  */
 #include <errno.h>
 #include <stdlib.h>
