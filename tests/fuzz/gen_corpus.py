@@ -336,13 +336,21 @@ burst = b"".join([
 ])
 write(f"{TOP}/corpus/fuzz_virtio_net/burst", burst)
 
-# A hostile driver: rings through raw register writes, loops, an unmapped table.
+# A hostile driver: raw descriptors (a chain whose length passes 4 GiB, an indirect table at an
+# odd address), an avail index far ahead, rings through raw register writes.
+def raw_chain(q, descs):
+    return b"\x04" + bytes([q, 0x40 | (len(descs) - 1)]) + \
+        b"".join(struct.pack("<HIB", off, ln, fl) for off, ln, fl in descs)
+
+
 hostile = b"".join([
     v_dev(port=1), b"\x01", bytes([0, 15, 0, 3]), b"\x03", b"\x00",
     v_bringup(ALL_FEATURES, 4),
-    b"\x04\x01\x43" + b"".join(struct.pack("<HIB", 0x10, 64, 1) for _ in range(4)),
-    v_poll(),
-    b"\x07" + struct.pack("<HB", 0x402, 2) + struct.pack("<H", 0x7fff), v_poll(),
+    raw_chain(1, [(0x10, 64, 1)] * 4), v_poll(),
+    raw_chain(1, [(0x10, 64, 1), (0x100, 0xffffffc0, 0)]), v_poll(),
+    v_bringup(ALL_FEATURES, 4), raw_chain(0, [(0x11, 16, 4)]), v_poll(),
+    v_bringup(ALL_FEATURES, 4),
+    b"\x07" + struct.pack("<HB", 0x802, 2) + struct.pack("<H", 0x7fff), v_poll(),
     b"\x02" + bytes([0x14, 0]) + struct.pack("<Q", 0),
     v_bringup(ALL_FEATURES, 0x0c) + struct.pack("<HQQQ", 3, 0x1001, 0x2002, 0x3000) * 3,
     v_poll(),
