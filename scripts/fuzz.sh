@@ -5,9 +5,10 @@
 # out-of-memory fails that fuzzer. Ends with the line "N passed, N failed".
 #   scripts/fuzz.sh                  every fuzzer, 30 s each (FUZZ_SECONDS overrides)
 #   scripts/fuzz.sh long             every fuzzer, 10 min each
-#   scripts/fuzz.sh [long] NAME...   only these (session, dma, validate, testdev, iavf)
+#   scripts/fuzz.sh [long] NAME...   only these (session, dma, validate, testdev, iavf, virtio_net)
 # New corpus entries go to build-fuzz/corpus/<fuzzer>/, findings to
-# build-fuzz/artifacts/<fuzzer>/, logs to build-fuzz/logs/<fuzzer>.log.
+# build-fuzz/artifacts/<fuzzer>/, logs to build-fuzz/logs/<fuzzer>.log. Line coverage of
+# what they reached: scripts/fuzz-coverage.sh.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,7 +20,7 @@ if [ "${1:-}" = long ]; then
 	shift
 fi
 fuzzers=("$@")
-[ ${#fuzzers[@]} -gt 0 ] || fuzzers=(session dma validate testdev iavf)
+[ ${#fuzzers[@]} -gt 0 ] || fuzzers=(session dma validate testdev iavf virtio_net)
 
 fail_all() {
 	echo "$1"
@@ -93,11 +94,11 @@ for f in "${fuzzers[@]}"; do
 	corp=$(sed -n 's/.* corp: \([0-9]*\)\/.*/\1/p' <<<"$last")
 	if [ "$status" = ok ]; then
 		passed=$((passed + 1))
-		printf 'PASS %-9s %ss: %s execs, cov %s, ft %s, corpus %s\n' "$f" "$seconds" \
+		printf 'PASS %-10s %ss: %s execs, cov %s, ft %s, corpus %s\n' "$f" "$seconds" \
 			"${execs:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}"
 	else
 		failed=$((failed + 1))
-		printf 'FAIL %-9s %s (execs %s, cov %s, ft %s); log %s\n' "$f" "$status" \
+		printf 'FAIL %-10s %s (execs %s, cov %s, ft %s); log %s\n' "$f" "$status" \
 			"${execs:-?}" "${cov:-?}" "${ft:-?}" "$log"
 		grep -E 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error|fuzz invariant|SUMMARY|^artifact_prefix|Test unit written|^Running: ' \
 			"$log" | tail -8 | sed 's/^/    /'

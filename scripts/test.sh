@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Runs every test of iomed: installs what is missing (scripts/setup.sh), builds with
-# AddressSanitizer + UBSan, runs the unit, integration and VM suites through `meson test`,
+# AddressSanitizer + UBSan, runs the unit, integration, VM and soak suites through `meson test`,
 # then each fuzzer for a bounded time (scripts/fuzz.sh, FUZZ_SECONDS each, default 30).
 # Ends with the line "N passed, N failed".
 #   scripts/test.sh                 every suite
-#   scripts/test.sh unit [...]      only the named suites (unit, integration, vm, fuzz)
+#   scripts/test.sh unit [...]      only the named suites (unit, integration, vm, soak, fuzz)
+#   IOMED_SOAK_RESTARTS=1000 IOMED_SOAK_REBOOTS=100 IOMED_SOAK_FLOODS=1000 scripts/test.sh soak
+#                                   longer soak runs (defaults 100, 20, 100)
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 build=${IOMED_TEST_BUILD:-$top/build-test}
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(unit integration vm fuzz)
+[ ${#suites[@]} -gt 0 ] || suites=(unit integration vm soak fuzz)
 run_fuzz=0
 meson_suites=()
 for s in "${suites[@]}"; do
@@ -38,6 +40,8 @@ if [ ${#meson_suites[@]} -gt 0 ]; then
 	for s in "${meson_suites[@]}"; do args+=(--suite "$s"); done
 	meson test -C "$build" --print-errorlogs --num-processes 1 "${args[@]}"
 	rc=$?
+	# the soak tests' resource figures (fds, threads, RSS), passed or not
+	grep -h '^FIGURES ' "$build/meson-logs/testlog.txt" 2>/dev/null
 fi
 
 # Count from meson's own log, one line per test.

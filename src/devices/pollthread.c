@@ -95,8 +95,12 @@ int pollthread_start(struct pollthread *pt)
 {
 	int ret;
 
-	if (pt->manual)
+	if (pt->manual) {
+		pt->running = true;
+		if (!pollthread_flag(&pt->park_req))
+			hook(pt->ops->unpark, pt->opaque);
 		return 0;
+	}
 	pollthread_set_flag(&pt->stop, false);
 	pt->parked = false;
 	ret = pthread_create(&pt->thread, NULL, thread_main, pt);
@@ -112,6 +116,12 @@ void pollthread_stop(struct pollthread *pt)
 {
 	if (!pt->running)
 		return;
+	if (pt->manual) {
+		if (!pollthread_flag(&pt->park_req))
+			hook(pt->ops->park, pt->opaque);
+		pt->running = false;
+		return;
+	}
 	pthread_mutex_lock(&pt->lock);
 	pollthread_set_flag(&pt->stop, true);
 	pthread_cond_broadcast(&pt->cond);
@@ -123,6 +133,12 @@ void pollthread_stop(struct pollthread *pt)
 
 void pollthread_park(struct pollthread *pt)
 {
+	if (pt->manual) {
+		if (pt->running && !pollthread_flag(&pt->park_req))
+			hook(pt->ops->park, pt->opaque);
+		pollthread_set_flag(&pt->park_req, true);
+		return;
+	}
 	pthread_mutex_lock(&pt->lock);
 	pollthread_set_flag(&pt->park_req, true);
 	if (pt->running) {
@@ -135,10 +151,32 @@ void pollthread_park(struct pollthread *pt)
 
 void pollthread_unpark(struct pollthread *pt)
 {
+	if (pt->manual) {
+		if (pt->running && pollthread_flag(&pt->park_req))
+			hook(pt->ops->unpark, pt->opaque);
+		pollthread_set_flag(&pt->park_req, false);
+		return;
+	}
 	pthread_mutex_lock(&pt->lock);
 	pollthread_set_flag(&pt->park_req, false);
 	pthread_cond_broadcast(&pt->cond);
 	pthread_mutex_unlock(&pt->lock);
+}
+
+unsigned pollthread_poll_manual(struct pollthread *pt)
+{
+	unsigned work;
+	int timeout = -1;
+
+	if (!pt->manual || !pt->running || pollthread_flag(&pt->park_req))
+		return 0;
+	work = pt->ops->poll(pt->opaque);
+	if (work)
+		return work;
+	/* What the thread does before it sleeps, without the sleep. */
+	if (pt->ops->sleep_prepare(pt->opaque, &timeout))
+		hook(pt->ops->sleep_done, pt->opaque);
+	return 0;
 }
 
 void pollthread_kick(struct pollthread *pt)

@@ -41,8 +41,9 @@ struct pollthread {
 	const char *name; /* for logs */
 	uint64_t poll_ns; /* idle time before sleeping */
 	/*
-	 * No thread: start does nothing and whoever set this calls ops->poll
-	 * itself (fuzzing harnesses, which must be deterministic).
+	 * No thread (fuzzing harnesses, which must be deterministic): whoever
+	 * set this drives the datapath with pollthread_poll_manual; start,
+	 * stop, park and unpark run the device's hooks at once.
 	 */
 	bool manual;
 	pthread_t thread;
@@ -79,6 +80,12 @@ void pollthread_stop(struct pollthread *pt);
 /* Returns once the thread is parked (at once when not running). */
 void pollthread_park(struct pollthread *pt);
 void pollthread_unpark(struct pollthread *pt);
+/*
+ * Manual mode: one pass of the thread's loop in the caller's thread (a
+ * poll; when it finds nothing, the preparations for a sleep, undone at
+ * once). Returns the work done; 0 when not started or parked.
+ */
+unsigned pollthread_poll_manual(struct pollthread *pt);
 /* Wake the thread if it sleeps (always cheap when it polls). */
 void pollthread_kick(struct pollthread *pt);
 /* Unconditional wake-up, for devices that track sleep themselves. */

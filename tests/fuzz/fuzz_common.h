@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Shared helpers of the libFuzzer harnesses: an input reader that never
- * fails (missing bytes read as zero), the testdev device with its server
- * tables, and an fd count to catch leaks.
+ * fails (missing bytes read as zero), device models made through the
+ * registry with their server tables, and an fd count to catch leaks.
  */
 #ifndef IOMED_FUZZ_COMMON_H
 #define IOMED_FUZZ_COMMON_H
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -98,19 +99,25 @@ static inline int fuzz_count_fds(void)
 	return n - 1; /* the directory's own fd */
 }
 
-/* A testdev through the model registry, as the daemon creates it. */
-static inline struct vfu_device *fuzz_testdev_create(struct iomed_device *idev, bool tables)
+/* A device through the model registry from a --device spec, as the daemon creates it. */
+static inline struct vfu_device *fuzz_device_create(struct iomed_device *idev, const char *spec,
+						    bool tables)
 {
-	const struct iomed_model *m = iomed_model_find("testdev");
 	struct opts o;
 	char err[256];
+	int ret;
 
-	memset(&o, 0, sizeof(o));
 	memset(idev, 0, sizeof(*idev));
 	snprintf(idev->id, sizeof(idev->id), "fuzz");
-	idev->model = m;
-	if (!m || m->create(idev, &o, err, sizeof(err))) {
-		fprintf(stderr, "cannot create testdev: %s\n", m ? err : "no model");
+	if (opts_parse(&o, spec, err, sizeof(err))) {
+		fprintf(stderr, "bad spec %s: %s\n", spec, err);
+		abort();
+	}
+	idev->model = iomed_model_find(o.model);
+	ret = idev->model ? idev->model->create(idev, &o, err, sizeof(err)) : -ENOENT;
+	opts_free(&o);
+	if (ret) {
+		fprintf(stderr, "cannot create %s: %s\n", spec, idev->model ? err : "no model");
 		abort();
 	}
 	if (tables && vfu_device_init_tables(idev->vfu))
@@ -118,11 +125,21 @@ static inline struct vfu_device *fuzz_testdev_create(struct iomed_device *idev, 
 	return idev->vfu;
 }
 
-static inline void fuzz_testdev_destroy(struct iomed_device *idev, bool tables)
+static inline void fuzz_device_destroy(struct iomed_device *idev, bool tables)
 {
 	if (tables)
 		vfu_device_fini_tables(idev->vfu);
 	idev->model->destroy(idev);
+}
+
+static inline struct vfu_device *fuzz_testdev_create(struct iomed_device *idev, bool tables)
+{
+	return fuzz_device_create(idev, "testdev", tables);
+}
+
+static inline void fuzz_testdev_destroy(struct iomed_device *idev, bool tables)
+{
+	fuzz_device_destroy(idev, tables);
 }
 
 static inline void fuzz_quiet_logs(void)

@@ -158,7 +158,7 @@ static void op(struct harness *h, struct fuzz_in *in)
 		break;
 	}
 	case 1: rd(h, (fin_u16(in) * 4u) % IAVF_REGS_SIZE); break;
-	case 2: h->v->dp.pt.ops->poll(h->v); break;
+	case 2: pollthread_poll_manual(&h->v->dp.pt); break;
 	case 3: poke(h, in); break;
 	case 4: send_msg(h, in); break;
 	case 5: iavf_vf_reset(&h->dev); break;

@@ -18,35 +18,18 @@
  * shared memory are as at power-on.
  */
 #include <errno.h>
-#include <sys/eventfd.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "devices/testdev/testdev.h"
 #include "fuzz_common.h"
+#include "fuzz_guest.h"
 #include "pci/config.h"
-#include "vfio-user/session.h"
 #include "vfio-user/validate.h"
-
-#define RAM_PAGES 16
-#define RAM_SIZE (RAM_PAGES * 4096)
-#define MAX_MAPS 4
-
-struct map {
-	uint64_t addr, size, offset;
-	uint32_t prot;
-	bool fd;
-};
 
 struct harness {
 	struct iomed_device idev;
 	struct vfu_device *dev;
 	struct vfu_limits lim;
-	int ram_fd;
-	uint8_t *ram;
-	struct map maps[MAX_MAPS];
-	unsigned nmaps;
-	bool aliased; /* two maps share file bytes: copies are not checkable */
+	struct fuzz_guest g;
 };
 
 static uint8_t poweron_cfg[PCI_CFG_SIZE_EXPRESS];
@@ -76,110 +59,12 @@ static void wr32(struct harness *h, unsigned region, uint64_t off, uint32_t v)
 		   (unsigned long long)off);
 }
 
-/* The map holding @addr, or NULL. */
-static const struct map *map_of(const struct harness *h, uint64_t addr)
-{
-	for (unsigned i = 0; i < h->nmaps; i++)
-		if (addr >= h->maps[i].addr && addr - h->maps[i].addr < h->maps[i].size)
-			return &h->maps[i];
-	return NULL;
-}
-
-/* Every byte of [addr, addr + len) in a map with an fd and @prot. */
-static bool range_ok(const struct harness *h, uint64_t addr, uint64_t len, uint32_t prot)
-{
-	if (addr + len < addr)
-		return false;
-	while (len) {
-		const struct map *m = map_of(h, addr);
-		uint64_t chunk;
-
-		if (!m || !m->fd || (m->prot & prot) != prot)
-			return false;
-		chunk = m->size - (addr - m->addr);
-		if (chunk >= len)
-			return true;
-		addr += chunk;
-		len -= chunk;
-	}
-	return true;
-}
-
-static void gather(const struct harness *h, uint64_t addr, uint8_t *buf, uint64_t len)
-{
-	while (len) {
-		const struct map *m = map_of(h, addr);
-		uint64_t off = addr - m->addr, chunk = m->size - off < len ? m->size - off : len;
-
-		memcpy(buf, h->ram + m->offset + off, chunk);
-		buf += chunk;
-		addr += chunk;
-		len -= chunk;
-	}
-}
-
 static void setup(struct harness *h, struct fuzz_in *in)
 {
-	unsigned n = fin_u8(in) % (MAX_MAPS + 1);
-	uint8_t evmask, blocks;
-
-	h->ram_fd = memfd_create("fuzz-testdev-ram", MFD_CLOEXEC);
-	if (h->ram_fd < 0 || ftruncate(h->ram_fd, RAM_SIZE))
-		abort();
-	h->ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, h->ram_fd, 0);
-	if (h->ram == MAP_FAILED)
-		abort();
-	for (unsigned i = 0; i < n; i++) {
-		struct map m = {
-			.addr = (uint64_t)fin_u8(in) * 4096,
-			.size = (uint64_t)(fin_u8(in) % RAM_PAGES + 1) * 4096,
-			.offset = (uint64_t)(fin_u8(in) % RAM_PAGES) * 4096,
-		};
-		uint8_t fl = fin_u8(in);
-		int fd = -1;
-
-		m.prot = fl & 3;
-		m.fd = !(fl & 4);
-		if (fl & 0x80)
-			m.addr |= 0xffff000000000000ull; /* high guest addresses */
-		if (m.fd) {
-			if (m.offset + m.size > RAM_SIZE)
-				m.size = RAM_SIZE - m.offset;
-			fd = dup(h->ram_fd);
-		}
-		if (vfu_dma_add(&h->dev->dma, m.addr, m.size, fd, m.offset, m.prot))
-			continue; /* overlap: the table refused it, and so does the model */
-		h->maps[h->nmaps++] = m;
-	}
-	for (unsigned i = 0; i < h->nmaps; i++)
-		for (unsigned j = i + 1; j < h->nmaps; j++)
-			if (h->maps[i].fd && h->maps[j].fd &&
-			    h->maps[i].offset < h->maps[j].offset + h->maps[j].size &&
-			    h->maps[j].offset < h->maps[i].offset + h->maps[i].size)
-				h->aliased = true;
-
-	evmask = fin_u8(in);
-	for (unsigned v = 0; v < 8; v++) {
-		struct vfu_irq_set set = {
-			.argsz = sizeof(set),
-			.flags = VFU_IRQ_SET_DATA_EVENTFD | VFU_IRQ_SET_ACTION_TRIGGER,
-			.index = v == 7 && (evmask & 0x80) ? VFU_PCI_INTX : VFU_PCI_MSIX,
-			.start = set.index == VFU_PCI_INTX ? 0 : v,
-			.count = 1,
-		};
-		int fd;
-
-		if (!(evmask & (1u << v)))
-			continue;
-		fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (fd < 0)
-			abort();
-		if (vfu_irqs_set(&h->dev->irq, &set, NULL, 0, &fd, 1))
-			close(fd);
-	}
-	blocks = fin_u8(in);
-	for (unsigned b = 0; b < blocks && (unsigned)b * 64 < RAM_SIZE; b++)
-		fin_bytes(in, h->ram + b * 64, 64);
+	fuzz_guest_open(&h->g);
+	fuzz_guest_maps(&h->g, &h->dev->dma, in, fin_u8(in) % (FUZZ_MAX_MAPS + 1));
+	fuzz_guest_eventfds(h->dev, fin_u8(in));
+	fuzz_guest_fill(&h->g, in);
 }
 
 static void check_ids(struct harness *h)
@@ -210,15 +95,16 @@ static void dma_write(struct harness *h, uint32_t cmd)
 	uint64_t dst = (uint64_t)rd32(h, 0, TESTDEV_DMA_DST_HI) << 32 | rd32(h, 0, TESTDEV_DMA_DST_LO);
 	uint32_t len = rd32(h, 0, TESTDEV_DMA_LEN), status;
 	bool master = rd32(h, VFU_PCI_CONFIG, PCI_COMMAND) & PCI_COMMAND_MASTER;
-	bool ok = master && len && len <= TESTDEV_DMA_MAX && range_ok(h, src, len, VFU_DMA_READ) &&
-		  range_ok(h, dst, len, VFU_DMA_WRITE);
+	bool ok = master && len && len <= TESTDEV_DMA_MAX &&
+		  fuzz_guest_range_ok(&h->g, src, len, VFU_DMA_READ) &&
+		  fuzz_guest_range_ok(&h->g, dst, len, VFU_DMA_WRITE);
 	uint8_t *snap = NULL, *after;
 
-	if (ok && !h->aliased && (cmd & TESTDEV_DMA_CMD_START)) {
+	if (ok && !h->g.aliased && (cmd & TESTDEV_DMA_CMD_START)) {
 		snap = malloc(len);
 		if (!snap)
 			abort();
-		gather(h, src, snap, len);
+		fuzz_guest_copy(&h->g, src, snap, len, false);
 	}
 	wr32(h, 0, TESTDEV_DMA_CMD, cmd);
 	if (!(cmd & TESTDEV_DMA_CMD_START)) {
@@ -234,7 +120,7 @@ static void dma_write(struct harness *h, uint32_t cmd)
 	after = malloc(len);
 	if (!after)
 		abort();
-	gather(h, dst, after, len);
+	fuzz_guest_copy(&h->g, dst, after, len, false);
 	fuzz_check(!memcmp(snap, after, len), "DMA copied the wrong bytes");
 	free(after);
 	free(snap);
@@ -298,32 +184,8 @@ static void op_access(struct harness *h, struct fuzz_in *in, bool write)
 
 static void op_unmap(struct harness *h, struct fuzz_in *in)
 {
-	unsigned i;
-
-	if (!h->nmaps)
-		return;
-	i = fin_u8(in) % h->nmaps;
-	/* As DMA_UNMAP does: the device is told, then the map goes. */
-	vfu_device_quiesce(h->dev);
-	fuzz_check(vfu_dma_remove(&h->dev->dma, h->maps[i].addr, h->maps[i].size,
-				  vfu_notify_dma_unmap, h->dev) == 1, "unmap failed");
-	vfu_device_resume(h->dev);
-	h->maps[i] = h->maps[--h->nmaps];
-}
-
-static void op_irq_mask(struct harness *h, struct fuzz_in *in)
-{
-	uint8_t sel = fin_u8(in);
-	struct vfu_irq_set set = {
-		.argsz = sizeof(set),
-		.flags = VFU_IRQ_SET_DATA_NONE |
-			 (sel & 0x10 ? VFU_IRQ_SET_ACTION_UNMASK : VFU_IRQ_SET_ACTION_MASK),
-		.index = sel & 0x20 ? VFU_PCI_INTX : VFU_PCI_MSIX,
-		.start = sel & 0x20 ? 0 : sel & 7,
-		.count = 1,
-	};
-
-	fuzz_check(!vfu_irqs_set(&h->dev->irq, &set, NULL, 0, NULL, 0), "mask/unmask failed");
+	if (h->g.nmaps)
+		fuzz_guest_unmap(&h->g, h->dev, fin_u8(in) % h->g.nmaps);
 }
 
 static void check_poweron(struct harness *h)
@@ -399,7 +261,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			op_unmap(&h, &in);
 			break;
 		default:
-			op_irq_mask(&h, &in);
+			fuzz_guest_irq_mask(h.dev, fin_u8(&in), TESTDEV_MSIX_VECTORS);
 			break;
 		}
 		check_ids(&h);
@@ -412,8 +274,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_poweron(&h);
 	fuzz_check(h.dev->dma.count == 0, "maps left");
 	fuzz_testdev_destroy(&h.idev, true);
-	munmap(h.ram, RAM_SIZE);
-	close(h.ram_fd);
+	fuzz_guest_close(&h.g);
 	fuzz_check(fuzz_count_fds() == fds_before, "fd leak: %d open before, %d after",
 		   fds_before, fuzz_count_fds());
 	return 0;

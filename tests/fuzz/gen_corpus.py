@@ -306,3 +306,123 @@ write(f"{TOP}/corpus/fuzz_iavf/rss-vlan", b"\x00" + BRING_UP + b"".join([
     i_msg(27), i_msg(14, struct.pack("<HH", 1, 3)), i_msg(15, struct.pack("<HHII", 1, 0, 0, 0)),
     TRAFFIC, i_msg(9, struct.pack("<HHII", 1, 0, 1, 1)), i_msg(2), b"\x05", b"\x06", b"\x07",
 ]))
+
+
+# --- fuzz_virtio_net: device, maps, eventfds, guest memory, ops --------------
+ALL_FEATURES = (1 << 64) - 1
+MRG_RXBUF, EVENT_IDX, MQ = 1 << 15, 1 << 29, 1 << 22
+GUEST_TSO = (1 << 7) | (1 << 8)
+ETH = bytes.fromhex("525400123456" "525400abcdef" "0800")
+
+
+def v_dev(pairs=1, port=0, jumbo=False, source_len=None):
+    b = bytes([(pairs - 1) | (port << 1) | (8 if jumbo else 0)])
+    return b + (bytes([source_len]) if port == 2 else b"")
+
+
+def v_bringup(mask=ALL_FEATURES, log2size=4, no_driver_ok=False):
+    return b"\x03" + struct.pack("<QB", mask, log2size | (0x10 if no_driver_ok else 0))
+
+
+def v_chain(q, bufs, indirect=None, hdr=None, more=0):
+    """bufs: (offset into the buffer area, length); hdr: 26 bytes for the first buffer;
+    more: that many copies of the last descriptor."""
+    qsel = q | (0x20 if hdr else 0)
+    nsel = (len(bufs) - 1) | (0x80 if indirect is not None else 0) | (8 if more else 0)
+    out = b"\x04" + bytes([qsel, nsel]) + (bytes([more]) if more else b"")
+    if indirect is not None:
+        out += struct.pack("<H", indirect)
+    for off, ln in bufs:
+        out += struct.pack("<HH", off, ln)
+    return out + (hdr or b"")
+
+
+def v_ctrl(cls, cmd, payload=b""):
+    return b"\x06" + bytes([len(payload)]) + bytes([cls, cmd]) + payload
+
+
+def v_poll(n=1):
+    return b"\x08" + bytes([n - 1])
+
+
+def tx_hdr(flags=0, gso=0, csum_start=0, csum_off=0):
+    return struct.pack("<BBHHHHH", flags, gso, 0, 0, csum_start, csum_off, 0) + ETH
+
+
+rx_bufs = b"".join(v_chain(0, [(0x1000 * i, 2048)]) for i in range(4))
+tx = v_chain(1, [(0x8000, 60)], hdr=tx_hdr()) + \
+    v_chain(1, [(0x8400, 14 + 12), (0x8800, 200)], hdr=tx_hdr(1, 0, 34, 16))
+traffic = b"".join([
+    v_dev(), b"\x00", b"\xff", b"\x00",
+    v_bringup(ALL_FEATURES & ~GUEST_TSO), rx_bufs, v_poll(), tx, v_poll(3),
+    v_ctrl(0, 0, b"\x01"), v_ctrl(1, 1, bytes.fromhex("525400000042")), v_poll(2),
+    v_chain(1, [(0x9000, 100), (0x9100, 100)], indirect=0xa000, hdr=tx_hdr()), v_poll(2),
+    b"\x0b\xc1", b"\x0b\x80", b"\x0b\x45", v_poll(),
+    b"\x0a\x80", v_poll(), b"\x0a\x00", v_poll(),  # unmap all guest RAM, map it again
+    b"\x0b\x00", v_bringup(ALL_FEATURES & ~MRG_RXBUF, 3),
+    v_chain(0, [(0x100, 12), (0x200, 1600)]), tx, v_poll(4),
+])
+write(f"{TOP}/corpus/fuzz_virtio_net/traffic", traffic)
+
+mq = b"".join([
+    v_dev(pairs=2, port=0, jumbo=True), b"\x00", b"\xff", b"\x00",
+    v_bringup(ALL_FEATURES & ~GUEST_TSO), v_ctrl(4, 0, struct.pack("<H", 2)), v_poll(),
+    v_chain(2, [(0x3000, 9100)]), v_chain(3, [(0x6000, 1000)], hdr=tx_hdr()), v_poll(2),
+    v_ctrl(4, 0, struct.pack("<H", 3)), v_ctrl(4, 0, struct.pack("<H", 1)), v_poll(),
+    v_chain(0, [(0x100, 64)] * 3), v_poll(),
+])
+write(f"{TOP}/corpus/fuzz_virtio_net/mq-jumbo", mq)
+
+source = b"".join([
+    v_dev(port=2, source_len=180), b"\x00", b"\x3f", b"\x00",
+    v_bringup(ALL_FEATURES & ~EVENT_IDX & ~GUEST_TSO, 3),
+    b"".join(v_chain(0, [(0x800 * i, 300), (0x800 * i + 0x400, 400)]) for i in range(5)),
+    v_poll(4), b"\x0b\x00", v_poll(),
+])
+write(f"{TOP}/corpus/fuzz_virtio_net/source-mrg", source)
+
+# 64 KiB TCP segments both ways (HOST_TSO4 out, GUEST_TSO4 back through the loopback).
+gso = b"".join([
+    v_dev(), b"\x00", b"\xff", b"\x00",
+    v_bringup(ALL_FEATURES, 5),
+    b"".join(v_chain(0, [(0x3600 * i, 14000)]) for i in range(5)),
+    v_chain(1, [(0xc000, 66), (0xd000, 16000), (0xd000, 16000), (0xd000, 16000),
+                (0xd000, 16000)], hdr=struct.pack("<BBHHHHH", 1, 1, 66, 1448, 34, 16, 0) + ETH),
+    v_poll(2),
+])
+write(f"{TOP}/corpus/fuzz_virtio_net/gso", gso)
+
+# The loopback fills up (TX waits, then goes on once RX drains it); long indirect chains.
+burst = b"".join([
+    v_dev(), b"\x00", b"\xff", b"\x00",
+    v_bringup(ALL_FEATURES, 7),
+    v_chain(1, [(0xc000, 66), (0xd000, 16000)], more=3,
+            hdr=struct.pack("<BBHHHHH", 1, 1, 66, 1448, 34, 16, 0) + ETH),
+    b"\x05\x01\x1f", v_poll(2),
+    b"".join(v_chain(0, [(0x1000 * i, 15000)], more=4) for i in range(4)),
+    v_poll(4),
+    v_chain(1, [(0x9000, 100)], indirect=0xa000, more=150, hdr=tx_hdr()), v_poll(),
+    v_chain(0, [(0x9000, 100)], indirect=0xa000, more=100), v_poll(),
+])
+write(f"{TOP}/corpus/fuzz_virtio_net/burst", burst)
+
+# A hostile driver: raw descriptors (a chain whose length passes 4 GiB, an indirect table at an
+# odd address), an avail index far ahead, rings through raw register writes.
+def raw_chain(q, descs):
+    return b"\x04" + bytes([q, 0x40 | (len(descs) - 1)]) + \
+        b"".join(struct.pack("<HIB", off, ln, fl) for off, ln, fl in descs)
+
+
+hostile = b"".join([
+    v_dev(port=1), b"\x01", bytes([0, 15, 0, 3]), b"\x03", b"\x00",
+    v_bringup(ALL_FEATURES, 4),
+    raw_chain(1, [(0x10, 64, 1)] * 4), v_poll(),
+    raw_chain(1, [(0x10, 64, 1), (0x100, 0xffffffc0, 0)]), v_poll(),
+    v_bringup(ALL_FEATURES, 4), raw_chain(0, [(0x11, 16, 4)]), v_poll(),
+    v_bringup(ALL_FEATURES, 4),
+    b"\x07" + struct.pack("<HB", 0x802, 2) + struct.pack("<H", 0x7fff), v_poll(),
+    b"\x02" + bytes([0x14, 0]) + struct.pack("<Q", 0),
+    v_bringup(ALL_FEATURES, 0x0c) + struct.pack("<HQQQ", 3, 0x1001, 0x2002, 0x3000) * 3,
+    v_poll(),
+])
+write(f"{TOP}/corpus/fuzz_virtio_net/hostile", hostile)

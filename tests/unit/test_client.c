@@ -241,11 +241,18 @@ static void test_version_bad(void **state)
 
 #define RSIZE 16384
 
+/* The sparse-mmap capability spelled out: its areas[] may not sit inside a struct. */
 struct full_info {
 	struct vfu_region_info info;
-	struct vfu_region_info_cap_sparse_mmap cap;
+	struct {
+		struct vfu_info_cap_header header;
+		uint32_t nr_areas;
+		uint32_t reserved;
+	} __attribute__((packed)) cap;
 	struct vfu_sparse_mmap_area areas[2];
 } __attribute__((packed));
+_Static_assert(sizeof(((struct full_info *)0)->cap) ==
+	       sizeof(struct vfu_region_info_cap_sparse_mmap), "sparse mmap cap layout");
 
 static struct full_info region2_info(void)
 {

@@ -223,6 +223,45 @@ static void test_quiesce_dma_change(void **state)
 	t->vfu->ops->resume(t->vfu->opaque);
 }
 
+static unsigned threads_now(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[128];
+	unsigned n = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		sscanf(line, "Threads: %u", &n);
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* pt.manual (the fuzzers' mode): no thread; the caller polls, quiesce parks at once. */
+static void test_manual_datapath(void **state)
+{
+	struct t *t = *state;
+	struct vnet *v = t->m.dev.state;
+	unsigned threads = threads_now();
+
+	v->dp.pt.manual = true;
+	bring_up(t, BASE_FEATURES);
+	assert_int_equal(threads_now(), threads);
+	rx_post(t, 8);
+	loop_one(t, 0, 1);
+	t->vfu->ops->quiesce(t->vfu->opaque);
+	assert_null(v->dp.vq[Q_TX].desc);
+	tx_frame(t, 1, mac_b, mac_a);
+	assert_int_equal(pollthread_poll_manual(&v->dp.pt), 0);
+	t->vfu->ops->resume(t->vfu->opaque);
+	assert_non_null(v->dp.vq[Q_TX].desc);
+	assert_true(wait_used(t, Q_TX, 2));
+	assert_true(wait_used(t, Q_RX, 2));
+	assert_true(wait_irq(t, 1));
+	t->vfu->ops->reset(t->vfu->opaque);
+	assert_false(v->dp.pt.running);
+	assert_int_equal(threads_now(), threads);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -230,7 +269,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_config_space), T(test_features), T(test_traffic),
 		T(test_hostile_then_reset), T(test_hostile_rx_buffer), T(test_out_of_memory_ring),
-		T(test_quiesce_dma_change),
+		T(test_quiesce_dma_change), T(test_manual_datapath),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -169,7 +169,11 @@ struct vring_used *used(struct t *t, unsigned q)
 
 bool wait_used(struct t *t, unsigned q, uint16_t idx)
 {
+	struct vnet *v = t->m.dev.state;
+
 	for (int i = 0; i < 2000; i++) {
+		if (v->dp.pt.manual) /* no thread: this one does the work */
+			pollthread_poll_manual(&v->dp.pt);
 		if (__atomic_load_n(&used(t, q)->idx, __ATOMIC_ACQUIRE) == idx)
 			return true;
 		usleep(1000);
