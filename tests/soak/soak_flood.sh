@@ -28,7 +28,7 @@ soak_sample first
 [ "$CYCLES" -gt 1 ] && flood $((CYCLES - 1))
 soak_sample last
 vm_log "$CYCLES cycles in $(($(date +%s) - t0)) s"
-soak_compare first last "$CYCLES flood cycles"
+soak_compare first last "$CYCLES flood cycles" $((CYCLES - 1)) # a datapath thread each
 daemon_check end
 daemon_stop
 vm_finish

@@ -30,7 +30,7 @@ for ((b = 1; b <= BOOTS; b++)); do checks+=("b$b-td-id" "b$b-vn-driver" "b$b-vn-
 vm_check reboot "${checks[@]}" || true
 last=boot${BOOTS}_fds
 if [ -n "${boot1_fds:-}" ] && [ -n "${!last:-}" ]; then
-	soak_compare boot1 "boot$BOOTS" "$BOOTS guest boots"
+	soak_compare boot1 "boot$BOOTS" "$BOOTS guest boots" $((2 * BOOTS))
 fi
 soak_settle || vm_fail settle "the daemon did not end the session"
 daemon_check end

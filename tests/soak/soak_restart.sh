@@ -113,7 +113,7 @@ vm_log "$CYCLES cycles in $(($(date +%s) - t0)) s: $GUESTS with the guest's driv
 # QEMU that never gets that far makes cheap cycles that prove nothing
 if [ $((MISSED * 10)) -le "$CYCLES" ]; then vm_pass kill-points; else
 	vm_fail kill-points "$MISSED cycles never reached their kill point"; fi
-soak_compare first last "$CYCLES QEMU kills ($GUESTS with drivers up)"
+soak_compare first last "$CYCLES QEMU kills ($GUESTS with drivers up)" $((2 * GUESTS))
 daemon_check end
 daemon_stop
 vm_finish
