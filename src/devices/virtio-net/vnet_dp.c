@@ -277,7 +277,8 @@ int vnet_dp_init(struct vnet *v)
 	if (ret)
 		return ret;
 	dp->stash = calloc(v->pairs, sizeof(*dp->stash));
-	dp->tx_iov = calloc(VNET_TX_MAX_IOV, sizeof(*dp->tx_iov));
+	/* One more in front: TX puts the copied header there (vnet_tx). */
+	dp->tx_iov = calloc(VNET_TX_MAX_IOV + 1, sizeof(*dp->tx_iov));
 	if (!dp->stash || !dp->tx_iov)
 		return -ENOMEM;
 	for (unsigned p = 0; p < v->pairs && !ret; p++)

@@ -58,16 +58,16 @@ static void broken(struct vnet *v, unsigned q, const char *why)
 
 /* ---- transmit ---- */
 
+_Static_assert(sizeof(struct net_hdr) == VNET_HDR_LEN, "the header TX copies is the one on the ring");
+
 /* Offloads the driver asks for must have been negotiated (5.1.6.2.1). */
-static bool tx_hdr_ok(struct vnet *v, const struct vq_chain *c)
+static bool tx_hdr_ok(struct vnet *v, const struct net_hdr *h)
 {
 	uint64_t f = v->dp.features;
-	struct net_hdr h;
 
-	vnet_iov_copy(c->iov, c->out_num, 0, &h, sizeof(h), false);
-	if ((h.flags & NET_HDR_F_NEEDS_CSUM) && !vnet_has(f, VNET_F_CSUM))
+	if ((h->flags & NET_HDR_F_NEEDS_CSUM) && !vnet_has(f, VNET_F_CSUM))
 		return false;
-	switch (h.gso_type & ~NET_HDR_GSO_ECN) {
+	switch (h->gso_type & ~NET_HDR_GSO_ECN) {
 	case NET_HDR_GSO_NONE: return true;
 	case NET_HDR_GSO_TCPV4: return vnet_has(f, VNET_F_HOST_TSO4);
 	case NET_HDR_GSO_TCPV6: return vnet_has(f, VNET_F_HOST_TSO6);
@@ -75,14 +75,39 @@ static bool tx_hdr_ok(struct vnet *v, const struct vq_chain *c)
 	}
 }
 
+/*
+ * The frame of chain @c as the port gets it: the header copied out of
+ * guest memory once into @h (the copy that was checked is the one sent: a
+ * guest rewriting it meanwhile changes nothing), then the rest of the
+ * chain. Uses the spare iovec in front of c->iov; returns the first one.
+ */
+static struct iovec *tx_frame(struct vq_chain *c, struct net_hdr *h, int *iovcnt)
+{
+	size_t skip = VNET_HDR_LEN;
+	unsigned i = 0;
+
+	vnet_iov_copy(c->iov, c->out_num, 0, h, sizeof(*h), false);
+	while (i < c->out_num && c->iov[i].iov_len <= skip)
+		skip -= c->iov[i++].iov_len;
+	if (i < c->out_num) {
+		c->iov[i].iov_base = (uint8_t *)c->iov[i].iov_base + skip;
+		c->iov[i].iov_len -= skip;
+	}
+	c->iov[(int)i - 1] = (struct iovec){ .iov_base = h, .iov_len = sizeof(*h) };
+	*iovcnt = (int)(c->out_num - i) + 1;
+	return &c->iov[(int)i - 1];
+}
+
 unsigned vnet_tx(struct vnet *v, unsigned pair)
 {
 	struct vnet_dp *dp = &v->dp;
 	unsigned q = 2 * pair + 1, n = 0;
 	struct virtqueue *vq = &dp->vq[q];
-	struct vq_chain c = { .iov = dp->tx_iov, .max_iov = VNET_TX_MAX_IOV };
+	struct vq_chain c = { .iov = dp->tx_iov + 1, .max_iov = VNET_TX_MAX_IOV };
 	struct vnet_queue_stats *st = &v->stats->tx[pair];
-	int ret;
+	struct net_hdr h;
+	struct iovec *frame;
+	int ret, iovcnt;
 
 	while (n < BUDGET) {
 		ret = vq_pop(vq, &c);
@@ -95,8 +120,11 @@ unsigned vnet_tx(struct vnet *v, unsigned pair)
 			break;
 		}
 		ret = -EINVAL;
-		if (c.out_len >= VNET_HDR_LEN && tx_hdr_ok(v, &c))
-			ret = net_port_send(v->port[pair], c.iov, (int)c.out_num);
+		if (c.out_len >= VNET_HDR_LEN) {
+			frame = tx_frame(&c, &h, &iovcnt);
+			if (tx_hdr_ok(v, &h))
+				ret = net_port_send(v->port[pair], frame, iovcnt);
+		}
 		if (ret == -EAGAIN) {
 			vq_unpop(vq, 1);
 			dp->tx_blocked[pair] = true;
