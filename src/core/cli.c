@@ -34,6 +34,9 @@ void cli_usage(FILE *out)
 		"Device options common to all models:\n"
 		"  socket=PATH   Unix socket to listen on (required)\n"
 		"  id=NAME       name used in logs (default devN)\n"
+		"  trace=PATH    record every driver<->device interaction to PATH\n"
+		"                (print it with iomed-trace)\n"
+		"  pcap=PATH     capture the device's packets to PATH (pcap, for tcpdump/Wireshark)\n"
 		"\n"
 		"SIGINT or SIGTERM stop the daemon and remove its sockets.\n"
 		"Exit status: 0 clean stop, 1 runtime error, 2 bad command line.\n");

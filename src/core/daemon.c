@@ -29,7 +29,7 @@ static int configure(struct daemon_device *d, const char *spec, unsigned index,
 		     const struct daemon_device *all)
 {
 	char err[256] = "";
-	const char *socket, *id, *unused;
+	const char *socket, *id;
 	int ret;
 
 	ret = opts_parse(&d->opts, spec, err, sizeof(err));
@@ -67,15 +67,10 @@ static int configure(struct daemon_device *d, const char *spec, unsigned index,
 			return -EINVAL;
 		}
 	}
-	ret = d->dev.model->create(&d->dev, &d->opts, err, sizeof(err));
+	ret = iomed_device_create(&d->dev, &d->opts, err, sizeof(err));
 	if (ret) {
 		pr_err("device %s (%s): %s", d->dev.id, d->opts.model, err);
 		return ret;
-	}
-	unused = opts_first_unused(&d->opts);
-	if (unused) {
-		pr_err("device %s (%s): unknown option '%s'", d->dev.id, d->opts.model, unused);
-		return -EINVAL;
 	}
 	return 0;
 }
@@ -116,8 +111,7 @@ static void teardown(struct daemon_device *devs, unsigned n)
 		if (d->running)
 			pthread_join(d->thread, NULL);
 		vfu_server_destroy(d->srv);
-		if (d->dev.vfu && d->dev.model->destroy)
-			d->dev.model->destroy(&d->dev);
+		iomed_device_destroy(&d->dev);
 		opts_free(&d->opts);
 	}
 }

@@ -79,13 +79,23 @@ static int epoll_set(int ep, int op, int fd, uint64_t tag)
 int vfu_device_init_tables(struct vfu_device *dev)
 {
 	uint32_t counts[VFU_PCI_NUM_IRQS], flags[VFU_PCI_NUM_IRQS];
+	int ret;
 
 	for (unsigned i = 0; i < VFU_PCI_NUM_IRQS; i++) {
 		counts[i] = dev->irqs[i].count;
 		flags[i] = dev->irqs[i].flags;
 	}
 	vfu_dma_init(&dev->dma, VFU_MAX_DMA_MAPS);
-	return vfu_irqs_init(&dev->irq, counts, flags);
+	ret = vfu_irqs_init(&dev->irq, counts, flags);
+	/* A trace started before the server existed covers interrupts too. */
+	vfu_device_set_trace(dev, vfu_device_trace(dev));
+	return ret;
+}
+
+void vfu_device_set_trace(struct vfu_device *dev, struct trace *t)
+{
+	hook_store(dev->trace, t);
+	hook_store(dev->irq.trace, t);
 }
 
 void vfu_device_fini_tables(struct vfu_device *dev)
@@ -96,7 +106,11 @@ void vfu_device_fini_tables(struct vfu_device *dev)
 
 void vfu_device_client_gone(struct vfu_device *dev)
 {
+	struct trace *t = vfu_device_trace(dev);
+
 	vfu_device_quiesce(dev);
+	if (hook_on(t))
+		trace_reset(t, TRACE_RESET_CLIENT_GONE);
 	vfu_dma_remove_all(&dev->dma, vfu_notify_dma_unmap, dev);
 	vfu_irqs_reset(&dev->irq);
 	dev->ops->reset(dev->opaque);
@@ -207,6 +221,7 @@ static void on_resample(struct vfu_server *srv, uint32_t events)
 static void session_begin(struct vfu_server *srv)
 {
 	int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	struct trace *t;
 
 	if (fd < 0) {
 		if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
@@ -226,6 +241,9 @@ static void session_begin(struct vfu_server *srv)
 	epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, srv->listen_fd, NULL);
 	srv->active = true;
 	srv->stats.sessions++;
+	t = vfu_device_trace(srv->dev);
+	if (hook_on(t))
+		trace_connect(t);
 	pr_info("%s: client connected", srv->dev->name);
 }
 
@@ -236,7 +254,10 @@ static void session_begin(struct vfu_server *srv)
 static void session_end(struct vfu_server *srv, int why)
 {
 	struct vfu_device *dev = srv->dev;
+	struct trace *t = vfu_device_trace(dev);
 
+	if (hook_on(t))
+		trace_disconnect(t, why);
 	epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, srv->session.fd, NULL);
 	vfu_session_fini(&srv->session);
 	srv->active = false;
