@@ -56,7 +56,7 @@ int trace_reader_open(struct trace_reader *r, FILE *f, char *err, size_t errlen)
 	memset(r, 0, sizeof(*r));
 	r->f = f;
 	n = fread(h, 1, sizeof(*h), f);
-	if (n >= sizeof(h->magic) && memcmp(h->magic, TRACE_MAGIC, sizeof(h->magic))) {
+	if (memcmp(h->magic, TRACE_MAGIC, n < sizeof(h->magic) ? n : sizeof(h->magic))) {
 		snprintf(err, errlen, "not an iomed trace (no %s magic at the start)", TRACE_MAGIC);
 		return -EINVAL;
 	}

@@ -58,14 +58,15 @@ int test_daemon_prepare(struct test_daemon *d, unsigned ndev)
 int test_daemon_launch(struct test_daemon *d)
 {
 	const char *bin = test_daemon_binary();
-	char specs[2][200];
+	char specs[2][512];
 	char *argv[8];
 	unsigned argc = 0;
 	struct stat old[2];
 
 	argv[argc++] = (char *)bin;
 	for (unsigned i = 0; i < d->ndev; i++) {
-		snprintf(specs[i], sizeof(specs[i]), "testdev,socket=%s,id=td%u", d->socket[i], i);
+		snprintf(specs[i], sizeof(specs[i]), "testdev,socket=%s,id=td%u%s", d->socket[i], i,
+			 d->dev_opts[i] ? d->dev_opts[i] : "");
 		argv[argc++] = "--device";
 		argv[argc++] = specs[i];
 	}

@@ -16,6 +16,8 @@ struct test_daemon {
 	char dir[64];       /* private temp dir holding the sockets and the log */
 	char socket[2][128];
 	char log[128];
+	/* Appended to each testdev's spec (",key=value..."); set between prepare and launch. */
+	const char *dev_opts[2];
 };
 
 /* $IOMED, or build/iomed when unset. */

@@ -206,6 +206,8 @@ static void test_start_stop_while_serving(void **state)
 	assert_int_equal(l->client_err, 0);
 	assert_true(l->client_ops > 0);
 	assert_true(total > 0);
+	print_message("%llu records in %u traces, %u client ops\n", (unsigned long long)total,
+		      ROUNDS, (unsigned)l->client_ops);
 }
 
 static void test_api_errors(void **state)

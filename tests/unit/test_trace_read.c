@@ -210,6 +210,7 @@ static void test_bad_header(void **state)
 	(void)state;
 	expect_error((const uint8_t *)"GIF89a..............", 20, -EINVAL,
 		     "not an iomed trace (no IOMEDTRC magic at the start)");
+	expect_error((const uint8_t *)"host\n", 5, -EINVAL, "not an iomed trace");
 	expect_error(good, 4, -EINVAL, "truncated file header: 4 of 128 bytes");
 	expect_error(good, 100, -EINVAL, "truncated file header: 100 of 128 bytes");
 	memcpy(&h, good, sizeof(h));
