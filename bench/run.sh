@@ -6,6 +6,9 @@
 #
 #   bench/run.sh [region_bench options]     e.g. bench/run.sh --runs 7 --ops 50000
 #
+# BUILD (default build-release) is the build tree; DEVICE_OPTS is appended to the testdev's
+# --device spec (e.g. ",trace=/tmp/td0.trc").
+#
 # PLACEMENTS (default "same cross"; "same" on one CPU):
 #   same   client, daemon and the peer's echo thread all on CPU 0
 #   cross  client on CPU 0, daemon and echo thread on CPU 1
@@ -14,7 +17,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-build=build-release
+build=${BUILD:-build-release}
 [ -d "$build" ] || meson setup "$build" --buildtype=release
 ninja -C "$build" iomed bench/region_bench
 
@@ -48,7 +51,7 @@ for p in $placements; do
 	*) echo "run.sh: unknown placement '$p'" >&2; exit 2 ;;
 	esac
 	sock=$dir/td0.sock
-	"${pin[@]}" "$build/iomed" --device "testdev,socket=$sock,id=td0" \
+	"${pin[@]}" "$build/iomed" --device "testdev,socket=$sock,id=td0${DEVICE_OPTS:-}" \
 		2>"$dir/iomed-$p.log" &
 	pid=$!
 	for _ in $(seq 200); do
