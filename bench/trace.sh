@@ -56,9 +56,9 @@ echo "region_bench, placement same: median latency (us) of 5 runs x 20000 ops, r
 for round in $(seq "$rounds"); do
 	for variant in absent off on; do
 		case $variant in
-		absent) build=build-release-nohooks; opts= ;;
-		off) build=build-release; opts= ;;
-		on) build=build-release; opts=",trace=$tmp/td0.trc" ;;
+		absent) build="build-release-nohooks"; opts="" ;;
+		off) build="build-release"; opts="" ;;
+		on) build="build-release"; opts=",trace=$tmp/td0.trc" ;;
 		esac
 		BUILD=$build DEVICE_OPTS=$opts PLACEMENTS=same bench/run.sh --runs 5 |
 			awk -v r="$round" -v v="$variant" -F'|' '

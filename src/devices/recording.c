@@ -48,6 +48,20 @@ static int check_path(const char *path, const char *what, char *err, size_t errl
 	return 0;
 }
 
+/* How a stop of @what (trace or pcap) went: in @err, or in the log with the totals. */
+static void stopped(struct iomed_device *dev, const char *what, const char *unit,
+		    const char *path, int ret, const struct spool_stats *st, char *err,
+		    size_t errlen)
+{
+	if (ret == -ENOENT)
+		snprintf(err, errlen, "%s: not running on this device", what);
+	else if (ret)
+		snprintf(err, errlen, "%s %s: %s", what, path, strerror(-ret));
+	else
+		pr_info("device %s: %s %s stopped: %llu %s, %llu lost", dev->id, what, path,
+			(unsigned long long)st->records, unit, (unsigned long long)st->lost);
+}
+
 int iomed_trace_start(struct iomed_device *dev, const char *path, char *err, size_t errlen)
 {
 	struct iomed_recording *rec = dev->rec;
@@ -75,14 +89,7 @@ int iomed_trace_stop(struct iomed_device *dev, char *err, size_t errlen)
 	pthread_mutex_lock(&rec->lock);
 	vfu_device_set_trace(dev->vfu, NULL);
 	ret = trace_close(&rec->trace, &st);
-	if (ret == -ENOENT)
-		fail(err, errlen, ret, "trace", "no trace of this device is running");
-	else if (ret)
-		snprintf(err, errlen, "trace %s: %s", rec->trace_path, strerror(-ret));
-	else
-		pr_info("device %s: trace %s stopped: %llu records, %llu lost", dev->id,
-			rec->trace_path, (unsigned long long)st.records,
-			(unsigned long long)st.lost);
+	stopped(dev, "trace", "records", rec->trace_path, ret, &st, err, errlen);
 	pthread_mutex_unlock(&rec->lock);
 	return ret;
 }
@@ -119,14 +126,7 @@ int iomed_pcap_stop(struct iomed_device *dev, char *err, size_t errlen)
 	pthread_mutex_lock(&rec->lock);
 	net_port_group_set_capture(&rec->ports, NULL);
 	ret = net_capture_close(&rec->cap, &st);
-	if (ret == -ENOENT)
-		fail(err, errlen, ret, "pcap", "no packet capture of this device is running");
-	else if (ret)
-		snprintf(err, errlen, "pcap %s: %s", rec->pcap_path, strerror(-ret));
-	else
-		pr_info("device %s: packet capture %s stopped: %llu frames, %llu lost", dev->id,
-			rec->pcap_path, (unsigned long long)st.records,
-			(unsigned long long)st.lost);
+	stopped(dev, "pcap", "frames", rec->pcap_path, ret, &st, err, errlen);
 	pthread_mutex_unlock(&rec->lock);
 	return ret;
 }

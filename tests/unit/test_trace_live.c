@@ -218,7 +218,7 @@ static void test_api_errors(void **state)
 
 	snprintf(path, sizeof(path), "%s/e.trc", l->dir);
 	assert_int_equal(iomed_trace_stop(&l->dev, err, sizeof(err)), -ENOENT);
-	assert_string_equal(err, "trace: no trace of this device is running");
+	assert_string_equal(err, "trace: not running on this device");
 	assert_int_equal(iomed_trace_start(&l->dev, "", err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "trace: expected a file path");
 	assert_int_equal(iomed_trace_start(&l->dev, path, err, sizeof(err)), 0);
@@ -229,6 +229,7 @@ static void test_api_errors(void **state)
 	assert_int_equal(iomed_pcap_start(&l->dev, path, err, sizeof(err)), -ENODEV);
 	assert_string_equal(err, "pcap: this device has no packet port");
 	assert_int_equal(iomed_pcap_stop(&l->dev, err, sizeof(err)), -ENOENT);
+	assert_string_equal(err, "pcap: not running on this device");
 	iomed_recording_get(&l->dev, &info);
 	assert_false(info.tracing);
 	assert_false(info.capturing);

@@ -24,6 +24,7 @@ VM_LIB_DIR=$VM_SRC/tests/vm
 IOMED=${IOMED:-$VM_SRC/build/iomed}
 VM_TIMEOUT=${IOMED_VM_TIMEOUT:-90}
 VM_WORK=""
+VM_NS=""           # the test's network namespace (vm_netns), deleted at exit
 VM_PIDS=()         # every process we started (daemons, QEMUs), killed by PID at exit
 DAEMON_PID=""
 DAEMON_LOG=""
@@ -75,6 +76,8 @@ vm_cleanup() {
 	local rc=$? pid
 	trap - EXIT
 	for pid in "${VM_PIDS[@]}"; do vm_kill "$pid"; done
+	# after the processes: a namespace goes only once nothing runs in it
+	if [ -n "$VM_NS" ]; then ip netns del "$VM_NS" 2>/dev/null || true; fi
 	if [ -n "$VM_WORK" ] && [ -d "$VM_WORK" ]; then
 		if [ "${IOMED_VM_KEEP:-0}" = 1 ] || { [ $rc -ne 0 ] && [ "${IOMED_VM_KEEP:-0}" = fail ]; }; then
 			vm_log "work folder kept: $VM_WORK"
@@ -83,6 +86,21 @@ vm_cleanup() {
 		fi
 	fi
 	exit $rc
+}
+
+# vm_netns PREFIX: a network namespace for this test, PREFIX-PID-RANDOM in $VM_NS (loopback up,
+# deleted by vm_cleanup), IN_NS=(ip netns exec $VM_NS), and $IOMED wrapped to run in it so the
+# daemon's taps are born there. Needs root.
+vm_netns() {
+	[ "$(id -u)" = 0 ] || vm_die "needs root for ip netns"
+	VM_NS=$1-$$-$RANDOM
+	ip netns add "$VM_NS" || vm_die "cannot create network namespace $VM_NS"
+	IN_NS=(ip netns exec "$VM_NS")
+	"${IN_NS[@]}" ip link set lo up
+	local real=$IOMED
+	IOMED=$VM_WORK/iomed-in-ns
+	printf '#!/bin/sh\nexec ip netns exec %q %q "$@"\n' "$VM_NS" "$real" >"$IOMED"
+	chmod +x "$IOMED"
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -14,39 +14,19 @@
 vm_init
 
 MAC=52:54:00:12:34:58
-NS=iomed-trace-$$-$RANDOM
 TAP=itr$$
 TAP=${TAP:0:13}
-IN_NS=(ip netns exec "$NS")
 DECODER=${IOMED_TRACE:-$(dirname "$IOMED")/iomed-trace}
 
-trace_cleanup() {
-	local rc=$? pid
-	for pid in "${VM_PIDS[@]}"; do vm_kill "$pid"; done
-	VM_PIDS=()
-	ip netns del "$NS" 2>/dev/null || true
-	(exit $rc)
-	vm_cleanup
-}
-trap trace_cleanup EXIT
-
-[ "$(id -u)" = 0 ] || vm_die "needs root for ip netns"
 [ -x "$DECODER" ] || vm_die "iomed-trace not found at $DECODER (set IOMED_TRACE)"
 command -v tcpdump >/dev/null || vm_die "tcpdump is missing (scripts/setup.sh installs it)"
-ip netns add "$NS" || vm_die "cannot create network namespace $NS"
-"${IN_NS[@]}" ip link set lo up
-
-# the daemon runs in the namespace, so its tap is born there
-REAL_IOMED=$IOMED
-IOMED=$VM_WORK/iomed-in-ns
-printf '#!/bin/sh\nexec ip netns exec %q %q "$@"\n' "$NS" "$REAL_IOMED" >"$IOMED"
-chmod +x "$IOMED"
+vm_netns iomed-trace
 
 SOCK=$VM_WORK/vn0.sock
 TRACE=$VM_WORK/vn0.trc
 PCAP=$VM_WORK/vn0.pcap
 daemon_start --device "virtio-net,socket=$SOCK,id=vn0,net=tap:$TAP,mac=$MAC,trace=$TRACE,pcap=$PCAP"
-"${IN_NS[@]}" ip addr add 10.66.0.1/24 dev "$TAP" || vm_die "cannot address $TAP in $NS"
+"${IN_NS[@]}" ip addr add 10.66.0.1/24 dev "$TAP" || vm_die "cannot address $TAP in $VM_NS"
 "${IN_NS[@]}" ip link set "$TAP" up
 
 INITRD=$VM_WORK/initrd.img
@@ -73,7 +53,7 @@ while read -r verdict name detail; do
 	*) vm_log "trace_check: $verdict $name $detail" ;;
 	esac
 done < <(python3 "$VM_LIB_DIR/trace_check.py" "$VM_WORK/trace.json" 2>&1 || echo "FAIL check-script exit status $?")
-if [ $VM_FAILED -gt 0 ]; then
+if [ "$VM_FAILED" -gt 0 ]; then
 	"$DECODER" "$TRACE" 2>&1 | head -n 80 | sed 's/^/  trace| /' >&2 || true
 fi
 

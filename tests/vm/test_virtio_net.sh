@@ -15,41 +15,21 @@ vm_init
 
 MB=${IOMED_VNET_MB:-64}
 MAC=52:54:00:12:34:56
-NS=iomed-vnet-$$-$RANDOM
 TAP=ivn$$
 TAP=${TAP:0:13}
 TAP1=${TAP}q
 HOSTPY=$VM_LIB_DIR/vnet_host.py
-IN_NS=(ip netns exec "$NS")
 
-vnet_cleanup() {
-	local rc=$? pid
-	for pid in "${VM_PIDS[@]}"; do vm_kill "$pid"; done
-	VM_PIDS=()
-	ip netns del "$NS" 2>/dev/null || true
-	(exit $rc)
-	vm_cleanup
-}
-trap vnet_cleanup EXIT
-
-[ "$(id -u)" = 0 ] || vm_die "needs root for ip netns"
-ip netns add "$NS" || vm_die "cannot create network namespace $NS"
-"${IN_NS[@]}" ip link set lo up
-
-# the daemon runs in the namespace, so its tap is born there
-REAL_IOMED=$IOMED
-IOMED=$VM_WORK/iomed-in-ns
-printf '#!/bin/sh\nexec ip netns exec %q %q "$@"\n' "$NS" "$REAL_IOMED" >"$IOMED"
-chmod +x "$IOMED"
+vm_netns iomed-vnet
 
 SOCK=$VM_WORK/vn0.sock
 SOCK1=$VM_WORK/vn1.sock
 MAC1=52:54:00:12:34:57
 daemon_start --device "virtio-net,socket=$SOCK,id=vn0,net=tap:$TAP,mac=$MAC" \
 	--device "virtio-net,socket=$SOCK1,id=vn1,net=tap:$TAP1,mac=$MAC1,queues=2,mtu=9000"
-"${IN_NS[@]}" ip addr add 10.66.0.1/24 dev "$TAP" || vm_die "cannot address $TAP in $NS"
+"${IN_NS[@]}" ip addr add 10.66.0.1/24 dev "$TAP" || vm_die "cannot address $TAP in $VM_NS"
 "${IN_NS[@]}" ip link set "$TAP" up
-"${IN_NS[@]}" ip addr add 10.66.1.1/24 dev "$TAP1" || vm_die "cannot address $TAP1 in $NS"
+"${IN_NS[@]}" ip addr add 10.66.1.1/24 dev "$TAP1" || vm_die "cannot address $TAP1 in $VM_NS"
 "${IN_NS[@]}" ip link set "$TAP1" mtu 9000 up
 
 # host_bg NAME ARGS...: a vnet_host.py helper in the namespace, killed at the end
