@@ -146,6 +146,8 @@ static void print_msg(struct line *l, const struct trace_rec *rec)
 	const struct trace_msg *m = (const void *)(rec + 1);
 
 	put_str(l, "cmd", vfu_cmd_name(m->cmd));
+	if (!strcmp(vfu_cmd_name(m->cmd), "UNKNOWN"))
+		put_u64(l, "cmd_id", m->cmd);
 	put_u64(l, "id", m->msg_id);
 	put_int(l, "result", m->result);
 	if (m->result < 0)
