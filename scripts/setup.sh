@@ -2,11 +2,12 @@
 # Installs every build and test dependency of iomed from Debian packages.
 # Idempotent: quiet, and no apt-get run at all, when everything is there.
 #   scripts/setup.sh          build + test dependencies
+#   scripts/setup.sh --bench  also what the benchmarks need (bench/net.sh, bench/vm_net.sh)
 set -euo pipefail
 
 PACKAGES=(
 	# build
-	gcc libc6-dev meson ninja-build pkg-config libjson-c-dev
+	gcc libc6-dev meson ninja-build pkg-config libjson-c-dev libseccomp-dev
 	# unit tests (and their sanitizer runtime)
 	libcmocka-dev libasan8 libubsan1
 	# test bed: private apt fetch of QEMU and the guest kernel, busybox initramfs
@@ -14,6 +15,9 @@ PACKAGES=(
 	# tests and benchmarks (tcpdump reads the packet captures back)
 	iproute2 procps util-linux python3 tcpdump
 )
+# Benchmarks only: DPDK's testpmd (in dpdk-dev) with its vhost and virtio_user PMDs, iperf3.
+BENCH_PACKAGES=(dpdk-dev librte-net-vhost23 librte-net-virtio23 librte-mempool-ring23 iperf3)
+[ "${1:-}" != --bench ] || PACKAGES+=("${BENCH_PACKAGES[@]}")
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Command line: iomed --device MODEL,socket=PATH[,...] ... */
+/* Command line: iomed [--config FILE] [--control PATH] --device MODEL,socket=PATH[,...] ... */
 #include "core/cli.h"
 
 #include <errno.h>
@@ -14,7 +14,7 @@ void cli_usage(FILE *out)
 	const struct iomed_model *const *m;
 
 	fprintf(out,
-		"Usage: iomed [OPTIONS] --device MODEL,socket=PATH[,id=NAME][,KEY=VALUE...] ...\n"
+		"Usage: iomed [OPTIONS] [--config FILE] [--device MODEL,socket=PATH[,id=NAME][,KEY=VALUE...]]...\n"
 		"\n"
 		"Serves virtual PCI devices to virtual machines over vfio-user. Attach one to\n"
 		"QEMU (>= 10.1) with\n"
@@ -22,7 +22,14 @@ void cli_usage(FILE *out)
 		"\n"
 		"Options:\n"
 		"  --device SPEC       serve a device (repeatable); SPEC follows QEMU's -device syntax\n"
+		"  --config FILE       read devices, control socket and log level from a JSON file\n"
+		"  --control PATH      serve the JSON-RPC control socket at PATH (iomedctl talks to it;\n"
+		"                      conventionally /run/iomed/iomed.sock)\n"
+		"  --check-config      check the configuration, create nothing, exit 0 if valid\n"
 		"  --log-level LEVEL   error, warn, info (default), debug or trace\n"
+		"  --isolate           run each device in its own process, without privileges,\n"
+		"                      in a seccomp sandbox; a crashed device is restarted\n"
+		"  --user USER         with --isolate, as root: device processes run as USER\n"
 		"  -h, --help          show this help\n"
 		"  -V, --version       show the version\n"
 		"\n"
@@ -38,17 +45,26 @@ void cli_usage(FILE *out)
 		"                (print it with iomed-trace)\n"
 		"  pcap=PATH     capture the device's packets to PATH (pcap, for tcpdump/Wireshark)\n"
 		"\n"
-		"SIGINT or SIGTERM stop the daemon and remove its sockets.\n"
-		"Exit status: 0 clean stop, 1 runtime error, 2 bad command line.\n");
+		"Command-line values override the file's; --device adds to its devices.\n"
+		"SIGINT or SIGTERM stop the daemon and remove its sockets; SIGUSR2 logs every\n"
+		"device's message counters; SIGUSR1 asks every device that has one for a\n"
+		"device-side reset. See docs/usage.md.\n"
+		"Exit status: 0 clean stop (or a valid configuration), 1 runtime error,\n"
+		"2 bad command line, 3 invalid configuration.\n");
 }
 
-enum { OPT_DEVICE = 256, OPT_LOG_LEVEL };
+enum { OPT_DEVICE = 256, OPT_LOG_LEVEL, OPT_CONFIG, OPT_CONTROL, OPT_CHECK, OPT_ISOLATE, OPT_USER };
 
 int cli_parse(struct cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "device", required_argument, NULL, OPT_DEVICE },
 		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+		{ "config", required_argument, NULL, OPT_CONFIG },
+		{ "control", required_argument, NULL, OPT_CONTROL },
+		{ "check-config", no_argument, NULL, OPT_CHECK },
+		{ "isolate", no_argument, NULL, OPT_ISOLATE },
+		{ "user", required_argument, NULL, OPT_USER },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -74,6 +90,22 @@ int cli_parse(struct cli *cli, int argc, char **argv)
 					"(error, warn, info, debug, trace)\n", optarg);
 				return -EINVAL;
 			}
+			cli->has_log_level = true;
+			break;
+		case OPT_CONFIG:
+			cli->config_file = optarg;
+			break;
+		case OPT_CONTROL:
+			cli->control_path = optarg;
+			break;
+		case OPT_CHECK:
+			cli->action = CLI_CHECK;
+			break;
+		case OPT_ISOLATE:
+			cli->isolate = true;
+			break;
+		case OPT_USER:
+			cli->user = optarg;
 			break;
 		case 'h':
 			cli->action = CLI_HELP;
@@ -94,8 +126,14 @@ int cli_parse(struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "iomed: unexpected argument '%s'\n", argv[optind]);
 		return -EINVAL;
 	}
-	if (!cli->ndevices) {
-		fprintf(stderr, "iomed: no --device given (see iomed --help)\n");
+	if (!cli->ndevices && !cli->config_file && !cli->control_path) {
+		fprintf(stderr, "iomed: nothing to serve: give --device, --config or --control "
+			"(see iomed --help)\n");
+		return -EINVAL;
+	}
+	/* The file may ask for isolation: the daemon checks once it has read it. */
+	if (cli->user && !cli->isolate && !cli->config_file) {
+		fprintf(stderr, "iomed: --user works with --isolate only\n");
 		return -EINVAL;
 	}
 	return 0;

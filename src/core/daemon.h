@@ -5,9 +5,11 @@
 #include "core/cli.h"
 
 /*
- * Create every device, serve each from its own thread until SIGINT or
- * SIGTERM, then stop them and remove their sockets. Returns the exit
- * status: 0 clean stop, 1 runtime error, 2 bad device specification.
+ * Gather the configuration (--config, --device), then either check it
+ * (--check-config) or create every device, serve each from its own thread
+ * (--isolate: its own sandboxed process) and the control socket from this
+ * one until SIGINT or SIGTERM, then stop them and remove their sockets.
+ * Returns the exit status (enum iomed_exit).
  */
 int daemon_run(const struct cli *cli);
 

@@ -9,9 +9,21 @@ enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG, LOG_TRACE };
 
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
+/* "error", "warn", "info", "debug", "trace". */
+const char *log_level_name(enum log_level level);
 /* Parses "error", "warn", "info", "debug", "trace"; -EINVAL otherwise. */
 int log_parse_level(const char *name, enum log_level *out);
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * Under systemd (stderr is the journal stream): print the journal's
+ * priority prefix instead of a time stamp. Call once at start.
+ */
+void log_init(void);
+/*
+ * The device the calling thread serves (a string that outlives the
+ * thread), named by the lines that do not name one themselves.
+ */
+void log_set_thread_tag(const char *tag);
 
 /*
  * Rate limit for messages a client or guest can provoke at will: at most

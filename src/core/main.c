@@ -12,15 +12,16 @@ int main(int argc, char **argv)
 {
 	struct cli cli;
 
+	log_init();
 	if (cli_parse(&cli, argc, argv))
-		return 2;
+		return IOMED_EXIT_USAGE;
 	switch (cli.action) {
 	case CLI_HELP:
 		cli_usage(stdout);
-		return 0;
+		return IOMED_EXIT_OK;
 	case CLI_VERSION:
 		printf("iomed %s\n", IOMED_VERSION);
-		return 0;
+		return IOMED_EXIT_OK;
 	default:
 		log_set_level(cli.log_level);
 		return daemon_run(&cli);

@@ -16,34 +16,53 @@ void opts_free(struct opts *o)
 	memset(o, 0, sizeof(*o));
 }
 
+int opts_set(struct opts *o, const char *key, const char *value, char *err, size_t errlen)
+{
+	struct opt *it;
+
+	if (!*key) {
+		snprintf(err, errlen, "empty option name");
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < o->count; i++) {
+		if (!strcmp(o->items[i].key, key)) {
+			snprintf(err, errlen, "option '%s' given twice", key);
+			return -EINVAL;
+		}
+	}
+	if (o->count == OPTS_MAX) {
+		snprintf(err, errlen, "too many options (at most %d)", OPTS_MAX);
+		return -EINVAL;
+	}
+	it = &o->items[o->count];
+	it->key = strdup(key);
+	it->value = strdup(value);
+	it->used = false;
+	if (!it->key || !it->value) {
+		free(it->key);
+		free(it->value);
+		return -ENOMEM;
+	}
+	o->count++;
+	return 0;
+}
+
 static int add_item(struct opts *o, const char *tok, char *err, size_t errlen)
 {
 	const char *eq = strchr(tok, '=');
+	char *key;
+	int ret;
 
 	if (!eq || eq == tok) {
 		snprintf(err, errlen, "'%s' is not key=value", tok);
 		return -EINVAL;
 	}
-	for (unsigned i = 0; i < o->count; i++) {
-		if (strlen(o->items[i].key) == (size_t)(eq - tok) &&
-		    !strncmp(o->items[i].key, tok, eq - tok)) {
-			snprintf(err, errlen, "option '%.*s' given twice", (int)(eq - tok), tok);
-			return -EINVAL;
-		}
-	}
-	if (o->count == OPTS_MAX) {
-		snprintf(err, errlen, "too many options");
-		return -EINVAL;
-	}
-	o->items[o->count].key = strndup(tok, eq - tok);
-	o->items[o->count].value = strdup(eq + 1);
-	if (!o->items[o->count].key || !o->items[o->count].value) {
-		free(o->items[o->count].key);
-		free(o->items[o->count].value);
+	key = strndup(tok, eq - tok);
+	if (!key)
 		return -ENOMEM;
-	}
-	o->count++;
-	return 0;
+	ret = opts_set(o, key, eq + 1, err, errlen);
+	free(key);
+	return ret;
 }
 
 int opts_parse(struct opts *o, const char *spec, char *err, size_t errlen)
@@ -75,6 +94,22 @@ out:
 	free(copy);
 	if (ret)
 		opts_free(o);
+	return ret;
+}
+
+int opts_copy(struct opts *dst, const struct opts *src)
+{
+	char err[64];
+	int ret = 0;
+
+	memset(dst, 0, sizeof(*dst));
+	dst->model = strdup(src->model ? src->model : "");
+	if (!dst->model)
+		return -ENOMEM;
+	for (unsigned i = 0; i < src->count && !ret; i++)
+		ret = opts_set(dst, src->items[i].key, src->items[i].value, err, sizeof(err));
+	if (ret)
+		opts_free(dst);
 	return ret;
 }
 

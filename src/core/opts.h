@@ -27,6 +27,10 @@ struct opts {
 /* Parse @spec. On error -EINVAL and a message in @err. */
 int opts_parse(struct opts *o, const char *spec, char *err, size_t errlen);
 void opts_free(struct opts *o);
+/* Add @key=@value (copied); -EINVAL and a message for a repeated key or too many. */
+int opts_set(struct opts *o, const char *key, const char *value, char *err, size_t errlen);
+/* A copy of @src, nothing used yet; 0 or -ENOMEM. */
+int opts_copy(struct opts *dst, const struct opts *src);
 /* Value of @key (marked used), or NULL. */
 const char *opts_get(struct opts *o, const char *key);
 /* Integer value of @key within [min, max]; -ENOENT if absent, -EINVAL if bad. */

@@ -32,6 +32,7 @@ void spool_init(struct spool *sp, const struct spool_format *fmt)
 	memset(sp, 0, sizeof(*sp));
 	sp->fmt = fmt;
 	sp->fd = -1;
+	sp->given_fd = -1;
 	pthread_mutex_init(&sp->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -42,6 +43,8 @@ void spool_init(struct spool *sp, const struct spool_format *fmt)
 void spool_fini(struct spool *sp)
 {
 	spool_close(sp, NULL);
+	if (sp->given_fd >= 0)
+		close(sp->given_fd);
 	pthread_cond_destroy(&sp->wake);
 	pthread_mutex_destroy(&sp->lock);
 }
@@ -150,12 +153,13 @@ static void release(struct spool *sp)
  * other spool writes (a typo must not clobber a device node or another
  * device's trace). Called with open_lock held.
  */
-static int create_file(struct spool *sp, const char *path)
+static int create_file(struct spool *sp, const char *path, int given)
 {
 	struct stat st;
 
 	/* O_NONBLOCK: a FIFO without a reader fails instead of hanging the caller. */
-	sp->fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
+	sp->fd = given >= 0 ? given
+			    : open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
 	if (sp->fd < 0)
 		return -errno;
 	if (fstat(sp->fd, &st))
@@ -165,20 +169,20 @@ static int create_file(struct spool *sp, const char *path)
 	for (struct spool *o = open_spools; o; o = o->next_open)
 		if (o->dev == st.st_dev && o->ino == st.st_ino)
 			return -EEXIST;
-	if (ftruncate(sp->fd, 0))
+	if (given < 0 && ftruncate(sp->fd, 0))
 		return -errno;
 	sp->dev = st.st_dev;
 	sp->ino = st.st_ino;
 	return 0;
 }
 
-static int start(struct spool *sp, const char *path, size_t cap, const void *head,
+static int start(struct spool *sp, const char *path, int given, size_t cap, const void *head,
 		 size_t head_len)
 {
 	int ret;
 
 	pthread_mutex_lock(&open_lock);
-	ret = create_file(sp, path);
+	ret = create_file(sp, path, given);
 	if (!ret) {
 		sp->next_open = open_spools;
 		open_spools = sp;
@@ -208,20 +212,33 @@ static int start(struct spool *sp, const char *path, size_t cap, const void *hea
 int spool_open(struct spool *sp, const char *path, size_t cap, const void *head,
 	       size_t head_len)
 {
-	int ret;
+	int ret, given;
 
 	pthread_mutex_lock(&sp->lock);
+	given = sp->given_fd;
+	sp->given_fd = -1;
 	if (sp->open || sp->fd >= 0) {
 		pthread_mutex_unlock(&sp->lock);
+		if (given >= 0)
+			close(given);
 		return -EBUSY;
 	}
-	ret = start(sp, path, cap, head, head_len);
+	ret = start(sp, path, given, cap, head, head_len);
 	if (ret)
 		release(sp);
 	else
 		sp->open = true;
 	pthread_mutex_unlock(&sp->lock);
 	return ret;
+}
+
+void spool_give_fd(struct spool *sp, int fd)
+{
+	pthread_mutex_lock(&sp->lock);
+	if (sp->given_fd >= 0)
+		close(sp->given_fd);
+	sp->given_fd = fd;
+	pthread_mutex_unlock(&sp->lock);
 }
 
 void *spool_reserve(struct spool *sp, size_t len)

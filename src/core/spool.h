@@ -48,6 +48,7 @@ struct spool {
 	pthread_cond_t wake;  /* the writer waits here */
 	pthread_t thread;
 	int fd;
+	int given_fd;         /* for the next open (spool_give_fd), -1 none */
 	bool open;            /* records are taken */
 	bool stop;            /* the writer drains and exits */
 	int waiting;          /* what the writer waits for (spool.c) */
@@ -75,6 +76,13 @@ void spool_fini(struct spool *sp);
  */
 int spool_open(struct spool *sp, const char *path, size_t cap, const void *head,
 	       size_t head_len);
+/*
+ * The next spool_open writes to @fd, open for writing on its path and
+ * already truncated, instead of opening the path (a process that may not
+ * open files: its supervisor opened it). spool_open takes @fd over, also
+ * when it fails.
+ */
+void spool_give_fd(struct spool *sp, int fd);
 /*
  * Room for one record of @len bytes: on success the spool is locked until
  * spool_commit (fill the record in between, nothing else). NULL when the

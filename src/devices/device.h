@@ -8,9 +8,11 @@
 #define IOMED_DEVICES_DEVICE_H
 
 #include "core/opts.h"
+#include "core/sandbox.h"
 #include "vfio-user/server.h"
 
 struct iomed_recording;
+struct json_object;
 
 struct iomed_device {
 	char id[64];
@@ -18,6 +20,18 @@ struct iomed_device {
 	struct vfu_device *vfu; /* set by the model's create */
 	void *state;            /* the model's own */
 	struct iomed_recording *rec; /* its trace and packet capture (recording.c) */
+	/*
+	 * The model's counter block (model->stats_size bytes, zeroed), given
+	 * by the caller of create; it may live in memory another process
+	 * reads. NULL: the model counts into a block of its own.
+	 */
+	void *stats;
+	/*
+	 * System calls the device makes once it serves beyond a vfio-user
+	 * server's, on fds create opened (kernel VFIO passthrough): what its
+	 * sandbox allows it under --isolate.
+	 */
+	struct sandbox_extra syscalls;
 };
 
 struct iomed_model {
@@ -26,6 +40,25 @@ struct iomed_model {
 	/* Consume the options the model knows; fill dev->vfu and dev->state. */
 	int (*create)(struct iomed_device *dev, struct opts *o, char *err, size_t errlen);
 	void (*destroy)(struct iomed_device *dev);
+	/*
+	 * Optional: reset the device from the device side (a VF reset the
+	 * guest driver recovers from). Any thread but the device's own.
+	 */
+	int (*reset_request)(struct iomed_device *dev);
+	/*
+	 * Optional: check the options as create would (consuming those the
+	 * model knows, same messages) without opening or allocating anything
+	 * that outlives the call (iomed --check-config).
+	 */
+	int (*check)(const char *id, struct opts *o, char *err, size_t errlen);
+	/*
+	 * Optional counters. The device's threads write its block with
+	 * core/counter.h; stats adds them to @out (a JSON object) reading only
+	 * @block, relaxed, so it runs in any thread (or process) while the
+	 * device runs, without stopping it.
+	 */
+	size_t stats_size;
+	void (*stats)(const void *block, struct json_object *out);
 };
 
 /*
@@ -35,6 +68,11 @@ struct iomed_model {
  * @err; nothing is left to destroy on error.
  */
 int iomed_device_create(struct iomed_device *dev, struct opts *o, char *err, size_t errlen);
+/*
+ * Check trace= and pcap= in @o (taking them) as iomed_device_create would,
+ * creating no file (iomed --check-config). 0, or -EINVAL and a message.
+ */
+int iomed_recording_check(struct opts *o, char *err, size_t errlen);
 /* Stop its recordings and destroy it (once its server has stopped). */
 void iomed_device_destroy(struct iomed_device *dev);
 
@@ -47,6 +85,14 @@ void iomed_device_destroy(struct iomed_device *dev);
  * port, or why @path cannot be written.
  */
 int iomed_trace_start(struct iomed_device *dev, const char *path, char *err, size_t errlen);
+enum iomed_rec_kind { IOMED_REC_TRACE, IOMED_REC_PCAP };
+/*
+ * The start of either, writing to @fd (open for writing on @path, a
+ * regular file, truncated; taken over, also on error) when it is not -1:
+ * for a device process that may not open files (core/isolate.h).
+ */
+int iomed_record_start(struct iomed_device *dev, enum iomed_rec_kind kind, const char *path,
+		       int fd, char *err, size_t errlen);
 int iomed_trace_stop(struct iomed_device *dev, char *err, size_t errlen);
 int iomed_pcap_start(struct iomed_device *dev, const char *path, char *err, size_t errlen);
 int iomed_pcap_stop(struct iomed_device *dev, char *err, size_t errlen);

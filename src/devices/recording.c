@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/log.h"
 #include "core/trace.h"
@@ -62,22 +63,63 @@ static void stopped(struct iomed_device *dev, const char *what, const char *unit
 			(unsigned long long)st->records, unit, (unsigned long long)st->lost);
 }
 
-int iomed_trace_start(struct iomed_device *dev, const char *path, char *err, size_t errlen)
+/* Opens the trace of @dev (@rec->lock held). */
+static int trace_start(struct iomed_device *dev, const char *path, char *err, size_t errlen)
 {
 	struct iomed_recording *rec = dev->rec;
-	int ret = check_path(path, "trace", err, errlen);
+	int ret = trace_open(&rec->trace, path, dev->id, dev->model->name, err, errlen);
 
 	if (ret)
 		return ret;
+	snprintf(rec->trace_path, sizeof(rec->trace_path), "%s", path);
+	vfu_device_set_trace(dev->vfu, &rec->trace);
+	pr_info("device %s: tracing to %s", dev->id, path);
+	return 0;
+}
+
+/* Opens the packet capture of @dev (@rec->lock held). */
+static int pcap_start(struct iomed_device *dev, const char *path, char *err, size_t errlen)
+{
+	struct iomed_recording *rec = dev->rec;
+	int ret = net_capture_open(&rec->cap, path, err, errlen);
+
+	if (ret)
+		return ret;
+	snprintf(rec->pcap_path, sizeof(rec->pcap_path), "%s", path);
+	pr_info("device %s: capturing the packets of %u port(s) to %s", dev->id,
+		net_port_group_set_capture(&rec->ports, &rec->cap), path);
+	return 0;
+}
+
+int iomed_record_start(struct iomed_device *dev, enum iomed_rec_kind kind, const char *path,
+		       int fd, char *err, size_t errlen)
+{
+	struct iomed_recording *rec = dev->rec;
+	const char *what = kind == IOMED_REC_PCAP ? "pcap" : "trace";
+	int ret = check_path(path, what, err, errlen);
+
 	pthread_mutex_lock(&rec->lock);
-	ret = trace_open(&rec->trace, path, dev->id, dev->model->name, err, errlen);
-	if (!ret) {
-		snprintf(rec->trace_path, sizeof(rec->trace_path), "%s", path);
-		vfu_device_set_trace(dev->vfu, &rec->trace);
-		pr_info("device %s: tracing to %s", dev->id, path);
+	if (!ret && kind == IOMED_REC_PCAP && !rec->ports.ports)
+		ret = fail(err, errlen, -ENODEV, "pcap", "this device has no packet port");
+	if (ret) {
+		if (fd >= 0)
+			close(fd);
+		goto out;
 	}
+	if (fd >= 0)
+		spool_give_fd(kind == IOMED_REC_PCAP ? &rec->cap.sp : &rec->trace.sp, fd);
+	if (kind == IOMED_REC_PCAP)
+		ret = pcap_start(dev, path, err, errlen);
+	else
+		ret = trace_start(dev, path, err, errlen);
+out:
 	pthread_mutex_unlock(&rec->lock);
 	return ret;
+}
+
+int iomed_trace_start(struct iomed_device *dev, const char *path, char *err, size_t errlen)
+{
+	return iomed_record_start(dev, IOMED_REC_TRACE, path, -1, err, errlen);
 }
 
 int iomed_trace_stop(struct iomed_device *dev, char *err, size_t errlen)
@@ -96,25 +138,7 @@ int iomed_trace_stop(struct iomed_device *dev, char *err, size_t errlen)
 
 int iomed_pcap_start(struct iomed_device *dev, const char *path, char *err, size_t errlen)
 {
-	struct iomed_recording *rec = dev->rec;
-	int ret = check_path(path, "pcap", err, errlen);
-
-	if (ret)
-		return ret;
-	pthread_mutex_lock(&rec->lock);
-	if (!rec->ports.ports) {
-		ret = fail(err, errlen, -ENODEV, "pcap", "this device has no packet port");
-		goto out;
-	}
-	ret = net_capture_open(&rec->cap, path, err, errlen);
-	if (ret)
-		goto out;
-	snprintf(rec->pcap_path, sizeof(rec->pcap_path), "%s", path);
-	pr_info("device %s: capturing the packets of %u port(s) to %s", dev->id,
-		net_port_group_set_capture(&rec->ports, &rec->cap), path);
-out:
-	pthread_mutex_unlock(&rec->lock);
-	return ret;
+	return iomed_record_start(dev, IOMED_REC_PCAP, path, -1, err, errlen);
 }
 
 int iomed_pcap_stop(struct iomed_device *dev, char *err, size_t errlen)
@@ -177,6 +201,32 @@ static void recording_free(struct iomed_recording *rec)
 	free(rec);
 }
 
+int iomed_recording_check(struct opts *o, char *err, size_t errlen)
+{
+	const char *keys[] = { "trace", "pcap" };
+
+	for (unsigned i = 0; i < 2; i++) {
+		const char *path = opts_get(o, keys[i]);
+		int ret = path ? check_path(path, keys[i], err, errlen) : 0;
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* "@key: " in front of @err, for callers that find the option to blame there. */
+static int blame(char *err, size_t errlen, int ret, const char *key)
+{
+	char msg[PATH_CHARS + 128];
+
+	if (!strncmp(err, key, strlen(key)) && err[strlen(key)] == ':')
+		return ret; /* already */
+	snprintf(msg, sizeof(msg), "%s", err);
+	snprintf(err, errlen, "%s: %s", key, msg);
+	return ret;
+}
+
 /* trace= and pcap=, for every model; only once every option is known good. */
 static int start_from_options(struct iomed_device *dev, struct opts *o, char *err,
 			      size_t errlen)
@@ -187,14 +237,18 @@ static int start_from_options(struct iomed_device *dev, struct opts *o, char *er
 	int ret = 0;
 
 	if (unused) {
-		snprintf(err, errlen, "unknown option '%s'", unused);
+		snprintf(err, errlen, "unknown option '%s' for %s", unused, dev->model->name);
 		return -EINVAL;
 	}
 	if (trace)
 		ret = iomed_trace_start(dev, trace, err, errlen);
-	if (!ret && pcap)
+	if (ret)
+		return blame(err, errlen, ret, "trace");
+	if (pcap)
 		ret = iomed_pcap_start(dev, pcap, err, errlen);
-	return ret;
+	if (ret == -ENODEV)
+		ret = -EINVAL; /* not an option for this model */
+	return ret ? blame(err, errlen, ret, "pcap") : 0;
 }
 
 int iomed_device_create(struct iomed_device *dev, struct opts *o, char *err, size_t errlen)

@@ -6,12 +6,13 @@
  * complement sum from csum_start to the end of the frame finishes it.
  */
 #include "net/backend.h"
+#include "net/flow.h"
 
 #include <endian.h>
 #include <errno.h>
 #include <string.h>
 
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
+uint32_t net_csum_add(uint32_t sum, const uint8_t *p, size_t len)
 {
 	for (; len > 1; p += 2, len -= 2)
 		sum += (uint32_t)p[0] << 8 | p[1];
@@ -21,6 +22,13 @@ static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
 	return sum;
+}
+
+uint16_t net_csum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
 }
 
 int net_csum_complete(uint8_t *frame, size_t len)
@@ -34,7 +42,7 @@ int net_csum_complete(uint8_t *frame, size_t len)
 	field = start + le16toh(h.csum_offset);
 	if (field + 2 > len)
 		return -EINVAL;
-	res = (uint16_t)~csum_add(0, frame + start, len - start);
+	res = (uint16_t)~net_csum_add(0, frame + start, len - start);
 	/* as the kernel does: 0 would mean "no checksum" for UDP */
 	if (!res)
 		res = 0xffff;
@@ -42,4 +50,15 @@ int net_csum_complete(uint8_t *frame, size_t len)
 	frame[field + 1] = res & 0xff;
 	frame[0] = h.flags & ~NET_HDR_F_NEEDS_CSUM;
 	return 0;
+}
+
+uint32_t net_crc32c(uint32_t crc, const uint8_t *p, size_t len)
+{
+	/* Bitwise (Castagnoli, reflected): SCTP is rare enough not to want a table. */
+	while (len--) {
+		crc ^= *p++;
+		for (int k = 0; k < 8; k++)
+			crc = crc >> 1 ^ (0x82f63b78u & (0u - (crc & 1)));
+	}
+	return crc;
 }

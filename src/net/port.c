@@ -180,13 +180,17 @@ void net_port_close(struct net_port *p)
 	p->ops->destroy(p);
 }
 
-static int open_port(const char *spec, struct net_port **out, char *err, size_t errlen)
+/* What a net= value names, checked but not opened. */
+struct port_spec {
+	enum { PORT_TAP, PORT_LOOPBACK, PORT_SINK } kind;
+	const char *ifname; /* tap */
+	size_t source_len;  /* sink: 0; source: the frame length */
+};
+
+static int parse_spec(const char *spec, struct port_spec *ps, char *err, size_t errlen)
 {
 	const char *arg;
-	size_t len;
-	int ret;
 
-	*out = NULL;
 	if (err && errlen)
 		err[0] = '\0';
 	if (!spec || !*spec)
@@ -194,28 +198,53 @@ static int open_port(const char *spec, struct net_port **out, char *err, size_t 
 	if (spec_is(spec, "tap", &arg)) {
 		if (!arg)
 			return net_err(err, errlen, -EINVAL, "net 'tap': expected tap:NAME");
-		ret = check_ifname(arg, err, errlen);
-		return ret ? ret : net_tap_open(arg, out, err, errlen);
+		ps->kind = PORT_TAP;
+		ps->ifname = arg;
+		return check_ifname(arg, err, errlen);
 	}
 	if (spec_is(spec, "loopback", &arg)) {
-		ret = no_arg("loopback", arg, err, errlen);
-		return ret ? ret : net_loopback_open(out, err, errlen);
+		ps->kind = PORT_LOOPBACK;
+		return no_arg("loopback", arg, err, errlen);
 	}
 	if (spec_is(spec, "sink", &arg)) {
-		ret = no_arg("sink", arg, err, errlen);
-		return ret ? ret : net_sink_open(0, out, err, errlen);
+		ps->kind = PORT_SINK;
+		ps->source_len = 0;
+		return no_arg("sink", arg, err, errlen);
 	}
 	if (spec_is(spec, "source", &arg)) {
-		ret = parse_source_len(arg, &len, err, errlen);
-		return ret ? ret : net_sink_open(len, out, err, errlen);
+		ps->kind = PORT_SINK;
+		return parse_source_len(arg, &ps->source_len, err, errlen);
 	}
 	return net_err(err, errlen, -EINVAL, "net '%s': unknown port; expected " NET_SPECS, spec);
 }
 
+int net_port_check(const char *spec, char *err, size_t errlen)
+{
+	struct port_spec ps;
+
+	return parse_spec(spec, &ps, err, errlen);
+}
+
 int net_port_open(const char *spec, struct net_port **out, char *err, size_t errlen)
 {
-	int ret = open_port(spec, out, err, errlen);
+	struct port_spec ps;
+	int ret;
 
+	*out = NULL;
+	ret = parse_spec(spec, &ps, err, errlen);
+	if (ret)
+		return ret;
+	switch (ps.kind) {
+	case PORT_TAP:
+		ret = net_tap_open(ps.ifname, out, err, errlen);
+		break;
+	case PORT_LOOPBACK:
+		ret = net_loopback_open(out, err, errlen);
+		break;
+	default:
+		ret = net_sink_open(ps.source_len, out, err, errlen);
+		break;
+	}
 	if (!ret && joining)
 		group_join(joining, *out);
 	return ret;

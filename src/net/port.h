@@ -126,6 +126,8 @@ struct net_port {
  * message in @err naming what was expected.
  */
 int net_port_open(const char *spec, struct net_port **out, char *err, size_t errlen);
+/* Check a net= value as net_port_open would, opening nothing. */
+int net_port_check(const char *spec, char *err, size_t errlen);
 
 /* net/capture.c; see there. */
 void net_capture_frame(struct net_capture *c, const struct iovec *iov, int iovcnt, size_t len);

@@ -16,6 +16,7 @@
 
 #include "core/hook.h"
 #include "core/trace.h"
+#include "core/counter.h"
 
 int vfu_irqs_init(struct vfu_irqs *irqs, const uint32_t counts[VFU_PCI_NUM_IRQS],
 		  const uint32_t flags[VFU_PCI_NUM_IRQS])
@@ -121,6 +122,8 @@ static void fire(struct vfu_irqs *irqs, unsigned index, unsigned v)
 	}
 	vec->pending = false;
 	outcome = signal_fd(vec->fd) ? TRACE_IRQ_DELIVERED : TRACE_IRQ_COALESCED;
+	if (irqs->signalled)
+		counter_add_shared(&irqs->signalled[index], 1);
 	/* INTx is level triggered and automasked until the guest's EOI. */
 	if (index == VFU_PCI_INTX)
 		vec->masked = true;

@@ -32,6 +32,8 @@ struct vfu_irqs {
 	bool intx_level;      /* the device's INTx line is asserted */
 	uint32_t resample_gen; /* bumped whenever intx_resample_fd changes */
 	struct trace *trace;   /* interrupts are traced here; NULL: off (core/hook.h) */
+	/* Optional: interrupts signalled, per index (any thread; atomic adds). */
+	uint64_t *signalled;
 };
 
 /* @counts and @flags per index. Returns 0 or -ENOMEM. */

@@ -10,6 +10,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -19,55 +21,42 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/counter.h"
 #include "core/eventfd.h"
 #include "core/log.h"
 #include "session.h"
 #include "sigbus.h"
 #include "sock.h"
 
+/* A function another thread wants run on the server's thread (vfu_server_call). */
+struct vfu_call {
+	pthread_mutex_t lock;
+	pthread_cond_t done_cond;
+	void (*fn)(struct vfu_device *dev, void *arg); /* under lock; NULL when done */
+	void *arg;
+	bool finished; /* under lock: vfu_server_run returned, nobody will run fn */
+};
+
 struct vfu_server {
 	struct vfu_device *dev;
 	struct sockaddr_un addr;
 	int listen_fd;
 	int stop_fd;
+	int call_fd;
 	int epoll_fd;
 	int watched_resample_fd; /* INTx resample fd registered with epoll, -1 none */
 	uint32_t watched_gen;
 	int64_t listen_paused_until; /* accept failed for want of fds: retry then */
 	bool active;
 	struct vfu_session session;
-	struct vfu_stats stats;
+	struct vfu_stats own_stats;
+	struct vfu_stats *stats; /* own_stats, or where vfu_server_set_stats put them */
+	struct vfu_call call;
 };
 
-enum { EV_LISTEN = 1, EV_STOP, EV_SESSION, EV_RESAMPLE };
+enum { EV_LISTEN = 1, EV_STOP, EV_SESSION, EV_RESAMPLE, EV_CALL };
 
 #define LISTEN_BACKOFF_MS 100
-
-/* An existing socket file nobody listens on is stale and may be replaced. */
-static int claim_path(const struct sockaddr_un *addr)
-{
-	struct stat st;
-	int fd, ret;
-
-	if (lstat(addr->sun_path, &st)) {
-		return errno == ENOENT ? 0 : -errno;
-	}
-	if (!S_ISSOCK(st.st_mode))
-		return -EEXIST;
-	/* Non-blocking: a live server with a full backlog must not hang us. */
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	ret = connect(fd, (const struct sockaddr *)addr, sizeof(*addr));
-	if (ret)
-		ret = -errno;
-	close(fd);
-	if (!ret || ret == -EAGAIN || ret == -EINPROGRESS)
-		return -EADDRINUSE;
-	if (unlink(addr->sun_path) && errno != ENOENT)
-		return -errno;
-	return 0;
-}
 
 static int epoll_set(int ep, int op, int fd, uint64_t tag)
 {
@@ -104,6 +93,22 @@ void vfu_device_fini_tables(struct vfu_device *dev)
 	vfu_irqs_fini(&dev->irq);
 }
 
+/* A device that takes SET_IRQS itself lets go of every eventfd of the client. */
+static void disable_device_irqs(struct vfu_device *dev)
+{
+	struct vfu_irq_set off = {
+		.argsz = sizeof(off),
+		.flags = VFU_IRQ_SET_DATA_NONE | VFU_IRQ_SET_ACTION_TRIGGER,
+	};
+
+	for (unsigned i = 0; i < VFU_PCI_NUM_IRQS; i++) {
+		if (!dev->irqs[i].count)
+			continue;
+		off.index = i;
+		dev->ops->set_irqs(dev->opaque, &off, 0, NULL, 0);
+	}
+}
+
 void vfu_device_client_gone(struct vfu_device *dev)
 {
 	struct trace *t = vfu_device_trace(dev);
@@ -111,6 +116,8 @@ void vfu_device_client_gone(struct vfu_device *dev)
 	vfu_device_quiesce(dev);
 	if (hook_on(t))
 		trace_reset(t, TRACE_RESET_CLIENT_GONE);
+	if (dev->ops->set_irqs)
+		disable_device_irqs(dev);
 	vfu_dma_remove_all(&dev->dma, vfu_notify_dma_unmap, dev);
 	vfu_irqs_reset(&dev->irq);
 	dev->ops->reset(dev->opaque);
@@ -128,43 +135,42 @@ int vfu_server_create(struct vfu_server **out, const char *path, struct vfu_devi
 	if (!srv)
 		return -ENOMEM;
 	srv->dev = dev;
-	srv->listen_fd = srv->stop_fd = srv->epoll_fd = -1;
+	srv->stats = &srv->own_stats;
+	srv->listen_fd = srv->stop_fd = srv->call_fd = srv->epoll_fd = -1;
 	srv->watched_resample_fd = -1;
 	srv->session.fd = -1;
 	srv->addr.sun_family = AF_UNIX;
-	strcpy(srv->addr.sun_path, path);
+	pthread_mutex_init(&srv->call.lock, NULL);
+	pthread_cond_init(&srv->call.done_cond, NULL);
 
 	ret = vfu_sigbus_init();
 	if (!ret)
 		ret = vfu_device_init_tables(dev);
 	if (ret)
 		goto err;
-	ret = claim_path(&srv->addr);
-	if (ret)
-		goto err;
-	srv->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	srv->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	srv->call_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	srv->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-	if (srv->listen_fd < 0 || srv->stop_fd < 0 || srv->epoll_fd < 0) {
+	if (srv->stop_fd < 0 || srv->call_fd < 0 || srv->epoll_fd < 0) {
 		ret = -errno;
 		goto err;
 	}
-	if (bind(srv->listen_fd, (struct sockaddr *)&srv->addr, sizeof(srv->addr)) ||
-	    listen(srv->listen_fd, 8)) {
-		ret = -errno;
+	srv->listen_fd = vfu_sock_listen(path, 8);
+	if (srv->listen_fd < 0) {
+		ret = srv->listen_fd;
 		goto err;
 	}
+	strcpy(srv->addr.sun_path, path);
 	ret = epoll_set(srv->epoll_fd, EPOLL_CTL_ADD, srv->listen_fd, EV_LISTEN);
 	if (!ret)
 		ret = epoll_set(srv->epoll_fd, EPOLL_CTL_ADD, srv->stop_fd, EV_STOP);
+	if (!ret)
+		ret = epoll_set(srv->epoll_fd, EPOLL_CTL_ADD, srv->call_fd, EV_CALL);
 	if (ret)
-		goto err_unlink;
+		goto err;
 	*out = srv;
 	return 0;
-err_unlink:
-	unlink(path);
 err:
-	srv->addr.sun_path[0] = '\0';
 	vfu_server_destroy(srv);
 	return ret;
 }
@@ -232,7 +238,7 @@ static void session_begin(struct vfu_server *srv)
 		srv->listen_paused_until = vfu_now_ms() + LISTEN_BACKOFF_MS;
 		return;
 	}
-	if (vfu_session_init(&srv->session, fd, srv->dev, &srv->stats) ||
+	if (vfu_session_init(&srv->session, fd, srv->dev, srv->stats) ||
 	    epoll_set(srv->epoll_fd, EPOLL_CTL_ADD, fd, EV_SESSION)) {
 		pr_err("%s: cannot start a session", srv->dev->name);
 		vfu_session_fini(&srv->session);
@@ -240,10 +246,11 @@ static void session_begin(struct vfu_server *srv)
 	}
 	epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, srv->listen_fd, NULL);
 	srv->active = true;
-	srv->stats.sessions++;
 	t = vfu_device_trace(srv->dev);
 	if (hook_on(t))
 		trace_connect(t);
+	counter_inc(&srv->stats->sessions);
+	counter_set(&srv->stats->connected, 1);
 	pr_info("%s: client connected", srv->dev->name);
 }
 
@@ -261,12 +268,19 @@ static void session_end(struct vfu_server *srv, int why)
 	epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, srv->session.fd, NULL);
 	vfu_session_fini(&srv->session);
 	srv->active = false;
+	counter_set(&srv->stats->connected, 0);
 	vfu_device_client_gone(dev);
 	sync_resample_fd(srv);
 	if (!srv->listen_paused_until)
 		epoll_set(srv->epoll_fd, EPOLL_CTL_ADD, srv->listen_fd, EV_LISTEN);
 	pr_info("%s: client disconnected (%s); ready for the next one", dev->name,
 		why == -ECONNRESET ? "closed" : strerror(-why));
+	if (log_enabled(LOG_INFO)) {
+		char buf[512];
+
+		pr_info("%s: messages so far: %s", dev->name,
+			vfu_stats_format(srv->stats, buf, sizeof(buf)));
+	}
 }
 
 /* How long epoll may sleep: until a session deadline or the listener's back-off. */
@@ -295,7 +309,65 @@ static int next_timeout(struct vfu_server *srv)
 	return timeout;
 }
 
-int vfu_server_run(struct vfu_server *srv)
+static void run_call(struct vfu_server *srv)
+{
+	struct vfu_call *call = &srv->call;
+
+	efd_drain(srv->call_fd);
+	pthread_mutex_lock(&call->lock);
+	if (call->fn) {
+		call->fn(srv->dev, call->arg);
+		call->fn = NULL;
+		pthread_cond_broadcast(&call->done_cond);
+	}
+	pthread_mutex_unlock(&call->lock);
+}
+
+int vfu_server_call(struct vfu_server *srv, void (*fn)(struct vfu_device *dev, void *arg),
+		    void *arg)
+{
+	struct vfu_call *call = &srv->call;
+	int ret = 0;
+
+	pthread_mutex_lock(&call->lock);
+	/* One call at a time: a second caller waits for the first to finish. */
+	while (call->fn && !call->finished)
+		pthread_cond_wait(&call->done_cond, &call->lock);
+	if (call->finished) {
+		ret = -ESRCH;
+		goto out;
+	}
+	call->fn = fn;
+	call->arg = arg;
+	efd_signal(srv->call_fd);
+	while (call->fn && !call->finished)
+		pthread_cond_wait(&call->done_cond, &call->lock);
+	if (call->fn) {
+		call->fn = NULL;
+		ret = -ESRCH;
+	}
+out:
+	pthread_mutex_unlock(&call->lock);
+	return ret;
+}
+
+static void calls_finish(struct vfu_server *srv)
+{
+	pthread_mutex_lock(&srv->call.lock);
+	srv->call.finished = true;
+	pthread_cond_broadcast(&srv->call.done_cond);
+	pthread_mutex_unlock(&srv->call.lock);
+}
+
+void vfu_device_reset(struct vfu_device *dev, void *unused)
+{
+	(void)unused;
+	vfu_device_quiesce(dev);
+	dev->ops->reset(dev->opaque);
+	vfu_device_resume(dev);
+}
+
+static int serve(struct vfu_server *srv)
 {
 	struct epoll_event evs[4];
 
@@ -327,9 +399,26 @@ int vfu_server_run(struct vfu_server *srv)
 			case EV_RESAMPLE:
 				on_resample(srv, evs[i].events);
 				break;
+			case EV_CALL:
+				run_call(srv);
+				break;
 			}
 		}
 	}
+}
+
+int vfu_server_run(struct vfu_server *srv)
+{
+	int ret;
+
+	pthread_mutex_lock(&srv->call.lock);
+	srv->call.finished = false;
+	pthread_mutex_unlock(&srv->call.lock);
+	/* Interrupts are counted where the server counts (vfu_server_set_stats). */
+	srv->dev->irq.signalled = srv->stats->irqs;
+	ret = serve(srv);
+	calls_finish(srv);
+	return ret;
 }
 
 void vfu_server_stop(struct vfu_server *srv)
@@ -341,23 +430,58 @@ void vfu_server_destroy(struct vfu_server *srv)
 {
 	if (!srv)
 		return;
-	if (srv->active)
+	if (srv->active) {
 		vfu_session_fini(&srv->session);
+		counter_set(&srv->stats->connected, 0);
+		pr_info("%s: client disconnected (device removed)", srv->dev->name);
+		vfu_device_client_gone(srv->dev);
+	}
 	if (srv->watched_resample_fd >= 0)
 		close(srv->watched_resample_fd);
 	vfu_device_fini_tables(srv->dev);
+	srv->dev->irq.signalled = NULL;
 	if (srv->listen_fd >= 0)
 		close(srv->listen_fd);
 	if (srv->addr.sun_path[0])
 		unlink(srv->addr.sun_path);
 	if (srv->stop_fd >= 0)
 		close(srv->stop_fd);
+	if (srv->call_fd >= 0)
+		close(srv->call_fd);
 	if (srv->epoll_fd >= 0)
 		close(srv->epoll_fd);
+	pthread_cond_destroy(&srv->call.done_cond);
+	pthread_mutex_destroy(&srv->call.lock);
 	free(srv);
 }
 
 const struct vfu_stats *vfu_server_stats(const struct vfu_server *srv)
 {
-	return &srv->stats;
+	return srv->stats;
+}
+
+void vfu_server_set_stats(struct vfu_server *srv, struct vfu_stats *stats)
+{
+	srv->stats = stats;
+}
+
+const char *vfu_stats_format(const struct vfu_stats *st, char *buf, size_t len)
+{
+	size_t n;
+	int w;
+
+	/* Another thread (or process) may be counting: read each counter whole. */
+	w = snprintf(buf, len, "sessions=%llu errors=%llu bad=%llu",
+		     (unsigned long long)counter_get(&st->sessions),
+		     (unsigned long long)counter_get(&st->errors),
+		     (unsigned long long)counter_get(&st->bad_msgs));
+	for (unsigned c = 0; c < VFU_CMD_MAX && w >= 0; c++) {
+		uint64_t v = counter_get(&st->msgs[c]);
+
+		n = strlen(buf);
+		if (!v || n >= len)
+			continue;
+		w = snprintf(buf + n, len - n, " %s=%llu", vfu_cmd_name(c), (unsigned long long)v);
+	}
+	return buf;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/counter.h"
 #include "core/log.h"
 #include "validate.h"
 
@@ -106,7 +107,7 @@ static int handle_message(struct vfu_session *s)
 	int err;
 
 	if (s->hdr.cmd < VFU_CMD_MAX)
-		s->stats->msgs[s->hdr.cmd]++;
+		counter_inc(&s->stats->msgs[s->hdr.cmd]);
 	ret = s->fds.lost ? -EINVAL : vfu_validate_command(&lim, &s->hdr, s->body, s->body_got,
 							    s->fds.n);
 	if (!ret)
@@ -116,14 +117,14 @@ static int handle_message(struct vfu_session *s)
 
 		if (hook_on(t))
 			trace_msg(t, s->hdr.cmd, s->hdr.msg_id, (int32_t)ret, TRACE_F_INVALID);
-		s->stats->bad_msgs++;
+		counter_inc(&s->stats->bad_msgs);
 		pr_warn_rl("%s: bad %s message (id %u, %u bytes, %u fds): %s", dev->name,
 			   vfu_cmd_name(s->hdr.cmd), s->hdr.msg_id, s->hdr.msg_size, s->fds.n,
 			   strerror((int)-ret));
 	} else {
 		ret = vfu_dispatch(s, &req, &rep);
 		if (ret < 0) {
-			s->stats->errors++;
+			counter_inc(&s->stats->errors);
 			pr_debug("%s: %s failed: %s", dev->name, vfu_cmd_name(s->hdr.cmd),
 				 strerror((int)-ret));
 		}
@@ -167,7 +168,7 @@ static int read_step(struct vfu_session *s)
 			return 0;
 		ret = vfu_validate_header(&s->hdr);
 		if (ret) {
-			s->stats->bad_msgs++;
+			counter_inc(&s->stats->bad_msgs);
 			pr_warn_rl("%s: unframeable message (msg_size %u): closing", s->dev->name,
 				   s->hdr.msg_size);
 			return ret;

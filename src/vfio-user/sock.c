@@ -5,6 +5,8 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -157,4 +159,58 @@ int vfu_sock_send(int sock, struct iovec *iov, int cnt, const int *fds, unsigned
 		iov_advance(&mh, n);
 	}
 	return 0;
+}
+
+/* An existing socket file nobody listens on is stale and may be replaced. */
+static int claim_path(const struct sockaddr_un *addr)
+{
+	struct stat st;
+	int fd, ret;
+
+	if (lstat(addr->sun_path, &st)) {
+		return errno == ENOENT ? 0 : -errno;
+	}
+	if (!S_ISSOCK(st.st_mode))
+		return -EEXIST;
+	/* Non-blocking: a live server with a full backlog must not hang us. */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	ret = connect(fd, (const struct sockaddr *)addr, sizeof(*addr));
+	if (ret)
+		ret = -errno;
+	close(fd);
+	if (!ret || ret == -EAGAIN || ret == -EINPROGRESS)
+		return -EADDRINUSE;
+	if (unlink(addr->sun_path) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int vfu_sock_listen(const char *path, int backlog)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd, ret;
+
+	if (strlen(path) >= sizeof(addr.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(addr.sun_path, path);
+	ret = claim_path(&addr);
+	if (ret)
+		return ret;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr))) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	if (listen(fd, backlog)) {
+		ret = -errno;
+		unlink(path);
+		close(fd);
+		return ret;
+	}
+	return fd;
 }

@@ -45,4 +45,12 @@ ssize_t vfu_sock_recv(int sock, void *buf, size_t len, struct vfu_fdset *set);
 int vfu_sock_send(int sock, struct iovec *iov, int cnt, const int *fds, unsigned nfds,
 		  int64_t deadline_ms, bool *started);
 
+/*
+ * Listen on a Unix stream socket at @path (non-blocking, close-on-exec,
+ * the file's mode from the umask). An existing socket file nobody listens
+ * on is stale and replaced; a live one gives -EADDRINUSE, any other file
+ * -EEXIST, a path too long -ENAMETOOLONG. Returns the fd or -errno.
+ */
+int vfu_sock_listen(const char *path, int backlog);
+
 #endif

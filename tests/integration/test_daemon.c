@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Daemon lifecycle: clean stop on SIGTERM/SIGINT, sockets already in use or
- * stale, command line errors and their exit statuses (0 clean stop, 1
- * runtime error, 2 bad command line).
+ * stale, command line and configuration errors and their exit statuses
+ * (0 clean stop, 1 runtime error, 2 bad command line, 3 bad configuration).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,31 +41,10 @@ static void assert_contains(const char *hay, const char *needle)
 /* Run iomed with @args (NULL-terminated), expect exit status @status. */
 static void run_iomed(int status, const char *const *args)
 {
-	char *argv[16];
-	unsigned n = 0;
-	int ret;
+	int ret = test_run_iomed(args, out, sizeof(out), RUN_MS);
 
-	argv[n++] = (char *)test_daemon_binary();
-	for (; *args; args++) {
-		assert_true(n < 15);
-		argv[n++] = (char *)*args;
-	}
-	argv[n] = NULL;
-	ret = test_run(argv, out, sizeof(out), RUN_MS);
 	if (ret != status)
 		fail_msg("iomed exited with %d, expected %d; output:\n%s", ret, status, out);
-}
-
-static void assert_serves(const char *path)
-{
-	struct vfu_client *c = NULL;
-	uint32_t id = 0;
-
-	assert_int_equal(vfu_client_connect(&c, path), 0);
-	assert_int_equal(vfu_client_negotiate(c, NULL), 0);
-	assert_int_equal(vfu_client_region_read(c, VFU_PCI_BAR0, TESTDEV_ID, &id, 4), 0);
-	assert_int_equal(id, TESTDEV_ID_VALUE);
-	vfu_client_close(c);
 }
 
 static void test_sigterm_clean(void **state)
@@ -76,8 +55,8 @@ static void test_sigterm_clean(void **state)
 
 	(void)state;
 	assert_int_equal(test_daemon_start(&d, 2), 0);
-	assert_serves(d.socket[0]);
-	assert_serves(d.socket[1]);
+	it_assert_serves_at(d.socket[0]);
+	it_assert_serves_at(d.socket[1]);
 	assert_int_equal(test_daemon_stop(&d), 0);
 	assert_int_equal(access(d.socket[0], F_OK), -1);
 
@@ -112,6 +91,21 @@ static void test_sigterm_clean(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 	assert_int_equal(access(d.socket[0], F_OK), -1);
 	test_daemon_cleanup(&d);
+}
+
+/* SIGUSR1 asks devices for a device-side reset: a testdev has none, and the daemon goes on. */
+static void test_sigusr1_keeps_serving(void **state)
+{
+	struct test_daemon d;
+
+	(void)state;
+	assert_int_equal(test_daemon_start(&d, 1), 0);
+	assert_int_equal(kill(d.pid, SIGUSR1), 0);
+	assert_int_equal(kill(d.pid, SIGUSR1), 0);
+	usleep(100 * 1000);
+	assert_true(test_daemon_alive(&d));
+	it_assert_serves_at(d.socket[0]);
+	assert_int_equal(test_daemon_stop(&d), 0);
 }
 
 struct flood {
@@ -210,7 +204,7 @@ static void test_socket_in_use(void **state)
 	/* The first daemon keeps its socket and serves. */
 	assert_true(test_daemon_alive(&d));
 	assert_int_equal(access(d.socket[0], F_OK), 0);
-	assert_serves(d.socket[0]);
+	it_assert_serves_at(d.socket[0]);
 	assert_int_equal(test_daemon_stop(&d), 0);
 }
 
@@ -238,8 +232,8 @@ static void test_stale_socket(void **state)
 	assert_int_equal(lstat(d.socket[0], &st), 0);
 	assert_true(S_ISSOCK(st.st_mode));
 	assert_int_equal(test_daemon_launch(&d), 0);
-	assert_serves(d.socket[0]);
-	assert_serves(d.socket[1]);
+	it_assert_serves_at(d.socket[0]);
+	it_assert_serves_at(d.socket[1]);
 	assert_int_equal(test_daemon_stop(&d), 0);
 }
 
@@ -278,26 +272,29 @@ static void test_bad_command_lines(void **state)
 	snprintf(sock, sizeof(sock), "%s", d.socket[0]);
 
 	snprintf(spec, sizeof(spec), "nosuchmodel,socket=%s", sock);
-	run_iomed(2, (const char *[]){ "--device", spec, NULL });
+	run_iomed(3, (const char *[]){ "--device", spec, NULL });
 	assert_contains(out, "unknown device model 'nosuchmodel'");
 
 	run_iomed(2, (const char *[]){ "--bogus-option", NULL });
 	assert_contains(out, "--bogus-option");
 
 	snprintf(spec, sizeof(spec), "testdev,socket=%s,frobnicate=1", sock);
-	run_iomed(2, (const char *[]){ "--device", spec, NULL });
-	assert_contains(out, "frobnicate");
+	run_iomed(3, (const char *[]){ "--device", spec, NULL });
+	assert_contains(out, "unknown option 'frobnicate'");
 
-	run_iomed(2, (const char *[]){ "--device", "testdev,id=x", NULL });
+	run_iomed(3, (const char *[]){ "--device", "testdev,id=x", NULL });
 	assert_contains(out, "socket=PATH is required");
-	run_iomed(2, (const char *[]){ "--device", "testdev,socket=", NULL });
+	run_iomed(3, (const char *[]){ "--device", "testdev,socket=", NULL });
 	assert_contains(out, "socket=PATH is required");
+	snprintf(spec2, sizeof(spec2), "testdev,socket=%s,id=a b", sock);
+	run_iomed(3, (const char *[]){ "--device", spec2, NULL });
+	assert_contains(out, "id 'a b'");
 
 	run_iomed(2, (const char *[]){ NULL });
 	assert_contains(out, "--device");
 	run_iomed(2, (const char *[]){ "--device", NULL });
 	assert_contains(out, "--device");
-	run_iomed(2, (const char *[]){ "--device", "socket=/x", NULL });
+	run_iomed(3, (const char *[]){ "--device", "socket=/x", NULL });
 	assert_contains(out, "socket=/x");
 	run_iomed(2, (const char *[]){ "--log-level", "loud", "--device", spec, NULL });
 	assert_contains(out, "loud");
@@ -307,11 +304,11 @@ static void test_bad_command_lines(void **state)
 	/* Two devices on one socket, or with one id. */
 	snprintf(spec, sizeof(spec), "testdev,socket=%s,id=a", sock);
 	snprintf(spec2, sizeof(spec2), "testdev,socket=%s,id=b", sock);
-	run_iomed(2, (const char *[]){ "--device", spec, "--device", spec2, NULL });
-	assert_contains(out, "used twice");
+	run_iomed(3, (const char *[]){ "--device", spec, "--device", spec2, NULL });
+	assert_contains(out, "is already used by device a");
 	snprintf(spec2, sizeof(spec2), "testdev,socket=%s.2,id=a", sock);
-	run_iomed(2, (const char *[]){ "--device", spec, "--device", spec2, NULL });
-	assert_contains(out, "used twice");
+	run_iomed(3, (const char *[]){ "--device", spec, "--device", spec2, NULL });
+	assert_contains(out, "id 'a' is already in use");
 
 	/* None of it left a socket behind. */
 	assert_int_equal(access(sock, F_OK), -1);
@@ -324,6 +321,8 @@ static void test_help_version(void **state)
 	run_iomed(0, (const char *[]){ "--help", NULL });
 	assert_contains(out, "Usage: iomed");
 	assert_contains(out, "testdev");
+	assert_contains(out, "iavf");
+	assert_contains(out, "SIGUSR1");
 	run_iomed(0, (const char *[]){ "-h", NULL });
 	assert_contains(out, "Usage: iomed");
 	run_iomed(0, (const char *[]){ "--version", NULL });
@@ -336,6 +335,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sigterm_clean),
+		cmocka_unit_test(test_sigusr1_keeps_serving),
 		cmocka_unit_test(test_sigterm_while_flooded),
 		cmocka_unit_test(test_socket_in_use),
 		cmocka_unit_test(test_stale_socket),

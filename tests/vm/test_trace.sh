@@ -12,22 +12,20 @@
 # Needs root (ip netns).   tests/vm/test_trace.sh   (env knobs: tests/vm/lib.sh; IOMED_TRACE)
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 vm_init
+. "$VM_LIB_DIR/net_lib.sh"
 
 MAC=52:54:00:12:34:58
-TAP=itr$$
-TAP=${TAP:0:13}
 DECODER=${IOMED_TRACE:-$(dirname "$IOMED")/iomed-trace}
 
 [ -x "$DECODER" ] || vm_die "iomed-trace not found at $DECODER (set IOMED_TRACE)"
 command -v tcpdump >/dev/null || vm_die "tcpdump is missing (scripts/setup.sh installs it)"
-vm_netns iomed-trace
+net_init itr
 
 SOCK=$VM_WORK/vn0.sock
 TRACE=$VM_WORK/vn0.trc
 PCAP=$VM_WORK/vn0.pcap
 daemon_start --device "virtio-net,socket=$SOCK,id=vn0,net=tap:$TAP,mac=$MAC,trace=$TRACE,pcap=$PCAP"
-"${IN_NS[@]}" ip addr add 10.66.0.1/24 dev "$TAP" || vm_die "cannot address $TAP in $VM_NS"
-"${IN_NS[@]}" ip link set "$TAP" up
+net_addr "$TAP" 10.66.0
 
 INITRD=$VM_WORK/initrd.img
 vm_initramfs "$INITRD" "$VM_LIB_DIR/guest_virtio_net.sh" -m virtio_net

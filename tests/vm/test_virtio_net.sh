@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # test_virtio_net.sh — iomed's virtio-net under a stock Linux guest (virtio_net driver), QEMU 11.1
 # (vfio-user-pci), the daemon's TAP port inside a network namespace this test creates:
-#   1. basic:   driver binds, MAC from --device, link up, 10 pings to the host with no loss, TCP of
-#               IOMED_VNET_MB MiB (default 64) each way with matching md5, driver unbind/rebind + ping
+#   1. basic:   driver binds, MAC from --device, link up, 10 pings to the host with no loss, the RX
+#               filter (200 frames to a foreign MAC dropped, delivered once the guest turns promisc
+#               on), TCP of IOMED_VNET_MB MiB (default 64) each way with matching md5, driver
+#               unbind/rebind + ping
 #   2. reboot:  the guest reboots; the second boot's driver finds the device reset and pings
 #   3. restart: QEMU is killed (-9) while the guest pings, a fresh QEMU attaches and pings
 #   4. mq:      a second device (queues=2, mtu=9000, its own tap on 10.66.1.0/24), 2 vCPUs: both
@@ -13,33 +15,20 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 vm_init
 
+. "$VM_LIB_DIR/net_lib.sh"
+
 MB=${IOMED_VNET_MB:-64}
 MAC=52:54:00:12:34:56
-TAP=ivn$$
-TAP=${TAP:0:13}
+net_init ivn
 TAP1=${TAP}q
-HOSTPY=$VM_LIB_DIR/vnet_host.py
-
-vm_netns iomed-vnet
 
 SOCK=$VM_WORK/vn0.sock
 SOCK1=$VM_WORK/vn1.sock
 MAC1=52:54:00:12:34:57
 daemon_start --device "virtio-net,socket=$SOCK,id=vn0,net=tap:$TAP,mac=$MAC" \
 	--device "virtio-net,socket=$SOCK1,id=vn1,net=tap:$TAP1,mac=$MAC1,queues=2,mtu=9000"
-"${IN_NS[@]}" ip addr add 10.66.0.1/24 dev "$TAP" || vm_die "cannot address $TAP in $VM_NS"
-"${IN_NS[@]}" ip link set "$TAP" up
-"${IN_NS[@]}" ip addr add 10.66.1.1/24 dev "$TAP1" || vm_die "cannot address $TAP1 in $VM_NS"
-"${IN_NS[@]}" ip link set "$TAP1" mtu 9000 up
-
-# host_bg NAME ARGS...: a vnet_host.py helper in the namespace, killed at the end
-host_bg() {
-	local name=$1
-	shift
-	"${IN_NS[@]}" python3 "$HOSTPY" "$@" >"$VM_WORK/$name.out" 2>&1 &
-	VM_PIDS+=("$!")
-	eval "${name}_PID=$!"
-}
+net_addr "$TAP" 10.66.0
+net_addr "$TAP1" 10.66.1 9000
 
 INITRD=$VM_WORK/initrd.img
 vm_initramfs "$INITRD" "$VM_LIB_DIR/guest_virtio_net.sh" -m virtio_net
@@ -47,28 +36,21 @@ vm_initramfs "$INITRD" "$VM_LIB_DIR/guest_virtio_net.sh" -m virtio_net
 # 1. basic
 host_bg rx recv 10.66.0.1 5001 "$VM_WORK/host-rx"
 vm_start basic "$INITRD" --mem 768M --vfio-user "vn0=$SOCK" \
-	--append "iomed.mode=basic iomed.mb=$MB iomed.mac=$MAC"
-BASIC=(find-device link-up mac ping unbind rebind rebind-ping)
+	--append "iomed.mode=basic iomed.mb=$MB iomed.mac=$MAC iomed.filter=1"
+BASIC=(find-device link-up mac ping filter-drops filter-promisc unbind rebind rebind-ping)
+for port in 5004 5005; do
+	if vm_wait_marker basic "IOMED-TEST: INFO FLOOD $port" $((VM_TIMEOUT * 2)); then
+		"${IN_NS[@]}" python3 "$HOSTPY" flood "$TAP" 52:54:00:de:ad:01 200 10.66.0.2 "$port" \
+			>"$VM_WORK/flood-$port" 2>&1 || vm_log "flood failed: $(cat "$VM_WORK/flood-$port")"
+	fi
+done
 if [ "$MB" -gt 0 ]; then
 	BASIC+=(tcp-tx tcp-rx)
-	if vm_wait_marker basic 'IOMED-TEST: INFO LISTEN 5002' $((VM_TIMEOUT * 4)); then
-		"${IN_NS[@]}" python3 "$HOSTPY" send 10.66.0.2 5002 "$MB" >"$VM_WORK/host-tx" 2>&1 ||
-			vm_log "host send failed: $(cat "$VM_WORK/host-tx")"
-	fi
+	net_tcp_send basic 10.66.0.2 5002 "$MB"
 fi
 vm_wait $((VM_TIMEOUT * 5)) || vm_log "guest basic: QEMU exit status $?"
 vm_check basic "${BASIC[@]}" || true
-if [ "$MB" -gt 0 ]; then
-	want=$(grep -ao 'INFO TX-MD5 [0-9a-f]*' "$VM_WORK/basic.serial" | awk '{ print $3 }' || true)
-	got=$(cut -d' ' -f1 "$VM_WORK/host-rx" 2>/dev/null || true)
-	if [ -n "$want" ] && [ "$want" = "$got" ]; then vm_pass basic/tcp-tx-md5; else
-		vm_fail basic/tcp-tx-md5 "guest sent $want, host got ${got:-nothing} ($(cat "$VM_WORK/host-rx" 2>/dev/null))"; fi
-	want=$(cut -d' ' -f1 "$VM_WORK/host-tx" 2>/dev/null || true)
-	got=$(grep -ao 'INFO RX-MD5 [0-9a-f]*' "$VM_WORK/basic.serial" | awk '{ print $3 }' || true)
-	if [ -n "$want" ] && [ "$want" = "$got" ]; then vm_pass basic/tcp-rx-md5; else
-		vm_fail basic/tcp-rx-md5 "host sent ${want:-nothing}, guest got ${got:-nothing}"; fi
-	grep -ao 'INFO tcp-[rt]x: .*' "$VM_WORK/basic.serial" | tr -d '\r' | sed 's/^/  /' >&2 || true
-fi
+[ "$MB" -gt 0 ] && net_md5_check basic "$VM_WORK/host-rx"
 daemon_check basic
 
 # 2. reboot: the host's boot counter tells the guest which boot it is

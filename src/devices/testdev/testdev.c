@@ -12,14 +12,26 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
+#include "core/counter.h"
 #include "core/log.h"
 #include "devices/device.h"
 #include "pci/function.h"
 
+/* Written by the server thread only. */
+struct testdev_stats {
+	uint64_t dma_done, dma_failed, dma_bytes;
+	uint64_t irqs_raised;
+};
+
 struct testdev {
 	struct pci_function fn; /* first: the pci_function callbacks cast back */
+	struct testdev_stats *stats; /* the daemon's block, or own_stats */
+	struct testdev_stats own_stats;
 	char name[80];
 	int shm_fd;
 	uint8_t *shm;
@@ -34,6 +46,8 @@ struct testdev {
 	uint32_t dma_vector;
 	uint32_t sticky;
 	uint32_t trap_count;
+	bool selftest;           /* selftest=forbidden-syscall: SELFTEST works */
+	uint32_t selftest_result;
 };
 
 static struct testdev *to_td(struct pci_function *f)
@@ -63,6 +77,7 @@ static void td_reset(struct pci_function *f)
 	td->dma_len = 0;
 	td->dma_status = TESTDEV_DMA_STATUS_IDLE;
 	td->dma_vector = 0;
+	td->selftest_result = 0;
 	shm_fill(td);
 }
 
@@ -77,6 +92,7 @@ static void raise_irq(struct testdev *td, uint32_t n)
 		return;
 	td->irq_status |= 1u << n;
 	pci_function_raise(&td->fn, n);
+	counter_inc(&td->stats->irqs_raised);
 }
 
 static uint32_t dma_run(struct testdev *td)
@@ -98,12 +114,35 @@ static void dma_cmd(struct testdev *td, uint32_t cmd)
 	if (!(cmd & TESTDEV_DMA_CMD_START))
 		return;
 	td->dma_status = dma_run(td);
+	if (td->dma_status == TESTDEV_DMA_STATUS_DONE) {
+		counter_inc(&td->stats->dma_done);
+		counter_add(&td->stats->dma_bytes, td->dma_len);
+	} else {
+		counter_inc(&td->stats->dma_failed);
+	}
 	if (td->dma_status != TESTDEV_DMA_STATUS_DONE)
 		pr_warn_rl("%s: DMA %#llx -> %#llx (%u bytes) failed", td->name,
 			   (unsigned long long)hi_lo(td->dma_src),
 			   (unsigned long long)hi_lo(td->dma_dst), td->dma_len);
 	if (cmd & TESTDEV_DMA_CMD_IRQ)
 		raise_irq(td, td->dma_vector);
+}
+
+/*
+ * What a compromised device model would try first: a system call a
+ * vfio-user server never makes. Inside the --isolate sandbox it never
+ * returns (the process dies by SIGSYS); elsewhere it does, and SELFTEST
+ * reads 0.
+ */
+static void selftest_run(struct testdev *td)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	td->selftest_result = fd < 0 ? (uint32_t)errno : 0;
+	pr_warn("%s: self-test: socket(AF_INET) %s", td->name,
+		fd < 0 ? strerror(errno) : "succeeded");
+	if (fd >= 0)
+		close(fd);
 }
 
 static uint32_t peek(struct testdev *td)
@@ -134,6 +173,7 @@ static uint32_t reg_read(struct testdev *td, uint64_t off)
 	case TESTDEV_DMA_VECTOR: return td->dma_vector;
 	case TESTDEV_STICKY: return td->sticky;
 	case TESTDEV_TRAP_COUNT: return td->trap_count;
+	case TESTDEV_SELFTEST: return td->selftest_result;
 	default: return 0;
 	}
 }
@@ -165,6 +205,10 @@ static void reg_write(struct testdev *td, uint64_t off, uint32_t v)
 	case TESTDEV_DMA_CMD: dma_cmd(td, v); break;
 	case TESTDEV_DMA_VECTOR: td->dma_vector = v; break;
 	case TESTDEV_STICKY: td->sticky = v; break;
+	case TESTDEV_SELFTEST:
+		if (td->selftest)
+			selftest_run(td);
+		break;
 	default: break;
 	}
 }
@@ -304,16 +348,34 @@ static void testdev_free(struct testdev *td)
 	free(td);
 }
 
+/* Its one option: selftest=forbidden-syscall (the sandbox's proof, docs/testdev.md). */
+static int check_selftest(struct opts *o, bool *selftest, char *err, size_t errlen)
+{
+	const char *v = opts_get(o, "selftest");
+
+	*selftest = v != NULL;
+	if (v && strcmp(v, "forbidden-syscall")) {
+		snprintf(err, errlen, "selftest must be forbidden-syscall");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int testdev_create(struct iomed_device *dev, struct opts *o, char *err, size_t errlen)
 {
 	struct testdev *td;
+	bool selftest;
 	int ret;
 
-	(void)o;
+	ret = check_selftest(o, &selftest, err, errlen);
+	if (ret)
+		return ret;
 	td = calloc(1, sizeof(*td));
 	if (!td)
 		return -ENOMEM;
+	td->selftest = selftest;
 	td->shm_fd = -1;
+	td->stats = dev->stats ? dev->stats : &td->own_stats;
 	snprintf(td->name, sizeof(td->name), "testdev %s", dev->id);
 	td->dma_buf = malloc(TESTDEV_DMA_MAX);
 	ret = td->dma_buf ? shm_create(td) : -ENOMEM;
@@ -335,9 +397,32 @@ static void testdev_destroy(struct iomed_device *dev)
 	testdev_free(dev->state);
 }
 
+static int testdev_check(const char *id, struct opts *o, char *err, size_t errlen)
+{
+	bool selftest;
+
+	(void)id;
+	return check_selftest(o, &selftest, err, errlen);
+}
+
+static void testdev_stats_json(const void *block, struct json_object *out)
+{
+	const struct testdev_stats *st = block;
+
+	json_object_object_add(out, "dma_done", json_object_new_uint64(counter_get(&st->dma_done)));
+	json_object_object_add(out, "dma_failed",
+			       json_object_new_uint64(counter_get(&st->dma_failed)));
+	json_object_object_add(out, "dma_bytes", json_object_new_uint64(counter_get(&st->dma_bytes)));
+	json_object_object_add(out, "irqs_raised",
+			       json_object_new_uint64(counter_get(&st->irqs_raised)));
+}
+
 const struct iomed_model testdev_model = {
 	.name = "testdev",
 	.summary = "conformance/benchmark device: registers, MSI-X, DMA engine, shared-memory BAR",
 	.create = testdev_create,
 	.destroy = testdev_destroy,
+	.check = testdev_check,
+	.stats_size = sizeof(struct testdev_stats),
+	.stats = testdev_stats_json,
 };

@@ -11,12 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
+#include "core/counter.h"
 #include "core/log.h"
 #include "devices/device.h"
+#include "devices/nic.h"
 #include "devices/virtio-net/vnet.h"
 
 #define VIRTIO_ID_NET 1
-#define DEFAULT_POLL_US 50
 
 /* struct virtio_pci_cap after the 3-byte vendor header (4.1.4). */
 struct vcap {
@@ -157,56 +160,20 @@ static int build_function(struct vnet *v)
 
 /* ---- options ---- */
 
-static int parse_mac(const char *s, uint8_t mac[6])
+/* Everything but the ports: @net is where they are to be opened. */
+static int parse_opts(struct vnet *v, const char *id, struct opts *o, const char **net,
+		      char *err, size_t errlen)
 {
-	unsigned b[6];
-	char end;
-
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
-		   &end) != 6 || strlen(s) != 17)
-		return -EINVAL;
-	for (unsigned i = 0; i < 6; i++)
-		mac[i] = (uint8_t)b[i];
-	/* A NIC address is unicast and not all zeros. */
-	if (mac[0] & 1 || !(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]))
-		return -EINVAL;
-	return 0;
-}
-
-/* 52:54:00 (the QEMU/KVM prefix) and three bytes of a hash of the id. */
-static void default_mac(const char *id, uint8_t mac[6])
-{
-	uint32_t h = 2166136261u;
-
-	for (const char *p = id; *p; p++)
-		h = (h ^ (uint8_t)*p) * 16777619u;
-	mac[0] = 0x52, mac[1] = 0x54, mac[2] = 0x00;
-	mac[3] = h >> 16, mac[4] = h >> 8, mac[5] = h;
-}
-
-static int parse_opts(struct vnet *v, struct iomed_device *dev, struct opts *o, char *err,
-		      size_t errlen)
-{
-	const char *mac = opts_get(o, "mac");
+	struct nic_opts nic;
 	uint64_t x;
 	int ret;
 
-	if (mac && parse_mac(mac, v->mac)) {
-		snprintf(err, errlen, "mac=%s: expected a unicast address like 52:54:00:12:34:56",
-			 mac);
-		return -EINVAL;
-	}
-	if (!mac)
-		default_mac(dev->id, v->mac);
-	v->pairs = 1;
-	ret = opts_get_u64(o, "queues", 1, VNET_MAX_PAIRS, &x);
-	if (ret == -EINVAL) {
-		snprintf(err, errlen, "queues= must be a number of queue pairs from 1 to %u",
-			 VNET_MAX_PAIRS);
+	ret = nic_opts_parse(o, id, VNET_MAX_PAIRS, &nic, err, errlen);
+	if (ret)
 		return ret;
-	}
-	if (!ret)
-		v->pairs = (unsigned)x;
+	memcpy(v->mac, nic.mac, sizeof(v->mac));
+	v->pairs = nic.pairs;
+	v->dp.pt.poll_ns = nic.poll_ns;
 	v->mtu = 0;
 	ret = opts_get_u64(o, "mtu", 68, 65535 - 18, &x);
 	if (ret == -EINVAL) {
@@ -215,32 +182,17 @@ static int parse_opts(struct vnet *v, struct iomed_device *dev, struct opts *o, 
 	}
 	if (!ret)
 		v->mtu = (uint16_t)x;
-	v->dp.poll_ns = DEFAULT_POLL_US * 1000ull;
-	ret = opts_get_u64(o, "poll-us", 0, 1000000, &x);
-	if (ret == -EINVAL) {
-		snprintf(err, errlen, "poll-us= must be from 0 to 1000000");
-		return ret;
-	}
-	if (!ret)
-		v->dp.poll_ns = x * 1000;
+	*net = nic.net;
 	return 0;
 }
 
-static int open_ports(struct vnet *v, struct opts *o, char *err, size_t errlen)
+static int open_ports(struct vnet *v, const char *net, char *err, size_t errlen)
 {
-	const char *net = opts_get(o, "net");
-	int ret;
-
-	if (!net) {
-		snprintf(err, errlen, "net=tap:NAME|loopback|sink is required");
-		return -EINVAL;
-	}
 	/* One port per queue pair: a tap gets one queue per pair. */
-	for (unsigned p = 0; p < v->pairs; p++) {
-		ret = net_port_open(net, &v->port[p], err, errlen);
-		if (ret)
-			return ret;
-	}
+	int ret = nic_ports_open(net, v->port, v->pairs, err, errlen);
+
+	if (ret)
+		return ret;
 	if (!v->mtu)
 		v->mtu = v->port[0]->mtu ? v->port[0]->mtu : 1500;
 	return 0;
@@ -282,18 +234,21 @@ static void vnet_free(struct vnet *v)
 static int vnet_create(struct iomed_device *dev, struct opts *o, char *err, size_t errlen)
 {
 	struct vnet *v = calloc(1, sizeof(*v));
+	const char *net;
 	int ret;
 
 	if (!v)
 		return -ENOMEM;
-	v->dp.epfd = v->dp.kick_fd = v->dp.ctl_fd = -1;
+	v->dp.pt.epfd = v->dp.pt.kick_fd = v->dp.pt.ctl_fd = -1;
 	snprintf(v->name, sizeof(v->name), "virtio-net %s", dev->id);
-	ret = parse_opts(v, dev, o, err, errlen);
+	v->stats = dev->stats ? dev->stats : &v->own_stats;
+	ret = parse_opts(v, dev->id, o, &net, err, errlen);
 	if (!ret)
-		ret = open_ports(v, o, err, errlen);
+		ret = open_ports(v, net, err, errlen);
 	if (ret)
 		goto fail;
 	v->nqueues = 2 * v->pairs + 1;
+	counter_set(&v->stats->pairs, v->pairs);
 	v->host_features = host_features(v);
 	ret = build_function(v);
 	if (!ret)
@@ -319,9 +274,66 @@ static void vnet_destroy(struct iomed_device *dev)
 	vnet_free(dev->state);
 }
 
+static int vnet_check(const char *id, struct opts *o, char *err, size_t errlen)
+{
+	struct vnet *v = calloc(1, sizeof(*v));
+	const char *net;
+	int ret;
+
+	if (!v)
+		return -ENOMEM;
+	ret = parse_opts(v, id, o, &net, err, errlen);
+	free(v);
+	if (ret)
+		return ret;
+	return net_port_check(net, err, errlen);
+}
+
+static void add_u64(struct json_object *o, const char *key, const uint64_t *counter)
+{
+	json_object_object_add(o, key, json_object_new_uint64(counter_get(counter)));
+}
+
+static struct json_object *queue_json(const char *name, const struct vnet_queue_stats *q)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "queue", json_object_new_string(name));
+	add_u64(o, "packets", &q->packets);
+	add_u64(o, "bytes", &q->bytes);
+	add_u64(o, "drops", &q->drops);
+	add_u64(o, "interrupts", &q->interrupts);
+	add_u64(o, "filtered", &q->filtered);
+	return o;
+}
+
+static void vnet_stats_json(const void *block, struct json_object *out)
+{
+	const struct vnet_stats *st = block;
+	uint64_t pairs = counter_get(&st->pairs);
+	struct json_object *queues = json_object_new_array();
+	char name[16];
+
+	if (pairs > VNET_MAX_PAIRS)
+		pairs = VNET_MAX_PAIRS;
+	for (unsigned p = 0; p < pairs; p++) {
+		snprintf(name, sizeof(name), "rx%u", p);
+		json_object_array_add(queues, queue_json(name, &st->rx[p]));
+		snprintf(name, sizeof(name), "tx%u", p);
+		json_object_array_add(queues, queue_json(name, &st->tx[p]));
+	}
+	json_object_array_add(queues, queue_json("ctrl", &st->ctrl));
+	add_u64(out, "queue_pairs", &st->pairs);
+	add_u64(out, "needs_reset", &st->needs_reset);
+	json_object_object_add(out, "queues", queues);
+}
+
 const struct iomed_model virtio_net_model = {
 	.name = "virtio-net",
 	.summary = "virtio 1.x network device (modern PCI) on a tap, loopback or sink port",
 	.create = vnet_create,
 	.destroy = vnet_destroy,
+	.check = vnet_check,
+	.stats_size = sizeof(struct vnet_stats),
+	.stats = vnet_stats_json,
 };

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "devices/pollthread.h"
 #include "devices/virtio/virtqueue.h"
 #include "net/port.h"
 #include "pci/function.h"
@@ -78,17 +79,47 @@ struct vnet_rx_stash {
 	struct iovec iov[VNET_RX_MAX_IOV];
 };
 
+/*
+ * RX filter (virtio 1.2, 5.1.6.5.1-2), set by control commands. Promiscuous
+ * after reset, as QEMU's device is: a driver that never negotiates CTRL_RX
+ * gets every frame. Otherwise a frame is accepted if it is broadcast, or
+ * addressed to the device's MAC or a unicast table entry, or multicast with
+ * ALLMULTI on or in the multicast table. More entries than the table holds
+ * accept their whole class (uni_all / multi_all).
+ */
+#define VNET_MAC_TABLE 64
+
+/* The ack of a control command (5.1.6.5). */
+#define VNET_CTRL_OK 0
+#define VNET_CTRL_ERR 1
+struct vnet_rx_filter {
+	bool promisc, allmulti;
+	bool uni_all, multi_all;
+	unsigned nuni, nmulti;         /* unicast entries first, then multicast */
+	uint8_t mac[VNET_MAC_TABLE][6];
+};
+
+/*
+ * Counters of the datapath, written by the poller only (core/counter.h),
+ * read by the control plane while it runs.
+ */
+struct vnet_queue_stats {
+	uint64_t packets;    /* rx: frames given to the guest; tx: sent to the port; ctrl: commands */
+	uint64_t bytes;      /* frame bytes, without the virtio-net header */
+	uint64_t drops;      /* rx: too big for the guest's buffers; tx: refused or malformed;
+			      * ctrl: commands refused */
+	uint64_t interrupts; /* used-buffer notifications raised */
+	uint64_t filtered;   /* rx: frames the RX filter dropped (not for this device) */
+};
+
+struct vnet_stats {
+	uint64_t pairs;       /* queue pairs the device offers (set at create) */
+	uint64_t needs_reset; /* times a broken queue put the device in NEEDS_RESET */
+	struct vnet_queue_stats rx[VNET_MAX_PAIRS], tx[VNET_MAX_PAIRS], ctrl;
+};
+
 struct vnet_dp {
-	pthread_t thread;
-	bool running;
-	int epfd;
-	int kick_fd;  /* written by the notify region handler */
-	int ctl_fd;   /* written to wake the poller for park/stop */
-	pthread_mutex_t lock; /* control path only: park/stop handshake */
-	pthread_cond_t cond;
-	bool park_req; /* atomic */
-	bool stop;     /* atomic */
-	bool parked;   /* under lock */
+	struct pollthread pt;
 
 	/* Poller-owned while running. */
 	struct virtqueue vq[VNET_MAX_QUEUES];
@@ -98,15 +129,14 @@ struct vnet_dp {
 	unsigned active_pairs; /* VQ_PAIRS_SET */
 	uint64_t features;
 	uint32_t rx_need;      /* bytes a receive buffer set must hold */
-	uint64_t poll_ns;      /* idle time before kicks go on and the poller sleeps */
 	bool kicks_on;
 	bool rx_starved[VNET_MAX_PAIRS];
 	bool tx_blocked[VNET_MAX_PAIRS];
-	uint32_t ep_rx[VNET_MAX_PAIRS], ep_tx[VNET_MAX_PAIRS]; /* epoll events registered */
+	uint32_t ep[VNET_MAX_PAIRS][2]; /* epoll events registered: rx_fd, tx_fd */
 	struct vnet_rx_stash *stash; /* one per pair */
 	struct iovec *tx_iov;
 	uint8_t mac[6];
-	uint64_t breaks;
+	struct vnet_rx_filter filter;
 };
 
 struct vnet {
@@ -129,6 +159,8 @@ struct vnet {
 	struct vnet_queue_cfg q[VNET_MAX_QUEUES];
 
 	struct vnet_dp dp;
+	struct vnet_stats *stats; /* the daemon's block, or own_stats */
+	struct vnet_stats own_stats;
 };
 
 static inline struct vnet *to_vnet(struct pci_function *f)
@@ -146,6 +178,9 @@ void vnet_common_read(struct vnet *v, uint64_t off, void *buf, uint32_t len);
 void vnet_common_write(struct vnet *v, uint64_t off, const void *buf, uint32_t len);
 /* Back to power-on state: poller stopped, registers cleared. */
 void vnet_reset(struct vnet *v);
+
+/* The counters of queue @q as the driver numbers them now (poller). */
+struct vnet_queue_stats *vnet_qstats(struct vnet *v, unsigned q);
 
 /* The datapath thread (vnet_dp.c). */
 int vnet_dp_init(struct vnet *v);
@@ -167,5 +202,17 @@ unsigned vnet_rx(struct vnet *v, unsigned pair);
 unsigned vnet_ctrl(struct vnet *v);
 /* Before a park: hand unused RX chains back (their iovecs may go stale). */
 void vnet_rx_release(struct vnet *v);
+/* Copy between a scatter list and @buf from byte @off of the list; returns bytes copied. */
+size_t vnet_iov_copy(const struct iovec *iov, unsigned cnt, size_t off, void *buf, size_t len,
+		     bool to_iov);
+
+/* Control commands and the RX filter, on the poller (vnet_ctrl.c). */
+/* Run the command in @c's readable part; returns the ack (VIRTIO_NET_OK or _ERR). */
+uint8_t vnet_ctrl_cmd(struct vnet *v, const struct vq_chain *c);
+/* Back to the reset state: promiscuous, empty table. */
+void vnet_rx_filter_reset(struct vnet_rx_filter *f);
+/* May the frame of @len bytes (header included) in @iov go up? */
+bool vnet_rx_accept(const struct vnet_dp *dp, const struct iovec *iov, unsigned cnt,
+		    uint32_t len);
 
 #endif

@@ -10,26 +10,14 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "core/counter.h"
 #include "core/log.h"
 #include "devices/virtio-net/vnet.h"
 
 #define BUDGET 64
 
-/* virtio_net_ctrl_hdr classes and commands (5.1.6.5). */
-#define CTRL_RX 0
-#define CTRL_RX_PROMISC 0
-#define CTRL_RX_ALLMULTI 1
-#define CTRL_MAC 1
-#define CTRL_MAC_TABLE_SET 0
-#define CTRL_MAC_ADDR_SET 1
-#define CTRL_MQ 4
-#define CTRL_MQ_VQ_PAIRS_SET 0
-#define CTRL_OK 0
-#define CTRL_ERR 1
-
-/* Copy between a scatter list and a buffer from byte @off; returns bytes copied. */
-static size_t iov_copy(const struct iovec *iov, unsigned cnt, size_t off, void *buf, size_t len,
-		       bool to_iov)
+size_t vnet_iov_copy(const struct iovec *iov, unsigned cnt, size_t off, void *buf, size_t len,
+		     bool to_iov)
 {
 	size_t done = 0;
 
@@ -56,8 +44,10 @@ static void complete(struct vnet *v, unsigned q)
 	struct virtqueue *vq = &v->dp.vq[q];
 
 	vq_flush(vq);
-	if (vq_needs_interrupt(vq))
-		vnet_raise(v, v->dp.vector[q], VIRTIO_ISR_QUEUE);
+	if (!vq_needs_interrupt(vq))
+		return;
+	vnet_raise(v, v->dp.vector[q], VIRTIO_ISR_QUEUE);
+	counter_inc(&vnet_qstats(v, q)->interrupts);
 }
 
 static void broken(struct vnet *v, unsigned q, const char *why)
@@ -74,7 +64,7 @@ static bool tx_hdr_ok(struct vnet *v, const struct vq_chain *c)
 	uint64_t f = v->dp.features;
 	struct net_hdr h;
 
-	iov_copy(c->iov, c->out_num, 0, &h, sizeof(h), false);
+	vnet_iov_copy(c->iov, c->out_num, 0, &h, sizeof(h), false);
 	if ((h.flags & NET_HDR_F_NEEDS_CSUM) && !vnet_has(f, VNET_F_CSUM))
 		return false;
 	switch (h.gso_type & ~NET_HDR_GSO_ECN) {
@@ -91,6 +81,7 @@ unsigned vnet_tx(struct vnet *v, unsigned pair)
 	unsigned q = 2 * pair + 1, n = 0;
 	struct virtqueue *vq = &dp->vq[q];
 	struct vq_chain c = { .iov = dp->tx_iov, .max_iov = VNET_TX_MAX_IOV };
+	struct vnet_queue_stats *st = &v->stats->tx[pair];
 	int ret;
 
 	while (n < BUDGET) {
@@ -112,6 +103,12 @@ unsigned vnet_tx(struct vnet *v, unsigned pair)
 			break;
 		}
 		dp->tx_blocked[pair] = false;
+		if (ret) {
+			counter_inc(&st->drops);
+		} else {
+			counter_inc(&st->packets);
+			counter_add(&st->bytes, c.out_len - VNET_HDR_LEN);
+		}
 		vq_push(vq, c.head, 0);
 		n++;
 	}
@@ -206,8 +203,8 @@ static void deliver(struct vnet *v, unsigned q, struct vnet_rx_stash *st, uint32
 	uint16_t k = chains_for(st, len);
 	uint16_t le = htole16(k);
 
-	iov_copy(st->iov, st->iovcnt, offsetof(struct net_hdr, num_buffers), &le, sizeof(le),
-		 true);
+	vnet_iov_copy(st->iov, st->iovcnt, offsetof(struct net_hdr, num_buffers), &le, sizeof(le),
+		      true);
 	stash_consume(&v->dp.vq[q], st, k, len);
 }
 
@@ -229,6 +226,7 @@ unsigned vnet_rx(struct vnet *v, unsigned pair)
 			break;
 		if (len == -EMSGSIZE) {
 			n++; /* the port dropped a frame too big for the buffers */
+			counter_inc(&v->stats->rx[pair].drops);
 			continue;
 		}
 		if (len < VNET_HDR_LEN) {
@@ -236,8 +234,15 @@ unsigned vnet_rx(struct vnet *v, unsigned pair)
 				   v->port[pair]->name, strerror(len < 0 ? (int)-len : EIO));
 			break;
 		}
-		deliver(v, q, st, (uint32_t)len);
 		n++;
+		/* A filtered frame leaves the chains in the stash for the next one. */
+		if (!vnet_rx_accept(dp, st->iov, st->iovcnt, (uint32_t)len)) {
+			counter_inc(&v->stats->rx[pair].filtered);
+			continue;
+		}
+		deliver(v, q, st, (uint32_t)len);
+		counter_inc(&v->stats->rx[pair].packets);
+		counter_add(&v->stats->rx[pair].bytes, (uint64_t)len - VNET_HDR_LEN);
 	}
 	if (n)
 		complete(v, q);
@@ -257,47 +262,14 @@ void vnet_rx_release(struct vnet *v)
 	}
 }
 
-/* ---- control queue ---- */
-
-static uint8_t ctrl_cmd(struct vnet *v, const uint8_t *buf, size_t len)
-{
-	struct vnet_dp *dp = &v->dp;
-	uint16_t pairs;
-
-	if (len < 2)
-		return CTRL_ERR;
-	switch (buf[0] << 8 | buf[1]) {
-	case CTRL_RX << 8 | CTRL_RX_PROMISC:
-	case CTRL_RX << 8 | CTRL_RX_ALLMULTI:
-		/* The port sees all traffic of its link anyway: accepted, nothing to do. */
-		return len == 3 ? CTRL_OK : CTRL_ERR;
-	case CTRL_MAC << 8 | CTRL_MAC_TABLE_SET:
-		return CTRL_OK; /* no filtering: every frame of the port goes up */
-	case CTRL_MAC << 8 | CTRL_MAC_ADDR_SET:
-		if (len != 2 + sizeof(dp->mac))
-			return CTRL_ERR;
-		memcpy(dp->mac, buf + 2, sizeof(dp->mac));
-		return CTRL_OK;
-	case CTRL_MQ << 8 | CTRL_MQ_VQ_PAIRS_SET:
-		if (len != 4)
-			return CTRL_ERR;
-		pairs = (uint16_t)(buf[2] | buf[3] << 8);
-		if (!vnet_has(dp->features, VNET_F_MQ) || !pairs || pairs > dp->pairs)
-			return CTRL_ERR;
-		dp->active_pairs = pairs;
-		return CTRL_OK;
-	default:
-		return CTRL_ERR;
-	}
-}
+/* ---- control queue (commands: vnet_ctrl.c) ---- */
 
 unsigned vnet_ctrl(struct vnet *v)
 {
 	struct vnet_dp *dp = &v->dp;
 	unsigned q = 2 * dp->pairs, n = 0;
 	struct vq_chain c = { .iov = dp->tx_iov, .max_iov = VNET_TX_MAX_IOV };
-	uint8_t buf[64], ack;
-	size_t len;
+	uint8_t ack;
 	int ret;
 
 	while (n < BUDGET) {
@@ -310,11 +282,12 @@ unsigned vnet_ctrl(struct vnet *v)
 			broken(v, q, "control command without room for the ack");
 			break;
 		}
-		/* Commands we act on are short; longer ones (MAC tables) need no payload. */
-		len = iov_copy(c.iov, c.out_num, 0, buf, sizeof(buf), false);
-		ack = ctrl_cmd(v, buf, len < c.out_len ? c.out_len : len);
-		iov_copy(c.iov + c.out_num, c.in_num, c.in_len - 1, &ack, 1, true);
+		ack = vnet_ctrl_cmd(v, &c);
+		vnet_iov_copy(c.iov + c.out_num, c.in_num, c.in_len - 1, &ack, 1, true);
 		vq_push(&dp->vq[q], c.head, 1);
+		counter_inc(&v->stats->ctrl.packets);
+		if (ack != VNET_CTRL_OK)
+			counter_inc(&v->stats->ctrl.drops);
 		n++;
 	}
 	if (n)
