@@ -186,6 +186,19 @@ static int record_kind(struct json_object *params, bool *pcap, struct rpc_error 
 	return 0;
 }
 
+/* The params of trace_start (@path not NULL) and trace_stop: id, path, kind. */
+static int record_params(struct json_object *params, const char *const *allowed, const char **id,
+			 const char **path, bool *pcap, struct rpc_error *err)
+{
+	int code = rpc_params_allow(params, allowed, err);
+
+	if (!code)
+		code = rpc_param_string(params, "id", true, id, err);
+	if (!code && path)
+		code = rpc_param_string(params, "path", true, path, err);
+	return code ? code : record_kind(params, pcap, err);
+}
+
 /* A recording that cannot start or stop, as a JSON-RPC error. */
 static int record_failed(struct rpc_error *err, const char *id, int ret,
 			 const struct devtab_error *e)
@@ -221,15 +234,8 @@ static int trace_start(void *ctx, struct json_object *params, struct json_object
 	struct devtab_error e;
 	const char *id, *path;
 	bool pcap;
-	int code, ret;
+	int code = record_params(params, allowed, &id, &path, &pcap, err), ret;
 
-	code = rpc_params_allow(params, allowed, err);
-	if (!code)
-		code = rpc_param_string(params, "id", true, &id, err);
-	if (!code)
-		code = rpc_param_string(params, "path", true, &path, err);
-	if (!code)
-		code = record_kind(params, &pcap, err);
 	if (code)
 		return code;
 	if (!IOMED_TRACE_HOOKS)
@@ -251,13 +257,8 @@ static int trace_stop(void *ctx, struct json_object *params, struct json_object 
 	struct devtab_error e;
 	const char *id;
 	bool pcap;
-	int code, ret;
+	int code = record_params(params, allowed, &id, NULL, &pcap, err), ret;
 
-	code = rpc_params_allow(params, allowed, err);
-	if (!code)
-		code = rpc_param_string(params, "id", true, &id, err);
-	if (!code)
-		code = record_kind(params, &pcap, err);
 	if (code)
 		return code;
 	ret = devtab_record_stop(ctx, id, pcap, &last, &e);

@@ -41,7 +41,7 @@ filter_check() {
 
 # the counted mode wants no traffic of its own making (IPv6 autoconfiguration) in the quiet times
 [ "$mode" = count ] && echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6 2>/dev/null
-if vnet_up; then pass link-up; else fail link-up "no interface or no carrier on $BDF"; guest_done; fi
+if up; then pass link-up; else fail link-up "no interface or no carrier on $BDF"; guest_done; fi
 info "device $BDF iface $IF features $(cat "$D"/virtio*/features 2>/dev/null)"
 
 case $mode in
@@ -59,9 +59,9 @@ basic)
 	fi
 	# driver unbind/rebind: the device is reset and set up again
 	echo "$BDF" >/sys/bus/pci/drivers/virtio-pci/unbind
-	if vnet_iface >/dev/null; then fail unbind "interface still there"; else pass unbind; fi
+	if iface >/dev/null; then fail unbind "interface still there"; else pass unbind; fi
 	echo "$BDF" >/sys/bus/pci/drivers/virtio-pci/bind
-	if vnet_up; then pass rebind; else fail rebind "no interface or carrier after bind"; fi
+	if up; then pass rebind; else fail rebind "no interface or carrier after bind"; fi
 	ping_check rebind-ping 5
 	;;
 reboot)
