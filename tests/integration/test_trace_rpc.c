@@ -7,7 +7,7 @@
  * error and changes nothing: unknown device, bad params, a path that cannot
  * be written, one that another recording writes, already running, not
  * running. Also iomed --check-config with trace= and pcap=, which must make
- * no file. The same tests run against iomed --isolate (trace-rpc-isolated),
+ * no file. The same tests run against iomed --isolate (trace_rpc-isolated),
  * where the daemon opens the file and hands it to the sandboxed device
  * process.
  */
