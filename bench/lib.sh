@@ -3,7 +3,11 @@
 # shellcheck shell=bash
 
 BENCH_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BENCH_BUILD=$BENCH_SRC/build-release
+# BUILD picks another release tree (absolute, or relative to the source tree).
+case ${BUILD:-build-release} in
+/*) BENCH_BUILD=$BUILD ;;
+*) BENCH_BUILD=$BENCH_SRC/${BUILD:-build-release} ;;
+esac
 BENCH_DIR=""
 BENCH_PIDS=()   # processes we started, stopped by PID at exit
 # awk: median(a, n) of a[1..n] (sorts a); put it in front of a program: awk "$BENCH_AWK_MEDIAN"'...'

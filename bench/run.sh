@@ -6,6 +6,9 @@
 #
 #   bench/run.sh [region_bench options]     e.g. bench/run.sh --runs 7 --ops 50000
 #
+# BUILD (default build-release) is the build tree; DEVICE_OPTS is appended to the testdev's
+# --device spec (e.g. ",trace=/tmp/td0.trc").
+#
 # PLACEMENTS (default "same cross"; "same" on one CPU):
 #   same   client, daemon and the peer's echo thread all on CPU 0
 #   cross  client on CPU 0, daemon and echo thread on CPU 1
@@ -30,7 +33,7 @@ for p in $placements; do
 	*) bench_die "unknown placement '$p'" ;;
 	esac
 	sock=$BENCH_DIR/td0.sock
-	bench_daemon_start "$cpu" "$sock" --device "testdev,socket=$sock,id=td0"
+	bench_daemon_start "$cpu" "$sock" --device "testdev,socket=$sock,id=td0${DEVICE_OPTS:-}"
 	echo
 	echo "== placement: $p"
 	"$BENCH_BUILD/bench/region_bench" --socket "$sock" "${cpus[@]}" "$@"

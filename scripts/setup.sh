@@ -12,8 +12,8 @@ PACKAGES=(
 	libcmocka-dev libasan8 libubsan1
 	# test bed: private apt fetch of QEMU and the guest kernel, busybox initramfs
 	debian-archive-keyring ca-certificates busybox-static cpio gzip xz-utils zstd kmod
-	# tests and benchmarks
-	iproute2 procps util-linux python3
+	# tests and benchmarks (tcpdump reads the packet captures back)
+	iproute2 procps util-linux python3 tcpdump
 )
 # Benchmarks only: DPDK's testpmd (in dpdk-dev) with its vhost and virtio_user PMDs, iperf3.
 BENCH_PACKAGES=(dpdk-dev librte-net-vhost23 librte-net-virtio23 librte-mempool-ring23 iperf3)

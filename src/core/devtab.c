@@ -122,7 +122,7 @@ static int validate(struct devtab *t, struct devtab_entry *d, struct devtab_erro
 		if (!strcmp(t->dev[i]->socket, d->socket))
 			return fail(e, -EEXIST, "socket", "socket %s is already used by device %s",
 				    d->socket, t->dev[i]->dev.id);
-	return 0;
+	return devtab_rec_validate(t, d, e);
 }
 
 static int unused_options(struct devtab_entry *d, struct devtab_error *e)
@@ -148,6 +148,10 @@ static int check(struct devtab_entry *d, struct devtab_error *e)
 	char err[256] = "";
 	int ret;
 
+	/* trace= and pcap=, which every model takes: their files are made at create only. */
+	ret = iomed_recording_check(&d->opts, err, sizeof(err));
+	if (ret)
+		return model_fail(d, e, ret, err);
 	if (!d->dev.model->check) {
 		/* Nothing to check offline: the model accepts its options at create. */
 		for (unsigned i = 0; i < d->opts.count; i++)
@@ -184,9 +188,7 @@ void devtab_teardown(struct devtab_entry *d)
 {
 	vfu_server_destroy(d->srv);
 	d->srv = NULL;
-	if (d->dev.vfu && d->dev.model->destroy)
-		d->dev.model->destroy(&d->dev);
-	d->dev.vfu = NULL;
+	iomed_device_destroy(&d->dev);
 }
 
 static void stop(struct devtab_entry *d)
@@ -208,29 +210,26 @@ static void stop(struct devtab_entry *d)
 
 int devtab_setup(struct devtab_entry *d, struct devtab_error *e)
 {
-	const struct iomed_model *m = d->dev.model;
 	char err[256] = "";
 	int ret;
 
 	d->dev.stats = d->model_stats;
 	/* Bad options are refused before the model opens anything. */
-	if (m->check) {
-		ret = check(d, e);
-		if (ret)
-			return ret;
-	}
-	ret = m->create(&d->dev, &d->opts, err, sizeof(err));
-	if (ret) {
-		/*
-		 * Good options, but the backend is not there (a host device not
-		 * bound to vfio-pci, an upstream server not listening).
-		 */
-		e->backend = ret != -EINVAL;
-		return model_fail(d, e, ret, err);
-	}
-	ret = unused_options(d, e);
+	ret = check(d, e);
 	if (ret)
 		return ret;
+	/* The model's create, then the trace= and pcap= files (recording.c). */
+	ret = iomed_device_create(&d->dev, &d->opts, err, sizeof(err));
+	if (ret) {
+		model_fail(d, e, ret, err);
+		/*
+		 * Good options, but the backend is not there (a host device not
+		 * bound to vfio-pci, an upstream server not listening); a trace
+		 * or capture file that cannot be written is not the backend.
+		 */
+		e->backend = ret != -EINVAL && strcmp(e->key, "trace") && strcmp(e->key, "pcap");
+		return ret;
+	}
 	ret = vfu_server_create(&d->srv, d->socket, d->dev.vfu);
 	if (ret == -EEXIST) /* not a clash with another device: a file is in the way */
 		return fail(e, -ENOTSOCK, "socket", "cannot listen on %s: a file that is not a "
@@ -294,6 +293,7 @@ int devtab_add(struct devtab *t, struct opts *o, struct devtab_error *e, const c
 		entry_free(d);
 		return ret;
 	}
+	devtab_rec_added(d);
 	t->dev[t->n++] = d;
 	if (id)
 		*id = d->dev.id;

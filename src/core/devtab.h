@@ -67,6 +67,21 @@ void devtab_set_log_level(struct devtab *t, enum log_level level);
 void devtab_log_stats(const struct devtab *t);
 unsigned devtab_count(const struct devtab *t);
 
+struct iomed_recording_info;
+/*
+ * Start device @id's trace (@pcap false) or packet capture (docs/trace.md)
+ * into @path, or stop it; for the control socket. 0; -ENOENT with
+ * e->msg empty: no such device; else -errno with @e filled: -EINVAL a bad path or (pcap) no
+ * packet port, -EEXIST another recording writes @path, -EBUSY already
+ * running (start), -EALREADY not running (stop), -ESRCH/-ETIMEDOUT its
+ * process is down or did not answer (--isolate), or why the file cannot
+ * be written. Stop puts what was recorded in @last.
+ */
+int devtab_record_start(struct devtab *t, const char *id, bool pcap, const char *path,
+			struct devtab_error *e);
+int devtab_record_stop(struct devtab *t, const char *id, bool pcap,
+		       struct iomed_recording_info *last, struct devtab_error *e);
+
 /*
  * [{"id", "model", "socket", "connected", "options"}...]; with --isolate
  * also "pid" (0 while down), "state" and "restarts".

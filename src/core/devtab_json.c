@@ -96,7 +96,7 @@ static struct json_object *vfu_json(const struct vfu_stats *st)
 
 int devtab_stats(const struct devtab *t, const char *id, struct json_object **out)
 {
-	const struct devtab_entry *d = devtab_find(t, id, NULL);
+	struct devtab_entry *d = devtab_find(t, id, NULL);
 	struct json_object *o, *dev;
 
 	if (!d)
@@ -110,6 +110,7 @@ int devtab_stats(const struct devtab *t, const char *id, struct json_object **ou
 	if (d->model_stats && d->dev.model->stats)
 		d->dev.model->stats(d->model_stats, dev);
 	json_object_object_add(o, "device", dev);
+	devtab_rec_json(d, o);
 	if (d->iso)
 		isolate_describe(d, o);
 	*out = o;

@@ -14,6 +14,7 @@
 #include "devices/device.h"
 
 struct iso_dev;
+struct json_object;
 
 struct devtab_entry {
 	struct iomed_device dev;
@@ -30,6 +31,8 @@ struct devtab_entry {
 	pthread_t thread;
 	bool serving;        /* the server thread was started */
 	struct iso_dev *iso; /* --isolate: the process serving it (isolate.c) */
+	/* The files of its trace and packet capture, "" none (devtab_rec.c). */
+	char rec_path[2][256];
 };
 
 struct devtab {
@@ -52,5 +55,15 @@ struct devtab_entry *devtab_find(const struct devtab *t, const char *id, unsigne
  */
 int devtab_setup(struct devtab_entry *d, struct devtab_error *e);
 void devtab_teardown(struct devtab_entry *d);
+
+/*
+ * Traces and captures (devtab_rec.c): refuse a device whose trace= or
+ * pcap= file another device writes (-EEXIST, @e filled); note the files
+ * of a device added.
+ */
+int devtab_rec_validate(const struct devtab *t, struct devtab_entry *d, struct devtab_error *e);
+void devtab_rec_added(struct devtab_entry *d);
+/* "recording": {"trace": {...} or null, "pcap": ...} of device_stats, when it serves. */
+void devtab_rec_json(struct devtab_entry *d, struct json_object *out);
 
 #endif

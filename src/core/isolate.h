@@ -20,6 +20,7 @@ struct isolate;
 struct devtab_entry;
 struct devtab_error;
 struct json_object;
+struct iomed_recording_info;
 
 /*
  * The supervisor. @user: the device processes' user (--user), or NULL.
@@ -65,6 +66,16 @@ int isolate_reset(struct devtab_entry *d);
 int isolate_reset_request(struct devtab_entry *d);
 /* The log level of every device process (and of those started later). */
 void isolate_set_log_level(struct isolate *iso, enum log_level level);
+/*
+ * Traces and packet captures of @d's process: what it records now; start
+ * writing @fd (open for writing on @path and truncated: the process cannot
+ * open files; @fd is ours still, close it after); stop. 0, -ESRCH,
+ * -ETIMEDOUT or the process's answer (as iomed_record_start and
+ * iomed_trace_stop/iomed_pcap_stop return).
+ */
+int isolate_recording(struct devtab_entry *d, struct iomed_recording_info *info);
+int isolate_record_start(struct devtab_entry *d, bool pcap, const char *path, int fd);
+int isolate_record_stop(struct devtab_entry *d, bool pcap);
 /* "pid", "state" ("running", "restarting"), "restarts" of @d into @o. */
 void isolate_describe(const struct devtab_entry *d, struct json_object *o);
 

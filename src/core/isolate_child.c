@@ -7,6 +7,7 @@
  * (iso_cmd) on the socketpair.
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <signal.h>
@@ -20,6 +21,7 @@
 #include "core/devtab_priv.h"
 #include "core/isolate_priv.h"
 #include "core/log.h"
+#include "vfio-user/sock.h"
 
 static struct vfu_server *child_server; /* for the SIGTERM handler */
 
@@ -108,6 +110,8 @@ static int report(int sock, int ret, const struct devtab_error *e)
 
 /* ---- the supervisor's commands ---- */
 
+static int record_stop(struct devtab_entry *d, int32_t kind);
+
 static int run_command(struct devtab_entry *d, const struct iso_cmd *cmd)
 {
 	const struct iomed_model *m = d->dev.model;
@@ -125,25 +129,99 @@ static int run_command(struct devtab_entry *d, const struct iso_cmd *cmd)
 			return -EINVAL;
 		log_set_level((enum log_level)cmd->arg);
 		return 0;
+	case ISO_CMD_RECORD_STOP:
+		return record_stop(d, cmd->arg);
 	default:
 		return -EINVAL;
 	}
 }
 
+static int record_stop(struct devtab_entry *d, int32_t kind)
+{
+	char err[320];
+	int ret;
+
+	if (kind == IOMED_REC_TRACE)
+		ret = iomed_trace_stop(&d->dev, err, sizeof(err));
+	else if (kind == IOMED_REC_PCAP)
+		ret = iomed_pcap_stop(&d->dev, err, sizeof(err));
+	else
+		return -EINVAL;
+	if (ret && ret != -ENOENT)
+		pr_warn("device %s: %s", d->dev.id, err);
+	return ret;
+}
+
+/* A trace or capture into the file the supervisor opened for us (@fd, ours to close). */
+static int record_start(struct devtab_entry *d, struct iso_cmd *cmd, int fd)
+{
+	char err[320];
+	int ret;
+
+	if (fd < 0 || (cmd->arg != IOMED_REC_TRACE && cmd->arg != IOMED_REC_PCAP)) {
+		if (fd >= 0)
+			close(fd);
+		return -EINVAL;
+	}
+	cmd->path[sizeof(cmd->path) - 1] = '\0';
+	ret = iomed_record_start(&d->dev, cmd->arg, cmd->path, fd, err, sizeof(err));
+	if (ret)
+		pr_warn("device %s: %s", d->dev.id, err);
+	return ret;
+}
+
+/* One command and its reply; @fd came with it (-1 none) and is used or closed. */
+static int answer(struct iso_cmd *cmd, int fd)
+{
+	struct iso_recording rec = { .r.seq = cmd->seq };
+	size_t len = sizeof(rec.r);
+
+	pthread_mutex_lock(&cmds.lock);
+	if (!cmds.d) {
+		rec.r.ret = -ESRCH;
+	} else if (cmd->op == ISO_CMD_RECORD_START) {
+		rec.r.ret = record_start(cmds.d, cmd, fd);
+		fd = -1;
+	} else if (cmd->op == ISO_CMD_RECORDING) {
+		iomed_recording_get(&cmds.d->dev, &rec.info);
+		len = sizeof(rec);
+	} else {
+		rec.r.ret = run_command(cmds.d, cmd);
+	}
+	pthread_mutex_unlock(&cmds.lock);
+	if (fd >= 0)
+		close(fd);
+	return write(cmds.sock, &rec, len) == (ssize_t)len ? 0 : -EPIPE;
+}
+
 static void *command_thread(void *arg)
 {
 	struct iso_cmd cmd;
-	struct iso_reply reply;
+	int fd;
 
 	(void)arg;
 	log_set_thread_tag(cmds.d->dev.id);
 	/* Until the supervisor closes its end (we are being stopped). */
-	while (read(cmds.sock, &cmd, sizeof(cmd)) == sizeof(cmd)) {
-		reply.seq = cmd.seq;
-		pthread_mutex_lock(&cmds.lock);
-		reply.ret = cmds.d ? run_command(cmds.d, &cmd) : -ESRCH;
-		pthread_mutex_unlock(&cmds.lock);
-		if (write(cmds.sock, &reply, sizeof(reply)) != sizeof(reply))
+	for (;;) {
+		struct pollfd p = { .fd = cmds.sock, .events = POLLIN };
+		struct vfu_fdset fds = { .n = 0 };
+		ssize_t n;
+
+		if (poll(&p, 1, -1) < 0)
+			continue;
+		n = vfu_sock_recv(cmds.sock, &cmd, sizeof(cmd), &fds);
+		if (n == -EAGAIN || n == -EINTR)
+			continue;
+		if (n != sizeof(cmd)) {
+			vfu_fdset_close(&fds);
+			break;
+		}
+		/* One fd at most, for RECORD_START: anything more is closed unread. */
+		fd = fds.n == 1 && !fds.lost ? fds.fds[0] : -1;
+		if (fd >= 0)
+			fds.n = 0;
+		vfu_fdset_close(&fds);
+		if (answer(&cmd, fd))
 			break;
 	}
 	return NULL;

@@ -20,22 +20,25 @@
 
 #define CMD_TIMEOUT_MS 5000
 
-static int command(struct iso_dev *dev, enum iso_op op, int32_t arg)
+/* Send @cmd (and @fd if >= 0) and wait for the reply with its sequence number, @len bytes. */
+static int exchange(struct iso_dev *dev, struct iso_cmd *cmd, int fd, struct iso_reply *reply,
+		    size_t len)
 {
 	int64_t deadline = vfu_now_ms() + CMD_TIMEOUT_MS;
-	struct iso_cmd cmd = { .seq = ++dev->seq, .op = op, .arg = arg };
-	struct iso_reply reply;
 	int ret;
 
 	if (!dev->pid || dev->sock < 0)
 		return -ESRCH;
-	if (send(dev->sock, &cmd, sizeof(cmd), MSG_NOSIGNAL | MSG_DONTWAIT) != sizeof(cmd))
-		return errno == EAGAIN ? -ETIMEDOUT : -ESRCH;
+	cmd->seq = ++dev->seq;
+	ret = vfu_sock_send(dev->sock, &(struct iovec){ cmd, sizeof(*cmd) }, 1, &fd, fd >= 0,
+			    deadline, &(bool){ false });
+	if (ret)
+		return ret == -ETIMEDOUT ? ret : -ESRCH;
 	for (;;) {
-		ret = iso_wait_msg(dev->sock, &reply, sizeof(reply), deadline);
+		ret = iso_wait_msg(dev->sock, reply, len, deadline);
 		if (ret == -EPROTO)
-			continue; /* not a reply: ignored */
-		if (ret || reply.seq == cmd.seq)
+			continue; /* not a reply of this size: ignored */
+		if (ret || reply->seq == cmd->seq)
 			break;
 	}
 	if (ret == -ECONNRESET)
@@ -43,7 +46,15 @@ static int command(struct iso_dev *dev, enum iso_op op, int32_t arg)
 	if (ret == -ETIMEDOUT)
 		pr_warn("device %s (pid %d): no answer to a command within %d ms", dev->d->dev.id,
 			(int)dev->pid, CMD_TIMEOUT_MS);
-	return ret ? ret : reply.ret;
+	return ret ? ret : reply->ret;
+}
+
+static int command(struct iso_dev *dev, enum iso_op op, int32_t arg)
+{
+	struct iso_cmd cmd = { .op = op, .arg = arg };
+	struct iso_reply reply;
+
+	return exchange(dev, &cmd, -1, &reply, sizeof(reply));
 }
 
 int isolate_reset(struct devtab_entry *d)
@@ -68,6 +79,38 @@ void isolate_set_log_level(struct isolate *iso, enum log_level level)
 	for (unsigned i = 0; i < iso->ndev; i++)
 		if (iso->devs[i]->pid)
 			command(iso->devs[i], ISO_CMD_LOG_LEVEL, (int32_t)level);
+}
+
+int isolate_recording(struct devtab_entry *d, struct iomed_recording_info *info)
+{
+	struct iso_cmd cmd = { .op = ISO_CMD_RECORDING };
+	struct iso_recording rep;
+	int ret = d->iso ? exchange(d->iso, &cmd, -1, &rep.r, sizeof(rep)) : -ESRCH;
+
+	memset(info, 0, sizeof(*info));
+	if (ret)
+		return ret;
+	/* Its words, not ours: numbers and names to show, ended where we say. */
+	*info = rep.info;
+	info->trace_path[sizeof(info->trace_path) - 1] = '\0';
+	info->pcap_path[sizeof(info->pcap_path) - 1] = '\0';
+	return 0;
+}
+
+int isolate_record_start(struct devtab_entry *d, bool pcap, const char *path, int fd)
+{
+	struct iso_cmd cmd = { .op = ISO_CMD_RECORD_START };
+	struct iso_reply reply;
+
+	cmd.arg = pcap ? IOMED_REC_PCAP : IOMED_REC_TRACE;
+	snprintf(cmd.path, sizeof(cmd.path), "%s", path);
+	return d->iso ? exchange(d->iso, &cmd, fd, &reply, sizeof(reply)) : -ESRCH;
+}
+
+int isolate_record_stop(struct devtab_entry *d, bool pcap)
+{
+	return d->iso ? command(d->iso, ISO_CMD_RECORD_STOP, pcap ? IOMED_REC_PCAP : IOMED_REC_TRACE)
+		      : -ESRCH;
 }
 
 void isolate_describe(const struct devtab_entry *d, struct json_object *o)

@@ -10,6 +10,7 @@
 
 #include "core/isolate.h"
 #include "core/sandbox.h"
+#include "devices/device.h"
 #include "vfio-user/server.h"
 
 /*
@@ -40,17 +41,31 @@ enum iso_op {
 	ISO_CMD_RESET = 1,         /* DEVICE_RESET, as a client's */
 	ISO_CMD_RESET_REQUEST = 2, /* the model's device-side reset, if it has one */
 	ISO_CMD_LOG_LEVEL = 3,     /* arg: enum log_level */
+	ISO_CMD_RECORDING = 4,     /* what it records: the reply is an iso_recording */
+	/*
+	 * arg: enum iomed_rec_kind; the file comes with it (SCM_RIGHTS), opened
+	 * and truncated by the supervisor: the process may not open files.
+	 */
+	ISO_CMD_RECORD_START = 5,
+	ISO_CMD_RECORD_STOP = 6,   /* arg: enum iomed_rec_kind */
 };
 
 struct iso_cmd {
 	uint32_t seq;
 	uint32_t op;
 	int32_t arg;
+	char path[256]; /* RECORD_START: the file's name, for logs and device_stats */
 };
 
 struct iso_reply {
 	uint32_t seq;
 	int32_t ret;
+};
+
+/* The reply to ISO_CMD_RECORDING. */
+struct iso_recording {
+	struct iso_reply r;
+	struct iomed_recording_info info;
 };
 
 struct iso_dev {

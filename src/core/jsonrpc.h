@@ -23,6 +23,7 @@ enum rpc_code {
 	RPC_DEVICE_FAILED = -32002,
 	RPC_NOT_AVAILABLE = -32003,
 	RPC_BUSY = -32004,
+	RPC_RECORDING_STATE = -32005, /* trace_start: already running; trace_stop: not running */
 };
 
 #define RPC_MAX_BATCH 64

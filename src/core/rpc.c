@@ -15,6 +15,7 @@
 #include "core/config.h"
 #include "core/devtab.h"
 #include "core/log.h"
+#include "devices/device.h"
 
 static const char *const only_id[] = { "id", NULL };
 static const char *const no_params[] = { NULL };
@@ -171,12 +172,106 @@ static int log_level(void *ctx, struct json_object *params, struct json_object *
 	return 0;
 }
 
-/* Packet capture and interaction traces: wired in by the tracing layer. */
-static int not_available(void *ctx, struct json_object *params, struct json_object **result,
-			 struct rpc_error *err)
+/* "kind": "trace" (the default) or "pcap"; *@pcap says which. */
+static int record_kind(struct json_object *params, bool *pcap, struct rpc_error *err)
 {
-	(void)ctx, (void)params, (void)result;
-	return rpc_fail(err, RPC_NOT_AVAILABLE, "tracing is not available in this build");
+	const char *kind;
+	int code = rpc_param_string(params, "kind", false, &kind, err);
+
+	if (code)
+		return code;
+	*pcap = kind && !strcmp(kind, "pcap");
+	if (kind && !*pcap && strcmp(kind, "trace"))
+		return rpc_fail(err, RPC_INVALID_PARAMS, "kind: expected \"trace\" or \"pcap\"");
+	return 0;
+}
+
+/* The params of trace_start (@path not NULL) and trace_stop: id, path, kind. */
+static int record_params(struct json_object *params, const char *const *allowed, const char **id,
+			 const char **path, bool *pcap, struct rpc_error *err)
+{
+	int code = rpc_params_allow(params, allowed, err);
+
+	if (!code)
+		code = rpc_param_string(params, "id", true, id, err);
+	if (!code && path)
+		code = rpc_param_string(params, "path", true, path, err);
+	return code ? code : record_kind(params, pcap, err);
+}
+
+/* A recording that cannot start or stop, as a JSON-RPC error. */
+static int record_failed(struct rpc_error *err, const char *id, int ret,
+			 const struct devtab_error *e)
+{
+	int code = RPC_DEVICE_FAILED;
+
+	if (ret == -ENOENT && !*e->msg)
+		return no_device(err, id);
+	if (ret == -EINVAL || ret == -ENODEV)
+		code = RPC_INVALID_PARAMS;
+	else if (ret == -EBUSY || ret == -EALREADY)
+		code = RPC_RECORDING_STATE;
+	err->data = json_object_new_object();
+	if (*e->key)
+		json_object_object_add(err->data, "key", json_object_new_string(e->key));
+	json_object_object_add(err->data, "errno", json_object_new_int(-ret));
+	return rpc_fail(err, code, "%s", e->msg);
+}
+
+static struct json_object *record_result(const char *id, bool pcap, const char *path)
+{
+	struct json_object *r = id_result(id);
+
+	json_object_object_add(r, "kind", json_object_new_string(pcap ? "pcap" : "trace"));
+	json_object_object_add(r, "path", json_object_new_string(path));
+	return r;
+}
+
+static int trace_start(void *ctx, struct json_object *params, struct json_object **result,
+		       struct rpc_error *err)
+{
+	static const char *const allowed[] = { "id", "path", "kind", NULL };
+	struct devtab_error e;
+	const char *id, *path;
+	bool pcap;
+	int code = record_params(params, allowed, &id, &path, &pcap, err), ret;
+
+	if (code)
+		return code;
+	if (!IOMED_TRACE_HOOKS)
+		return rpc_fail(err, RPC_NOT_AVAILABLE,
+				"traces and packet capture are not available in this build "
+				"(-Dtrace_hooks=false)");
+	ret = devtab_record_start(ctx, id, pcap, path, &e);
+	if (ret)
+		return record_failed(err, id, ret, &e);
+	*result = record_result(id, pcap, path);
+	return 0;
+}
+
+static int trace_stop(void *ctx, struct json_object *params, struct json_object **result,
+		      struct rpc_error *err)
+{
+	static const char *const allowed[] = { "id", "kind", NULL };
+	struct iomed_recording_info last;
+	struct devtab_error e;
+	const char *id;
+	bool pcap;
+	int code = record_params(params, allowed, &id, NULL, &pcap, err), ret;
+
+	if (code)
+		return code;
+	ret = devtab_record_stop(ctx, id, pcap, &last, &e);
+	if (ret)
+		return record_failed(err, id, ret, &e);
+	*result = record_result(id, pcap, pcap ? last.pcap_path : last.trace_path);
+	json_object_object_add(*result, pcap ? "frames" : "records",
+			       json_object_new_int64((int64_t)(pcap ? last.pcap_frames
+								   : last.trace_records)));
+	json_object_object_add(*result, "lost",
+			       json_object_new_int64((int64_t)(pcap ? last.pcap_lost
+								   : last.trace_lost)));
+	return 0;
 }
 
 static const struct rpc_method methods[] = {
@@ -186,8 +281,8 @@ static const struct rpc_method methods[] = {
 	{ "device_stats", device_stats },
 	{ "device_reset", device_reset },
 	{ "log_level", log_level },
-	{ "trace_start", not_available },
-	{ "trace_stop", not_available },
+	{ "trace_start", trace_start },
+	{ "trace_stop", trace_stop },
 	{ NULL, NULL },
 };
 

@@ -43,6 +43,10 @@ static void usage(FILE *out)
 		"  stats ID             counters: vfio-user messages, interrupts, the model's own\n"
 		"  reset ID             reset a device as its client's DEVICE_RESET would\n"
 		"  log-level [LEVEL]    show or set the daemon's log level\n"
+		"  trace start ID PATH  record device ID's driver<->device interactions to PATH\n"
+		"  trace stop ID        stop it (print it with iomed-trace PATH)\n"
+		"  pcap start ID PATH   capture device ID's packets to PATH (pcap)\n"
+		"  pcap stop ID         stop it\n"
 		"  call METHOD [JSON]   call any method with a JSON object of params\n"
 		"\n"
 		"Options:\n"
@@ -109,6 +113,16 @@ static void print_result(const char *cmd, struct json_object *result)
 		       v && json_object_get_boolean(v) ? " (its client was disconnected)" : "");
 	} else if (!strcmp(cmd, "reset")) {
 		printf("reset %s\n", json_object_get_string(member(result, "id")));
+	} else if (!strcmp(cmd, "trace") || !strcmp(cmd, "pcap")) {
+		const char *unit = !strcmp(cmd, "trace") ? "records" : "frames";
+
+		v = member(result, "lost");
+		printf("%s of %s %s %s", cmd, json_object_get_string(member(result, "id")),
+		       v ? "stopped:" : "started:", json_object_get_string(member(result, "path")));
+		if (v)
+			printf(", %s %s, %s lost", json_object_get_string(member(result, unit)), unit,
+			       json_object_get_string(v));
+		printf("\n");
 	} else if (!strcmp(cmd, "log-level")) {
 		printf("log level %s\n", json_object_get_string(member(result, "level")));
 	} else {
@@ -143,6 +157,18 @@ static int build(int argc, char **argv, const char **method, struct json_object 
 			return CTL_OK;
 		}
 	}
+	if ((!strcmp(cmd, "trace") || !strcmp(cmd, "pcap")) && argc >= 3) {
+		bool start = !strcmp(argv[1], "start");
+
+		if (start ? argc != 4 : strcmp(argv[1], "stop") || argc != 3)
+			goto bad;
+		*method = start ? "trace_start" : "trace_stop";
+		*params = id_params(argv[2]);
+		json_object_object_add(*params, "kind", json_object_new_string(cmd));
+		if (start)
+			json_object_object_add(*params, "path", json_object_new_string(argv[3]));
+		return CTL_OK;
+	}
 	if (!strcmp(cmd, "log-level") && argc <= 2) {
 		*method = "log_level";
 		if (argc == 2) {
@@ -163,6 +189,7 @@ static int build(int argc, char **argv, const char **method, struct json_object 
 		}
 		return CTL_OK;
 	}
+bad:
 	fprintf(stderr, "iomedctl: unknown command or wrong arguments: %s (see iomedctl --help)\n",
 		cmd);
 	return CTL_USAGE;

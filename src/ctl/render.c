@@ -142,6 +142,26 @@ static void counters(FILE *out, const char *indent, struct json_object *o)
 	}
 }
 
+/* "  trace:       PATH, N records, N lost" and the same for pcap, or "off". */
+static void recording_lines(FILE *out, struct json_object *rec)
+{
+	static const char *const kinds[][3] = {
+		{ "trace", "trace:", "records" }, { "pcap", "pcap:", "frames" },
+	};
+
+	if (!rec)
+		return;
+	for (unsigned k = 0; k < 2; k++) {
+		struct json_object *r = get(rec, kinds[k][0]);
+
+		if (r)
+			fprintf(out, "  %-12s %s, %s %s, %s lost\n", kinds[k][1], str(r, "path"),
+				str(r, kinds[k][2]), kinds[k][2], str(r, "lost"));
+		else
+			fprintf(out, "  %-12s off\n", kinds[k][1]);
+	}
+}
+
 void render_stats(FILE *out, struct json_object *result)
 {
 	struct json_object *vfu = get(result, "vfio_user");
@@ -164,6 +184,7 @@ void render_stats(FILE *out, struct json_object *result)
 		fprintf(out, "  interrupts:  ");
 		nonzero_line(out, get(vfu, "interrupts"));
 	}
+	recording_lines(out, get(result, "recording"));
 	if (dev && json_object_object_length(dev)) {
 		fprintf(out, "  device:\n");
 		counters(out, "    ", dev);

@@ -21,21 +21,33 @@ size_t net_iov_len(const struct iovec *iov, int iovcnt)
 	return total;
 }
 
-size_t net_iov_gather(void *dst, size_t len, const struct iovec *iov, int iovcnt)
+size_t net_iov_gather_at(void *dst, size_t skip, size_t len, const struct iovec *iov,
+			 int iovcnt)
 {
 	size_t done = 0;
 
 	for (int i = 0; i < iovcnt && done < len; i++) {
 		size_t n = iov[i].iov_len;
+		const uint8_t *src = iov[i].iov_base;
 
-		if (!n)
-			continue; /* an empty iovec may have a NULL base */
+		if (n <= skip) {
+			skip -= n; /* an empty iovec may have a NULL base: never touched */
+			continue;
+		}
+		src += skip;
+		n -= skip;
+		skip = 0;
 		if (n > len - done)
 			n = len - done;
-		memcpy((uint8_t *)dst + done, iov[i].iov_base, n);
+		memcpy((uint8_t *)dst + done, src, n);
 		done += n;
 	}
 	return done;
+}
+
+size_t net_iov_gather(void *dst, size_t len, const struct iovec *iov, int iovcnt)
+{
+	return net_iov_gather_at(dst, 0, len, iov, iovcnt);
 }
 
 size_t net_iov_scatter(const struct iovec *iov, int iovcnt, const void *src, size_t len)

@@ -13,6 +13,9 @@
 size_t net_iov_len(const struct iovec *iov, int iovcnt);
 /* Copies up to @len bytes out of / into @iov; returns the count copied. */
 size_t net_iov_gather(void *dst, size_t len, const struct iovec *iov, int iovcnt);
+/* The same, starting @skip bytes into @iov. */
+size_t net_iov_gather_at(void *dst, size_t skip, size_t len, const struct iovec *iov,
+			 int iovcnt);
 size_t net_iov_scatter(const struct iovec *iov, int iovcnt, const void *src, size_t len);
 
 #endif

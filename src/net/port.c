@@ -110,6 +110,76 @@ static int no_arg(const char *kind, const char *arg, char *err, size_t errlen)
 	return net_err(err, errlen, -EINVAL, "net '%s:%s': %s takes no argument", kind, arg, kind);
 }
 
+/* The group the ports this thread opens join (a device being created). */
+static __thread struct net_port_group *joining;
+
+void net_port_group_init(struct net_port_group *g)
+{
+	memset(g, 0, sizeof(*g));
+	pthread_mutex_init(&g->lock, NULL);
+}
+
+void net_port_group_fini(struct net_port_group *g)
+{
+	pthread_mutex_destroy(&g->lock);
+}
+
+void net_port_group_enter(struct net_port_group *g)
+{
+	joining = g;
+}
+
+void net_port_group_leave(void)
+{
+	joining = NULL;
+}
+
+static void group_join(struct net_port_group *g, struct net_port *p)
+{
+	pthread_mutex_lock(&g->lock);
+	p->group = g;
+	p->group_next = g->ports;
+	g->ports = p;
+	hook_store(p->capture, g->capture);
+	pthread_mutex_unlock(&g->lock);
+}
+
+static void group_leave(struct net_port *p)
+{
+	struct net_port_group *g = p->group;
+
+	pthread_mutex_lock(&g->lock);
+	for (struct net_port **pp = &g->ports; *pp; pp = &(*pp)->group_next) {
+		if (*pp == p) {
+			*pp = p->group_next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&g->lock);
+	p->group = NULL;
+}
+
+unsigned net_port_group_set_capture(struct net_port_group *g, struct net_capture *c)
+{
+	unsigned n = 0;
+
+	pthread_mutex_lock(&g->lock);
+	g->capture = c;
+	for (struct net_port *p = g->ports; p; p = p->group_next, n++)
+		hook_store(p->capture, c);
+	pthread_mutex_unlock(&g->lock);
+	return n;
+}
+
+void net_port_close(struct net_port *p)
+{
+	if (!p)
+		return;
+	if (p->group)
+		group_leave(p);
+	p->ops->destroy(p);
+}
+
 /* What a net= value names, checked but not opened. */
 struct port_spec {
 	enum { PORT_TAP, PORT_LOOPBACK, PORT_SINK } kind;
@@ -166,10 +236,16 @@ int net_port_open(const char *spec, struct net_port **out, char *err, size_t err
 		return ret;
 	switch (ps.kind) {
 	case PORT_TAP:
-		return net_tap_open(ps.ifname, out, err, errlen);
+		ret = net_tap_open(ps.ifname, out, err, errlen);
+		break;
 	case PORT_LOOPBACK:
-		return net_loopback_open(out, err, errlen);
+		ret = net_loopback_open(out, err, errlen);
+		break;
 	default:
-		return net_sink_open(ps.source_len, out, err, errlen);
+		ret = net_sink_open(ps.source_len, out, err, errlen);
+		break;
 	}
+	if (!ret && joining)
+		group_join(joining, *out);
+	return ret;
 }

@@ -29,8 +29,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <errno.h>
+#include <pthread.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+
+#include "core/hook.h"
 
 /* virtio_net_hdr_v1, little endian (virtio 1.x section 5.1.6). */
 struct net_hdr {
@@ -60,6 +63,8 @@ struct net_hdr {
 #define NET_MAX_FRAME (65536 + sizeof(struct net_hdr))
 
 struct net_port;
+struct net_port_group;
+struct net_capture;
 
 struct net_port_stats {
 	uint64_t tx_packets, tx_bytes, tx_drops;
@@ -106,6 +111,10 @@ struct net_port {
 	uint16_t mtu;      /* IP MTU: the tap's when opened, else 1500 */
 	/* Frames and bytes after the net_hdr; drops of frames given up. */
 	struct net_port_stats stats;
+	/* Packet capture of the frames that cross the port; NULL: off (hook.h). */
+	struct net_capture *capture;
+	struct net_port_group *group; /* the device's ports this one belongs to */
+	struct net_port *group_next;
 };
 
 /*
@@ -120,14 +129,28 @@ int net_port_open(const char *spec, struct net_port **out, char *err, size_t err
 /* Check a net= value as net_port_open would, opening nothing. */
 int net_port_check(const char *spec, char *err, size_t errlen);
 
+/* net/capture.c; see there. */
+void net_capture_frame(struct net_capture *c, const struct iovec *iov, int iovcnt, size_t len);
+
+/* Frames are captured once the port took them (sent) or gave them (received). */
 static inline int net_port_send(struct net_port *p, const struct iovec *iov, int iovcnt)
 {
-	return p->ops->send(p, iov, iovcnt);
+	struct net_capture *c = hook_load(p->capture);
+	int ret = p->ops->send(p, iov, iovcnt);
+
+	if (hook_on(c) && !ret)
+		net_capture_frame(c, iov, iovcnt, SIZE_MAX);
+	return ret;
 }
 
 static inline ssize_t net_port_recv(struct net_port *p, const struct iovec *iov, int iovcnt)
 {
-	return p->ops->recv(p, iov, iovcnt);
+	struct net_capture *c = hook_load(p->capture);
+	ssize_t ret = p->ops->recv(p, iov, iovcnt);
+
+	if (hook_on(c) && ret > 0)
+		net_capture_frame(c, iov, iovcnt, (size_t)ret);
+	return ret;
 }
 
 static inline int net_port_set_offloads(struct net_port *p, unsigned offloads)
@@ -135,10 +158,27 @@ static inline int net_port_set_offloads(struct net_port *p, unsigned offloads)
 	return p->ops->set_offloads ? p->ops->set_offloads(p, offloads) : -EOPNOTSUPP;
 }
 
-static inline void net_port_close(struct net_port *p)
-{
-	if (p)
-		p->ops->destroy(p);
-}
+void net_port_close(struct net_port *p);
+
+/*
+ * The ports of one device, so that a capture reaches all of them without
+ * the model's help: every port a thread opens between net_port_group_enter
+ * and net_port_group_leave (the device's create) joins the group, and
+ * leaves it when closed. Ports a model opens later, outside create, are
+ * not in it.
+ */
+struct net_port_group {
+	pthread_mutex_t lock;
+	struct net_port *ports;
+	struct net_capture *capture; /* what every member captures to, NULL none */
+};
+
+void net_port_group_init(struct net_port_group *g);
+/* The group must be empty (its ports closed). */
+void net_port_group_fini(struct net_port_group *g);
+void net_port_group_enter(struct net_port_group *g);
+void net_port_group_leave(void);
+/* Capture every member's frames to @c (NULL: stop). Returns the member count. */
+unsigned net_port_group_set_capture(struct net_port_group *g, struct net_capture *c);
 
 #endif

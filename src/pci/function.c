@@ -99,6 +99,10 @@ static int config_write(struct pci_function *f, uint64_t off, const void *buf, u
 	if (ret)
 		return ret;
 	if (chg.flr) {
+		struct trace *t = vfu_device_trace(&f->vfu);
+
+		if (hook_on(t))
+			trace_reset(t, TRACE_RESET_FLR);
 		pr_debug("%s: function level reset", f->vfu.name);
 		return pci_function_reset(f);
 	}

@@ -384,12 +384,18 @@ static long dispatch(struct vfu_session *s, const struct vfu_request *req, struc
 
 long vfu_dispatch(struct vfu_session *s, const struct vfu_request *req, struct vfu_reply *rep)
 {
+	struct trace *t = vfu_device_trace(s->dev);
 	bool bracket = changes_tables(req);
 	long ret;
 
 	if (bracket)
 		vfu_device_quiesce(s->dev);
+	/* Requests before they run, so what they cause (interrupts...) follows them. */
+	if (hook_on(t))
+		vfu_record_request(t, req);
 	ret = dispatch(s, req, rep);
+	if (hook_on(t))
+		vfu_record_reply(t, req, rep, ret);
 	if (bracket)
 		vfu_device_resume(s->dev);
 	return ret;

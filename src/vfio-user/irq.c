@@ -14,6 +14,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "core/hook.h"
+#include "core/trace.h"
 #include "core/counter.h"
 
 int vfu_irqs_init(struct vfu_irqs *irqs, const uint32_t counts[VFU_PCI_NUM_IRQS],
@@ -80,7 +82,8 @@ void vfu_irqs_fini(struct vfu_irqs *irqs)
 	}
 }
 
-static void signal_fd(int fd)
+/* True if the eventfd was written, false if its counter was full. */
+static bool signal_fd(int fd)
 {
 	struct pollfd p = { .fd = fd, .events = POLLOUT };
 	uint64_t one = 1;
@@ -92,9 +95,8 @@ static void signal_fd(int fd)
 	 * device thread. A full counter still means "pending": nothing is lost.
 	 */
 	if (poll(&p, 1, 0) != 1 || !(p.revents & POLLOUT))
-		return;
-	if (write(fd, &one, sizeof(one)) < 0)
-		return;
+		return false;
+	return write(fd, &one, sizeof(one)) == sizeof(one);
 }
 
 static void make_nonblocking(int fd)
@@ -109,18 +111,24 @@ static void make_nonblocking(int fd)
 static void fire(struct vfu_irqs *irqs, unsigned index, unsigned v)
 {
 	struct vfu_irq_vector *vec = &irqs->idx[index].vec[v];
+	struct trace *t = hook_load(irqs->trace);
+	uint32_t outcome;
 
 	if (vec->masked || vec->fd < 0) {
 		vec->pending = true;
+		if (hook_on(t))
+			trace_irq(t, index, v, vec->masked ? TRACE_IRQ_MASKED : TRACE_IRQ_NO_FD);
 		return;
 	}
 	vec->pending = false;
-	signal_fd(vec->fd);
+	outcome = signal_fd(vec->fd) ? TRACE_IRQ_DELIVERED : TRACE_IRQ_COALESCED;
 	if (irqs->signalled)
 		counter_add_shared(&irqs->signalled[index], 1);
 	/* INTx is level triggered and automasked until the guest's EOI. */
 	if (index == VFU_PCI_INTX)
 		vec->masked = true;
+	if (hook_on(t))
+		trace_irq(t, index, v, outcome);
 }
 
 static void unmask(struct vfu_irqs *irqs, unsigned index, unsigned v)
@@ -224,7 +232,10 @@ int vfu_irq_raise(struct vfu_irqs *irqs, unsigned index, unsigned vec)
 void vfu_irq_set_intx(struct vfu_irqs *irqs, bool level)
 {
 	bool rising = level && !irqs->intx_level;
+	struct trace *t = hook_load(irqs->trace);
 
+	if (hook_on(t) && level != irqs->intx_level)
+		trace_intx(t, level);
 	irqs->intx_level = level;
 	if (!irqs->idx[VFU_PCI_INTX].count)
 		return;

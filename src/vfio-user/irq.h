@@ -11,6 +11,8 @@
 
 #include "wire.h"
 
+struct trace;
+
 struct vfu_irq_vector {
 	int fd;       /* trigger eventfd, -1 unassigned */
 	bool masked;
@@ -29,6 +31,7 @@ struct vfu_irqs {
 	int intx_resample_fd; /* unmask eventfd for INTx, -1 none */
 	bool intx_level;      /* the device's INTx line is asserted */
 	uint32_t resample_gen; /* bumped whenever intx_resample_fd changes */
+	struct trace *trace;   /* interrupts are traced here; NULL: off (core/hook.h) */
 	/* Optional: interrupts signalled, per index (any thread; atomic adds). */
 	uint64_t *signalled;
 };

@@ -68,13 +68,23 @@ static int epoll_set(int ep, int op, int fd, uint64_t tag)
 int vfu_device_init_tables(struct vfu_device *dev)
 {
 	uint32_t counts[VFU_PCI_NUM_IRQS], flags[VFU_PCI_NUM_IRQS];
+	int ret;
 
 	for (unsigned i = 0; i < VFU_PCI_NUM_IRQS; i++) {
 		counts[i] = dev->irqs[i].count;
 		flags[i] = dev->irqs[i].flags;
 	}
 	vfu_dma_init(&dev->dma, VFU_MAX_DMA_MAPS);
-	return vfu_irqs_init(&dev->irq, counts, flags);
+	ret = vfu_irqs_init(&dev->irq, counts, flags);
+	/* A trace started before the server existed covers interrupts too. */
+	vfu_device_set_trace(dev, vfu_device_trace(dev));
+	return ret;
+}
+
+void vfu_device_set_trace(struct vfu_device *dev, struct trace *t)
+{
+	hook_store(dev->trace, t);
+	hook_store(dev->irq.trace, t);
 }
 
 void vfu_device_fini_tables(struct vfu_device *dev)
@@ -101,7 +111,11 @@ static void disable_device_irqs(struct vfu_device *dev)
 
 void vfu_device_client_gone(struct vfu_device *dev)
 {
+	struct trace *t = vfu_device_trace(dev);
+
 	vfu_device_quiesce(dev);
+	if (hook_on(t))
+		trace_reset(t, TRACE_RESET_CLIENT_GONE);
 	if (dev->ops->set_irqs)
 		disable_device_irqs(dev);
 	vfu_dma_remove_all(&dev->dma, vfu_notify_dma_unmap, dev);
@@ -213,6 +227,7 @@ static void on_resample(struct vfu_server *srv, uint32_t events)
 static void session_begin(struct vfu_server *srv)
 {
 	int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	struct trace *t;
 
 	if (fd < 0) {
 		if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
@@ -231,6 +246,9 @@ static void session_begin(struct vfu_server *srv)
 	}
 	epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, srv->listen_fd, NULL);
 	srv->active = true;
+	t = vfu_device_trace(srv->dev);
+	if (hook_on(t))
+		trace_connect(t);
 	counter_inc(&srv->stats->sessions);
 	counter_set(&srv->stats->connected, 1);
 	pr_info("%s: client connected", srv->dev->name);
@@ -243,7 +261,10 @@ static void session_begin(struct vfu_server *srv)
 static void session_end(struct vfu_server *srv, int why)
 {
 	struct vfu_device *dev = srv->dev;
+	struct trace *t = vfu_device_trace(dev);
 
+	if (hook_on(t))
+		trace_disconnect(t, why);
 	epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, srv->session.fd, NULL);
 	vfu_session_fini(&srv->session);
 	srv->active = false;

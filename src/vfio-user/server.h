@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/hook.h"
+#include "core/trace.h"
 #include "dma.h"
 #include "irq.h"
 #include "wire.h"
@@ -87,7 +89,30 @@ struct vfu_device {
 	/* Owned by the server, valid while it runs; the device uses them. */
 	struct vfu_dma dma;
 	struct vfu_irqs irq;
+	/* The device's trace, NULL while it is not traced (vfu_device_set_trace). */
+	struct trace *trace;
 };
+
+static inline struct trace *vfu_device_trace(struct vfu_device *dev)
+{
+	return hook_load(dev->trace);
+}
+
+/*
+ * Trace @dev into @t from now on, or stop (NULL). Safe while the device
+ * serves a client; @t must outlive the device (see core/trace.h).
+ */
+void vfu_device_set_trace(struct vfu_device *dev, struct trace *t);
+
+/* A model reports an event of its own (TRACE_EV_*) into its device's trace. */
+static inline void vfu_device_event(struct vfu_device *dev, uint16_t kind, uint32_t arg0,
+				    uint64_t arg1, const void *data, uint32_t len)
+{
+	struct trace *t = vfu_device_trace(dev);
+
+	if (hook_on(t))
+		trace_event(t, kind, arg0, arg1, data, len);
+}
 
 struct vfu_server;
 

@@ -113,6 +113,10 @@ static int handle_message(struct vfu_session *s)
 	if (!ret)
 		ret = vfu_validate_fds(&s->hdr, s->body, s->fds.fds, s->fds.n);
 	if (ret) {
+		struct trace *t = vfu_device_trace(dev);
+
+		if (hook_on(t))
+			trace_msg(t, s->hdr.cmd, s->hdr.msg_id, (int32_t)ret, TRACE_F_INVALID);
 		counter_inc(&s->stats->bad_msgs);
 		pr_warn_rl("%s: bad %s message (id %u, %u bytes, %u fds): %s", dev->name,
 			   vfu_cmd_name(s->hdr.cmd), s->hdr.msg_id, s->hdr.msg_size, s->fds.n,

@@ -80,4 +80,12 @@ void vfu_device_resume(struct vfu_device *dev);
 void vfu_notify_dma_unmap(void *opaque, uint64_t addr, uint64_t size);
 long vfu_dispatch(struct vfu_session *s, const struct vfu_request *req, struct vfu_reply *rep);
 
+/*
+ * Trace records of a message (record.c): what it asks before it runs,
+ * what it read or how it failed after (@ret: vfu_dispatch's result).
+ */
+void vfu_record_request(struct trace *t, const struct vfu_request *req);
+void vfu_record_reply(struct trace *t, const struct vfu_request *req,
+		      const struct vfu_reply *rep, long ret);
+
 #endif

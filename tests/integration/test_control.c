@@ -317,15 +317,6 @@ static void test_log_level(void **state)
 	assert_int_equal(connect_logs(t), 1);
 }
 
-static void test_trace_not_available(void **state)
-{
-	struct ctest *t = *state;
-	struct json_object *resp = call_id(t, "trace_start", "td0");
-
-	ct_error(resp, RPC_NOT_AVAILABLE);
-	json_object_put(resp);
-}
-
 /* ---- bad requests ---- */
 
 static void expect_raw_error(struct ctest *t, const char *text, int code, const char *id)
@@ -850,7 +841,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stats_count, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_log_level, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_trace_not_available, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalid_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch, setup, teardown),

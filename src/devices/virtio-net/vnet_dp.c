@@ -29,6 +29,8 @@ void vnet_needs_reset(struct vnet *v, unsigned q)
 
 	if (old & VIRTIO_STATUS_NEEDS_RESET)
 		return;
+	vfu_device_event(&v->fn.vfu, TRACE_EV_VIRTIO_STATUS, old | VIRTIO_STATUS_NEEDS_RESET, old,
+			 NULL, 0);
 	counter_add_shared(&v->stats->needs_reset, 1);
 	if (q < VNET_MAX_QUEUES)
 		pr_warn_rl("%s: queue %u: %s: device needs reset", v->name, q,

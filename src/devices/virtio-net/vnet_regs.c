@@ -129,6 +129,7 @@ static void status_write(struct vnet *v, uint8_t val)
 	bool feat_ok = features_ok(v);
 
 	if (!val) {
+		vfu_device_event(&v->fn.vfu, TRACE_EV_VIRTIO_STATUS, 0, old, NULL, 0);
 		vnet_reset(v);
 		return;
 	}
@@ -140,6 +141,7 @@ static void status_write(struct vnet *v, uint8_t val)
 			next &= ~VIRTIO_STATUS_FEATURES_OK;
 	} while (!__atomic_compare_exchange_n(&v->status, &old, next, false, __ATOMIC_ACQ_REL,
 					      __ATOMIC_ACQUIRE));
+	vfu_device_event(&v->fn.vfu, TRACE_EV_VIRTIO_STATUS, next, old, NULL, 0);
 	if ((val & VIRTIO_STATUS_FEATURES_OK) && !(next & VIRTIO_STATUS_FEATURES_OK))
 		pr_warn_rl("%s: driver features %#llx refused", v->name,
 			   (unsigned long long)v->guest_features);
@@ -180,6 +182,17 @@ static void set_half(uint64_t *reg, unsigned hi, uint32_t val)
 		  : (*reg & ~0xffffffffull) | val;
 }
 
+/* The driver enabled a queue (or tried to disable one): into the trace. */
+static void queue_event(struct vnet *v, const struct vnet_queue_cfg *q)
+{
+	struct trace_ev_vq e = {
+		.size = q->size, .vector = q->vector,
+		.desc = q->desc, .avail = q->avail, .used = q->used,
+	};
+
+	vfu_device_event(&v->fn.vfu, TRACE_EV_VIRTIO_QUEUE, v->qsel, q->enabled, &e, sizeof(e));
+}
+
 /* Queue layout is frozen after DRIVER_OK: the poller took its copy then. */
 static void queue_write(struct vnet *v, unsigned off, uint64_t val)
 {
@@ -198,7 +211,10 @@ static void queue_write(struct vnet *v, unsigned off, uint64_t val)
 		if (val && val <= VNET_QUEUE_SIZE)
 			q->size = (uint16_t)val;
 		break;
-	case VIRTIO_PCI_COMMON_Q_ENABLE: q->enabled = val == 1; break;
+	case VIRTIO_PCI_COMMON_Q_ENABLE:
+		q->enabled = val == 1;
+		queue_event(v, q);
+		break;
 	case VIRTIO_PCI_COMMON_Q_DESCLO:
 	case VIRTIO_PCI_COMMON_Q_DESCHI:
 		set_half(&q->desc, off == VIRTIO_PCI_COMMON_Q_DESCHI, (uint32_t)val);
