@@ -23,6 +23,7 @@ void cli_usage(FILE *out)
 		"Options:\n"
 		"  --device SPEC       serve a device (repeatable); SPEC follows QEMU's -device syntax\n"
 		"  --log-level LEVEL   error, warn, info (default), debug or trace\n"
+		"  --dpdk \"ARGS\"       start DPDK's EAL with ARGS (space-separated) for dpdk: ports\n"
 		"  -h, --help          show this help\n"
 		"  -V, --version       show the version\n"
 		"\n"
@@ -39,13 +40,14 @@ void cli_usage(FILE *out)
 		"Exit status: 0 clean stop, 1 runtime error, 2 bad command line.\n");
 }
 
-enum { OPT_DEVICE = 256, OPT_LOG_LEVEL };
+enum { OPT_DEVICE = 256, OPT_LOG_LEVEL, OPT_DPDK };
 
 int cli_parse(struct cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "device", required_argument, NULL, OPT_DEVICE },
 		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+		{ "dpdk", required_argument, NULL, OPT_DPDK },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -71,6 +73,9 @@ int cli_parse(struct cli *cli, int argc, char **argv)
 					"(error, warn, info, debug, trace)\n", optarg);
 				return -EINVAL;
 			}
+			break;
+		case OPT_DPDK:
+			cli->dpdk_args = optarg;
 			break;
 		case 'h':
 			cli->action = CLI_HELP;

@@ -15,6 +15,7 @@ struct cli {
 	enum log_level log_level;
 	const char *device_specs[CLI_MAX_DEVICES];
 	unsigned ndevices;
+	const char *dpdk_args; /* --dpdk: EAL arguments, NULL when not given */
 };
 
 /* Returns 0 or -EINVAL after printing what is wrong to stderr. */

@@ -15,6 +15,7 @@
 
 #include "core/opts.h"
 #include "devices/device.h"
+#include "net/dpdk.h"
 #include "vfio-user/server.h"
 
 struct daemon_device {
@@ -122,6 +123,17 @@ static void teardown(struct daemon_device *devs, unsigned n)
 	}
 }
 
+static int start_dpdk(const char *args)
+{
+	char err[512];
+
+	if (!net_dpdk_init(args, err, sizeof(err)))
+		return 0;
+	pr_err("--dpdk: %s", err);
+	net_dpdk_fini();
+	return -1;
+}
+
 static int wait_for_signal(void)
 {
 	sigset_t set;
@@ -149,6 +161,8 @@ int daemon_run(const struct cli *cli)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (cli->dpdk_args && start_dpdk(cli->dpdk_args))
+		return 2;
 	devs = calloc(n, sizeof(*devs));
 	if (!devs)
 		return 1;
@@ -173,5 +187,6 @@ int daemon_run(const struct cli *cli)
 	}
 	teardown(devs, n);
 	free(devs);
+	net_dpdk_fini();
 	return status;
 }

@@ -11,7 +11,7 @@
 #include <errno.h>
 #include <string.h>
 
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
+uint32_t net_csum_add(uint32_t sum, const uint8_t *p, size_t len)
 {
 	for (; len > 1; p += 2, len -= 2)
 		sum += (uint32_t)p[0] << 8 | p[1];
@@ -21,6 +21,13 @@ static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
 	return sum;
+}
+
+uint16_t net_csum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
 }
 
 int net_csum_complete(uint8_t *frame, size_t len)
@@ -34,7 +41,7 @@ int net_csum_complete(uint8_t *frame, size_t len)
 	field = start + le16toh(h.csum_offset);
 	if (field + 2 > len)
 		return -EINVAL;
-	res = (uint16_t)~csum_add(0, frame + start, len - start);
+	res = (uint16_t)~net_csum_add(0, frame + start, len - start);
 	/* as the kernel does: 0 would mean "no checksum" for UDP */
 	if (!res)
 		res = 0xffff;

@@ -21,6 +21,11 @@
  * several queue pairs open the same spec once per pair (a tap then gets one
  * queue per port; its offloads are the tap's, shared by the queues and reset
  * when one opens: set them on every port once all are open).
+ *
+ * Ports that several devices share (dpdk:, through the mux) need to know
+ * whose frames are whose: the device gives its MAC address with
+ * net_port_set_mac before the datapath starts, and says when it wants every
+ * frame with net_port_set_promisc. Ports of one device alone ignore both.
  */
 #ifndef IOMED_NET_PORT_H
 #define IOMED_NET_PORT_H
@@ -64,6 +69,7 @@ struct net_port;
 struct net_port_stats {
 	uint64_t tx_packets, tx_bytes, tx_drops;
 	uint64_t rx_packets, rx_bytes, rx_drops;
+	uint64_t tx_spoofed; /* of tx_drops: sent from a MAC the device does not own */
 };
 
 struct net_port_ops {
@@ -85,6 +91,23 @@ struct net_port_ops {
 	 * -EINVAL for unknown bits or TSO without CSUM.
 	 */
 	int (*set_offloads)(struct net_port *p, unsigned offloads);
+	/*
+	 * The device's own unicast address (control path, before the datapath
+	 * starts): frames to it come to this port, frames the port is sent
+	 * from any other source are dropped (counted in tx_spoofed). @owner
+	 * says which device the port serves: the ports of one device's queue
+	 * pairs pass the same pointer and share the address. -EADDRINUSE when
+	 * another device on the same port owns it. Optional.
+	 */
+	int (*set_mac)(struct net_port *p, const uint8_t mac[6], const void *owner);
+	/*
+	 * Give the frames send holds to the wire. A port that batches (dpdk)
+	 * holds sends only for a device that calls this after each batch; it
+	 * sends at once for one that never does. Optional.
+	 */
+	int (*flush)(struct net_port *p);
+	/* Receive every frame the port sees, whatever its destination. Optional. */
+	int (*set_promisc)(struct net_port *p, bool on);
 	void (*destroy)(struct net_port *p);
 };
 
@@ -131,6 +154,22 @@ static inline ssize_t net_port_recv(struct net_port *p, const struct iovec *iov,
 static inline int net_port_set_offloads(struct net_port *p, unsigned offloads)
 {
 	return p->ops->set_offloads ? p->ops->set_offloads(p, offloads) : -EOPNOTSUPP;
+}
+
+static inline int net_port_flush(struct net_port *p)
+{
+	return p->ops->flush ? p->ops->flush(p) : 0;
+}
+
+/* Ports that nothing shares accept any address: 0. */
+static inline int net_port_set_mac(struct net_port *p, const uint8_t mac[6], const void *owner)
+{
+	return p->ops->set_mac ? p->ops->set_mac(p, mac, owner) : 0;
+}
+
+static inline int net_port_set_promisc(struct net_port *p, bool on)
+{
+	return p->ops->set_promisc ? p->ops->set_promisc(p, on) : 0;
 }
 
 static inline void net_port_close(struct net_port *p)

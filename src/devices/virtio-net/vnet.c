@@ -240,6 +240,15 @@ static int open_ports(struct vnet *v, struct opts *o, char *err, size_t errlen)
 		ret = net_port_open(net, &v->port[p], err, errlen);
 		if (ret)
 			return ret;
+		/* a shared port (dpdk:) steers by it and drops frames from other sources */
+		ret = net_port_set_mac(v->port[p], v->mac, v);
+		if (ret) {
+			snprintf(err, errlen, "net=%s: mac %02x:%02x:%02x:%02x:%02x:%02x: %s", net,
+				 v->mac[0], v->mac[1], v->mac[2], v->mac[3], v->mac[4], v->mac[5],
+				 ret == -EADDRINUSE ? "another device on the port has this address" :
+				 strerror(-ret));
+			return ret;
+		}
 	}
 	if (!v->mtu)
 		v->mtu = v->port[0]->mtu ? v->port[0]->mtu : 1500;

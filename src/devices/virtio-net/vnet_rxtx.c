@@ -117,6 +117,7 @@ unsigned vnet_tx(struct vnet *v, unsigned pair)
 	}
 	if (n)
 		complete(v, q);
+	net_port_flush(v->port[pair]);
 	return n;
 }
 
@@ -268,8 +269,14 @@ static uint8_t ctrl_cmd(struct vnet *v, const uint8_t *buf, size_t len)
 		return CTRL_ERR;
 	switch (buf[0] << 8 | buf[1]) {
 	case CTRL_RX << 8 | CTRL_RX_PROMISC:
+		if (len != 3)
+			return CTRL_ERR;
+		/* a shared port then gives this device other devices' frames too */
+		for (unsigned p = 0; p < dp->pairs; p++)
+			net_port_set_promisc(v->port[p], buf[2]);
+		return CTRL_OK;
 	case CTRL_RX << 8 | CTRL_RX_ALLMULTI:
-		/* The port sees all traffic of its link anyway: accepted, nothing to do. */
+		/* Every port delivers all multicast: accepted, nothing to do. */
 		return len == 3 ? CTRL_OK : CTRL_ERR;
 	case CTRL_MAC << 8 | CTRL_MAC_TABLE_SET:
 		return CTRL_OK; /* no filtering: every frame of the port goes up */
