@@ -14,6 +14,7 @@
  * endpoint has a Tx queue (shared under a spinlock when there are more
  * endpoints than queues).
  */
+#include "net/dpdk.h"
 #include "net/dpdk_priv.h"
 
 #include <errno.h>
@@ -170,12 +171,19 @@ static int plan(struct dpdk_dev *d, char *err, size_t errlen)
 	 * message at start, which holds 8 (RTE_MP_MAX_FD_NUM): more queues
 	 * overrun it (a stack overflow, even with no secondary process).
 	 */
-	if (info.driver_name && !strcmp(info.driver_name, "net_tap"))
+	if (info.driver_name && !strcmp(info.driver_name, "net_tap")) {
 		nq = RTE_MIN(nq, TAP_MAX_QUEUES);
+		/*
+		 * Its TSO refuses segments of MSS + headers above the MTU (it
+		 * leaves out the Ethernet header), i.e. every full-sized one,
+		 * and it is rte_gso in software anyway: ours does the same.
+		 */
+		info.tx_offload_capa &= ~RTE_ETH_TX_OFFLOAD_TCP_TSO;
+	}
 	if (!nq)
 		return net_err(err, errlen, -ENODEV, "net dpdk:%s: the port has no queues", d->name);
 	d->ntxq = nq;
-	d->nrxq = d->steer == STEER_SW ? 1 : nq;
+	d->nrxq = nq;
 	d->tx_offloads = info.tx_offload_capa & TX_OFFLOADS;
 	d->rx_offloads = info.rx_offload_capa & RX_OFFLOADS;
 	ret = configure(d, err, errlen);
@@ -543,6 +551,20 @@ fail:
 	}
 	free(ep);
 	return ret;
+}
+
+int net_dpdk_info(struct net_port *p, struct net_dpdk_info *out)
+{
+	struct dpdk_ep *ep;
+
+	if (p->ops != &dpdk_ops)
+		return -EINVAL;
+	ep = to_ep(p);
+	out->hw = ep->dev->hw;
+	out->rxq = ep->rxq;
+	out->rx_wire = __atomic_load_n(&ep->dev->stats.rx_wire, __ATOMIC_RELAXED);
+	out->rx_direct = __atomic_load_n(&ep->dev->stats.rx_direct, __ATOMIC_RELAXED);
+	return 0;
 }
 
 static void dev_free(struct dpdk_dev *d)

@@ -8,7 +8,9 @@
 #ifndef IOMED_NET_DPDK_H
 #define IOMED_NET_DPDK_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * @args: EAL arguments separated by spaces (no quoting). iomed adds
@@ -19,5 +21,18 @@
  */
 int net_dpdk_init(const char *args, char *err, size_t errlen);
 void net_dpdk_fini(void);
+
+struct net_port;
+
+/* How a dpdk: port steers, for tests and diagnostics. */
+struct net_dpdk_info {
+	bool hw;            /* rte_flow steering on this ethdev */
+	int rxq;            /* the endpoint's own Rx queue, -1: none */
+	uint64_t rx_wire;   /* frames the ethdev received */
+	uint64_t rx_direct; /* of those, on their owner's own queue */
+};
+
+/* -EINVAL when @p is not a dpdk: port. */
+int net_dpdk_info(struct net_port *p, struct net_dpdk_info *out);
 
 #endif

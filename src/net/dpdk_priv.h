@@ -94,6 +94,7 @@ struct dpdk_ep {
 	/* wire frames not yet given to the PMD */
 	struct rte_mbuf *held[DPDK_BURST];
 	unsigned nheld;
+	unsigned tx_stuck;    /* flushes in a row that sent nothing */
 	/* a GSO frame being segmented for a receiver without TSO */
 	struct rte_mbuf *gso_m;
 	struct net_gso gso;

@@ -23,6 +23,7 @@
 #define ETH_P_IPV6 0x86dd
 #define ETH_P_8021Q 0x8100
 #define ETH_P_8021AD 0x88a8
+#define TX_STUCK_MAX 10000 /* flushes in a row without progress */
 
 static struct dpdk_ep *to_ep(struct net_port *p)
 {
@@ -168,6 +169,16 @@ int dpdk_tx_flush(struct dpdk_ep *ep)
 	n = rte_eth_tx_burst(d->port_id, ep->txq, ep->held, (uint16_t)ep->nheld);
 	rte_spinlock_unlock(&q->lock);
 	dpdk_count(&d->stats.tx_wire, n);
+	ep->tx_stuck = n ? 0 : ep->tx_stuck + 1;
+	if (ep->tx_stuck == TX_STUCK_MAX) {
+		/* a PMD that never takes a frame refuses it: drop it, not the queue */
+		pr_warn_rl("%s: the PMD keeps refusing a frame of %u bytes: dropped",
+			   ep->port.name, ep->held[0]->pkt_len);
+		rte_pktmbuf_free(ep->held[0]);
+		ep->port.stats.tx_drops++;
+		ep->tx_stuck = 0;
+		n = 1;
+	}
 	ep->nheld -= n;
 	memmove(ep->held, ep->held + n, ep->nheld * sizeof(ep->held[0]));
 	return ep->nheld ? -EAGAIN : 0;
