@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NET_SPECS "tap:NAME, dpdk:PORT, loopback, sink or source[:LEN]"
+#define NET_SPECS "tap:NAME, dpdk:PORT, afxdp:IFNAME, loopback, sink or source[:LEN]"
 #define SOURCE_MIN 60 /* ETH_ZLEN: the shortest frame on a wire */
 #define SOURCE_MAX (NET_MAX_FRAME - NET_HDR_LEN)
 
@@ -129,6 +129,8 @@ int net_port_open(const char *spec, struct net_port **out, char *err, size_t err
 	}
 	if (spec_is(spec, "dpdk", &arg))
 		return net_dpdk_open(arg, out, err, errlen);
+	if (spec_is(spec, "afxdp", &arg))
+		return net_afxdp_open(arg, out, err, errlen);
 	if (spec_is(spec, "loopback", &arg)) {
 		ret = no_arg("loopback", arg, err, errlen);
 		return ret ? ret : net_loopback_open(out, err, errlen);
