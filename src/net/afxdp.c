@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +26,11 @@
 #include <unistd.h>
 
 #include <linux/if_link.h>
+#include <stdarg.h>
 #include <xdp/libxdp.h>
 #include <xdp/xsk.h>
+
+#include "core/log.h"
 
 #define AFXDP_FRAMES 4096u
 #define AFXDP_FRAME XSK_UMEM__DEFAULT_FRAME_SIZE
@@ -35,6 +39,7 @@
 
 struct afxdp_port {
 	struct net_port port;
+	int ifindex;
 	struct xsk_umem *umem;
 	struct xsk_socket *xsk;
 	struct xsk_ring_prod fill, tx;
@@ -241,11 +246,62 @@ static int afxdp_set_offloads(struct net_port *p, unsigned offloads)
 	return ret;
 }
 
+/*
+ * XDP sockets per interface: libxdp attaches its redirect program with the
+ * first and, without a bpffs to keep count in, never takes it away; the
+ * last one closed does, or no socket could bind there again.
+ */
+static pthread_mutex_t ifs_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct { int ifindex; unsigned refs; } ifs[16];
+
+static void if_ref(int ifindex)
+{
+	pthread_mutex_lock(&ifs_lock);
+	for (unsigned i = 0; i < sizeof(ifs) / sizeof(ifs[0]); i++) {
+		if (ifs[i].ifindex == ifindex || !ifs[i].refs) {
+			ifs[i].ifindex = ifindex;
+			ifs[i].refs++;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&ifs_lock);
+}
+
+static void detach_default_prog(int ifindex)
+{
+	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
+	struct xdp_program *prog;
+
+	if (libxdp_get_error(mp))
+		return;
+	prog = xdp_multiprog__main_prog(mp);
+	if (xdp_multiprog__is_legacy(mp) && prog && !strcmp(xdp_program__name(prog), "xsk_def_prog"))
+		xdp_multiprog__detach(mp);
+	xdp_multiprog__close(mp);
+}
+
+static void if_unref(int ifindex)
+{
+	bool last = false;
+
+	pthread_mutex_lock(&ifs_lock);
+	for (unsigned i = 0; i < sizeof(ifs) / sizeof(ifs[0]); i++) {
+		if (ifs[i].ifindex == ifindex && ifs[i].refs) {
+			last = !--ifs[i].refs;
+			break;
+		}
+	}
+	if (last)
+		detach_default_prog(ifindex);
+	pthread_mutex_unlock(&ifs_lock);
+}
+
 static void afxdp_destroy(struct net_port *p)
 {
 	struct afxdp_port *x = to_xp(p);
 
 	xsk_socket__delete(x->xsk);
+	if_unref(x->ifindex);
 	xsk_umem__delete(x->umem);
 	munmap(x->area, (size_t)AFXDP_FRAMES * AFXDP_FRAME);
 	free(x->scratch);
@@ -261,6 +317,31 @@ static const struct net_port_ops afxdp_ops = {
 };
 
 /* ---- open ---- */
+
+/* libbpf and libxdp talk on stderr (no bpffs, fallbacks): into the debug log. */
+static int quiet(const char *fmt, va_list ap)
+{
+	char line[256];
+
+	if (!log_enabled(LOG_DEBUG))
+		return 0;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	line[strcspn(line, "\n")] = '\0';
+	pr_debug("afxdp: %s", line);
+	return 0;
+}
+
+static int xdp_print(enum libxdp_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	return quiet(fmt, ap);
+}
+
+static int bpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	return quiet(fmt, ap);
+}
 
 /* "IFNAME[:queue=N]" */
 static int parse(const char *arg, char *ifname, unsigned *queue, char *err, size_t errlen)
@@ -366,6 +447,8 @@ int net_afxdp_open(const char *arg, struct net_port **out, char *err, size_t err
 		return ret;
 	if (!if_nametoindex(ifname))
 		return net_err(err, errlen, -ENODEV, "net afxdp:%s: no such interface", ifname);
+	libxdp_set_print(xdp_print);
+	libbpf_set_print(bpf_print);
 	x = calloc(1, sizeof(*x));
 	if (x)
 		x->scratch = malloc(NET_MAX_FRAME);
@@ -378,6 +461,8 @@ int net_afxdp_open(const char *arg, struct net_port **out, char *err, size_t err
 		ret = socket_setup(x, ifname, queue, err, errlen);
 	if (ret)
 		goto fail;
+	x->ifindex = (int)if_nametoindex(ifname);
+	if_ref(x->ifindex);
 	frames_setup(x);
 	snprintf(name, sizeof(name), "afxdp:%s:%u", ifname, queue);
 	net_port_init(&x->port, &afxdp_ops, name);

@@ -18,10 +18,10 @@ PMDS=$(dirname "$(ls /usr/lib/*/dpdk/pmds-*/librte_net_tap.so.* 2>/dev/null | he
 files=("$PROBE:/bin/dpdk_probe")
 plugins=()
 for p in net_tap bus_vdev mempool_ring; do
-	f=$(ls "$PMDS"/librte_${p}.so.* 2>/dev/null | head -n1)
-	[ -n "$f" ] || vm_die "no $p plugin in $PMDS"
+	f=$PMDS/librte_${p}.so
+	[ -e "$f" ] || vm_die "no $p plugin in $PMDS"
 	plugins+=("$f")
-	files+=("$f:$f")
+	files+=("$f:$f") # EAL loads *.so and *.so.ABI from its PMD folder
 done
 for lib in $(ldd "$PROBE" "${plugins[@]}" | awk '/=> \// { print $3 } /^\t\/[^ ]*ld-linux/ { print $1 }' | sort -u); do
 	files+=("$lib:$lib")
