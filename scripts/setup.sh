@@ -13,6 +13,9 @@ PACKAGES=(
 	debian-archive-keyring ca-certificates busybox-static cpio gzip xz-utils zstd kmod
 	# tests and benchmarks
 	iproute2 procps util-linux python3
+	# packet ports: DPDK 22.11 (EAL, ethdev, rte_flow; its PMDs, tap and af_packet among them, and
+	# their plugins), libxdp and libbpf for AF_XDP (libxdp1 ships the redirect program)
+	libdpdk-dev libxdp-dev libbpf-dev
 )
 
 missing=()
