@@ -5,7 +5,7 @@
 # out-of-memory fails that fuzzer. Ends with the line "N passed, N failed".
 #   scripts/fuzz.sh                  every fuzzer, 30 s each (FUZZ_SECONDS overrides)
 #   scripts/fuzz.sh long             every fuzzer, 10 min each
-#   scripts/fuzz.sh [long] NAME...   only these (session, dma, validate, testdev)
+#   scripts/fuzz.sh [long] NAME...   only these (session, dma, validate, testdev, iavf)
 # New corpus entries go to build-fuzz/corpus/<fuzzer>/, findings to
 # build-fuzz/artifacts/<fuzzer>/, logs to build-fuzz/logs/<fuzzer>.log.
 set -uo pipefail
@@ -19,7 +19,7 @@ if [ "${1:-}" = long ]; then
 	shift
 fi
 fuzzers=("$@")
-[ ${#fuzzers[@]} -gt 0 ] || fuzzers=(session dma validate testdev)
+[ ${#fuzzers[@]} -gt 0 ] || fuzzers=(session dma validate testdev iavf)
 
 fail_all() {
 	echo "$1"

@@ -6,7 +6,7 @@ set -euo pipefail
 
 PACKAGES=(
 	# build
-	gcc libc6-dev meson ninja-build pkg-config libjson-c-dev
+	gcc libc6-dev meson ninja-build pkg-config libjson-c-dev libseccomp-dev
 	# unit tests (and their sanitizer runtime)
 	libcmocka-dev libasan8 libubsan1
 	# test bed: private apt fetch of QEMU and the guest kernel, busybox initramfs

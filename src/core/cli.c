@@ -23,6 +23,9 @@ void cli_usage(FILE *out)
 		"Options:\n"
 		"  --device SPEC       serve a device (repeatable); SPEC follows QEMU's -device syntax\n"
 		"  --log-level LEVEL   error, warn, info (default), debug or trace\n"
+		"  --isolate           run each device in its own process, without privileges,\n"
+		"                      in a seccomp sandbox; a crashed device is restarted\n"
+		"  --user USER         with --isolate, as root: device processes run as USER\n"
 		"  --dpdk \"ARGS\"       start DPDK's EAL with ARGS (space-separated) for dpdk: ports\n"
 		"  -h, --help          show this help\n"
 		"  -V, --version       show the version\n"
@@ -36,17 +39,33 @@ void cli_usage(FILE *out)
 		"  socket=PATH   Unix socket to listen on (required)\n"
 		"  id=NAME       name used in logs (default devN)\n"
 		"\n"
-		"SIGINT or SIGTERM stop the daemon and remove its sockets.\n"
+		"SIGINT or SIGTERM stop the daemon and remove its sockets; SIGUSR2 logs every\n"
+		"device's message counters.\n"
+		"SIGUSR1 resets every\n"
+		"device that has a device-side reset (iavf: a VF reset the guest recovers from).\n"
 		"Exit status: 0 clean stop, 1 runtime error, 2 bad command line.\n");
 }
 
-enum { OPT_DEVICE = 256, OPT_LOG_LEVEL, OPT_DPDK };
+enum { OPT_DEVICE = 256, OPT_LOG_LEVEL, OPT_ISOLATE, OPT_USER, OPT_DPDK };
+
+/* DPDK or AF_XDP in use: a port several devices (or queues) share in one process. */
+static bool shared_ports(const struct cli *cli)
+{
+	if (cli->dpdk_args)
+		return true;
+	for (unsigned i = 0; i < cli->ndevices; i++)
+		if (strstr(cli->device_specs[i], "net=dpdk:") || strstr(cli->device_specs[i], "net=afxdp:"))
+			return true;
+	return false;
+}
 
 int cli_parse(struct cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "device", required_argument, NULL, OPT_DEVICE },
 		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+		{ "isolate", no_argument, NULL, OPT_ISOLATE },
+		{ "user", required_argument, NULL, OPT_USER },
 		{ "dpdk", required_argument, NULL, OPT_DPDK },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -74,6 +93,12 @@ int cli_parse(struct cli *cli, int argc, char **argv)
 				return -EINVAL;
 			}
 			break;
+		case OPT_ISOLATE:
+			cli->isolate = true;
+			break;
+		case OPT_USER:
+			cli->user = optarg;
+			break;
 		case OPT_DPDK:
 			cli->dpdk_args = optarg;
 			break;
@@ -98,6 +123,15 @@ int cli_parse(struct cli *cli, int argc, char **argv)
 	}
 	if (!cli->ndevices) {
 		fprintf(stderr, "iomed: no --device given (see iomed --help)\n");
+		return -EINVAL;
+	}
+	if (cli->isolate && shared_ports(cli)) {
+		fprintf(stderr, "iomed: --dpdk and dpdk:/afxdp: ports live in the daemon's own process "
+			"(their devices share them): not with --isolate\n");
+		return -EINVAL;
+	}
+	if (cli->user && !cli->isolate) {
+		fprintf(stderr, "iomed: --user works with --isolate only\n");
 		return -EINVAL;
 	}
 	return 0;

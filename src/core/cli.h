@@ -2,6 +2,7 @@
 #ifndef IOMED_CORE_CLI_H
 #define IOMED_CORE_CLI_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "core/log.h"
@@ -16,6 +17,8 @@ struct cli {
 	const char *device_specs[CLI_MAX_DEVICES];
 	unsigned ndevices;
 	const char *dpdk_args; /* --dpdk: EAL arguments, NULL when not given */
+	bool isolate;     /* --isolate: one sandboxed process per device */
+	const char *user; /* --user: the isolated processes' user, NULL to keep ours */
 };
 
 /* Returns 0 or -EINVAL after printing what is wrong to stderr. */

@@ -2,7 +2,8 @@
 /*
  * The daemon: one server thread per device, so a client that misbehaves
  * or stalls holds up nobody but its own device. The main thread only waits
- * for signals.
+ * for signals: SIGINT/SIGTERM stop, SIGUSR1 asks every device that can for
+ * a device-side reset (until the control socket offers one per device).
  */
 #include "core/daemon.h"
 
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/isolate.h"
 #include "core/opts.h"
 #include "devices/device.h"
 #include "net/dpdk.h"
@@ -24,12 +26,13 @@ struct daemon_device {
 	struct vfu_server *srv;
 	pthread_t thread;
 	bool running;
+	bool unavailable; /* its backend could not be opened: not served */
 };
 
 static int configure(struct daemon_device *d, const char *spec, unsigned index,
 		     const struct daemon_device *all)
 {
-	char err[256] = "";
+	char err[512] = "";
 	const char *socket, *id, *unused;
 	int ret;
 
@@ -58,7 +61,7 @@ static int configure(struct daemon_device *d, const char *spec, unsigned index,
 		pr_err("--device %s: socket=PATH is required", spec);
 		return -EINVAL;
 	}
-	for (unsigned i = 0; i < index; i++) {
+	for (unsigned i = 0; all && i < index; i++) {
 		if (!strcmp(all[i].dev.id, d->dev.id)) {
 			pr_err("--device %s: id '%s' is used twice", spec, d->dev.id);
 			return -EINVAL;
@@ -71,7 +74,15 @@ static int configure(struct daemon_device *d, const char *spec, unsigned index,
 	ret = d->dev.model->create(&d->dev, &d->opts, err, sizeof(err));
 	if (ret) {
 		pr_err("device %s (%s): %s", d->dev.id, d->opts.model, err);
-		return ret;
+		/*
+		 * A well-formed device whose backend is not there (a host device
+		 * not bound to vfio-pci, an upstream server not listening) costs
+		 * only itself: the others are served.
+		 */
+		if (ret == -EINVAL)
+			return ret;
+		pr_err("device %s: not served", d->dev.id);
+		d->unavailable = true;
 	}
 	unused = opts_first_unused(&d->opts);
 	if (unused) {
@@ -94,6 +105,14 @@ static int start_server(struct daemon_device *d)
 	}
 	pr_info("device %s (%s) listening on %s", d->dev.id, d->opts.model, socket);
 	return 0;
+}
+
+static bool serving_any(const struct daemon_device *devs, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (!devs[i].unavailable)
+			return true;
+	return false;
 }
 
 static void *server_thread(void *arg)
@@ -134,7 +153,33 @@ static int start_dpdk(const char *args)
 	return -1;
 }
 
-static int wait_for_signal(void)
+/* SIGUSR2: every device's message counters, one log line each. */
+static void dump_stats(const struct daemon_device *devs, unsigned n)
+{
+	char buf[512];
+
+	for (unsigned i = 0; i < n; i++) {
+		if (!devs[i].running)
+			continue;
+		pr_info("device %s stats: %s", devs[i].dev.id,
+			vfu_stats_format(vfu_server_stats(devs[i].srv), buf, sizeof(buf)));
+	}
+}
+
+/* SIGUSR1: a device-side reset of every device that has one (iavf: a VF reset). */
+static void reset_devices(struct daemon_device *devs, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		const struct iomed_model *m = devs[i].dev.model;
+
+		if (m && m->reset_request && devs[i].dev.vfu) {
+			pr_info("device %s: reset requested", devs[i].dev.id);
+			m->reset_request(&devs[i].dev);
+		}
+	}
+}
+
+static int wait_for_signal(struct daemon_device *devs, unsigned n)
 {
 	sigset_t set;
 	int sig;
@@ -142,22 +187,35 @@ static int wait_for_signal(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
-	while (sigwait(&set, &sig))
-		;
-	return sig;
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	for (;;) {
+		if (sigwait(&set, &sig))
+			continue;
+		if (sig == SIGUSR1)
+			reset_devices(devs, n);
+		else if (sig == SIGUSR2)
+			dump_stats(devs, n);
+		else
+			return sig;
+	}
 }
 
 int daemon_run(const struct cli *cli)
 {
 	struct daemon_device *devs;
-	unsigned n = cli->ndevices;
+	unsigned n = cli->ndevices, served = 0;
 	int status = 0, sig;
 	sigset_t set;
 
+	if (cli->isolate)
+		return isolate_run(cli);
 	/* Threads inherit this mask: only the main thread takes the signals. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -169,24 +227,75 @@ int daemon_run(const struct cli *cli)
 	for (unsigned i = 0; i < n && !status; i++)
 		if (configure(&devs[i], cli->device_specs[i], i, devs))
 			status = 2;
+	if (!status && !serving_any(devs, n)) {
+		pr_err("no device could be served");
+		status = 1;
+	}
 	for (unsigned i = 0; i < n && !status; i++)
-		if (start_server(&devs[i]))
+		if (!devs[i].unavailable && start_server(&devs[i]))
 			status = 1;
 	for (unsigned i = 0; i < n && !status; i++) {
+		if (devs[i].unavailable)
+			continue;
 		if (pthread_create(&devs[i].thread, NULL, server_thread, &devs[i])) {
 			pr_err("device %s: cannot start its thread", devs[i].dev.id);
 			status = 1;
 			break;
 		}
 		devs[i].running = true;
+		served++;
 	}
 	if (!status) {
-		pr_info("serving %u device%s", n, n == 1 ? "" : "s");
-		sig = wait_for_signal();
+		pr_info("serving %u device%s", served, served == 1 ? "" : "s");
+		sig = wait_for_signal(devs, n);
 		pr_info("%s: stopping", strsignal(sig));
 	}
 	teardown(devs, n);
 	free(devs);
 	net_dpdk_fini();
 	return status;
+}
+
+/* ---- one device served by the calling process (core/isolate.c) ---- */
+
+int daemon_device_create(struct daemon_device **out, const char *spec, unsigned index)
+{
+	struct daemon_device *d = calloc(1, sizeof(*d));
+	int ret;
+
+	if (!d)
+		return -ENOMEM;
+	ret = configure(d, spec, index, NULL);
+	if (ret) {
+		daemon_device_free(d);
+		return ret;
+	}
+	*out = d;
+	return 0;
+}
+
+int daemon_device_listen(struct daemon_device *d)
+{
+	return start_server(d);
+}
+
+const char *daemon_device_id(const struct daemon_device *d)
+{
+	return d->dev.id;
+}
+
+const char *daemon_device_socket(struct daemon_device *d)
+{
+	return opts_get(&d->opts, "socket");
+}
+
+struct vfu_server *daemon_device_server(const struct daemon_device *d)
+{
+	return d->srv;
+}
+
+void daemon_device_free(struct daemon_device *d)
+{
+	teardown(d, 1);
+	free(d);
 }

@@ -23,6 +23,11 @@ struct iomed_model {
 	/* Consume the options the model knows; fill dev->vfu and dev->state. */
 	int (*create)(struct iomed_device *dev, struct opts *o, char *err, size_t errlen);
 	void (*destroy)(struct iomed_device *dev);
+	/*
+	 * Optional: reset the device from the device side (a VF reset the
+	 * guest driver recovers from). Any thread but the device's own.
+	 */
+	int (*reset_request)(struct iomed_device *dev);
 };
 
 const struct iomed_model *iomed_model_find(const char *name);

@@ -5,10 +5,14 @@
 
 extern const struct iomed_model testdev_model;
 extern const struct iomed_model virtio_net_model;
+extern const struct iomed_model passthrough_model;
+extern const struct iomed_model iavf_model;
 
 static const struct iomed_model *const models[] = {
 	&testdev_model,
 	&virtio_net_model,
+	&passthrough_model,
+	&iavf_model,
 	NULL,
 };
 

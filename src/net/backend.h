@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "net/flow.h"
+#include "net/iov.h"
 #include "net/port.h"
 
 #define NET_HDR_LEN sizeof(struct net_hdr)
@@ -34,26 +36,6 @@ int net_err(char *err, size_t errlen, int ret, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* Validates NET_OFFLOAD_* bits as set_offloads must (0 or -EINVAL). */
 int net_offloads_check(unsigned offloads);
-
-/* Total length of @iov; SIZE_MAX if it overflows. */
-size_t net_iov_len(const struct iovec *iov, int iovcnt);
-/* Copies up to @len bytes out of / into @iov; returns the count copied. */
-size_t net_iov_gather(void *dst, size_t len, const struct iovec *iov, int iovcnt);
-size_t net_iov_scatter(const struct iovec *iov, int iovcnt, const void *src, size_t len);
-/* The same from byte @off of @iov on. */
-size_t net_iov_gather_at(void *dst, size_t len, const struct iovec *iov, int iovcnt, size_t off);
-size_t net_iov_scatter_at(const struct iovec *iov, int iovcnt, size_t off, const void *src,
-			  size_t len);
-
-/*
- * Completes the checksum a NEEDS_CSUM frame left to the port, in place:
- * @frame starts with the net_hdr. Clears NEEDS_CSUM. -EINVAL if csum_start
- * and csum_offset point outside the frame.
- */
-int net_csum_complete(uint8_t *frame, size_t len);
-/* One's complement sum of @len bytes into @sum, folded to 16 bits (not complemented). */
-uint32_t net_csum_add(uint32_t sum, const uint8_t *p, size_t len);
-uint16_t net_csum_fold(uint32_t sum);
 
 /*
  * Software segmentation of a TCP GSO frame (gso.c), for ports and receivers

@@ -6,6 +6,7 @@
  * complement sum from csum_start to the end of the frame finishes it.
  */
 #include "net/backend.h"
+#include "net/flow.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -49,4 +50,15 @@ int net_csum_complete(uint8_t *frame, size_t len)
 	frame[field + 1] = res & 0xff;
 	frame[0] = h.flags & ~NET_HDR_F_NEEDS_CSUM;
 	return 0;
+}
+
+uint32_t net_crc32c(uint32_t crc, const uint8_t *p, size_t len)
+{
+	/* Bitwise (Castagnoli, reflected): SCTP is rare enough not to want a table. */
+	while (len--) {
+		crc ^= *p++;
+		for (int k = 0; k < 8; k++)
+			crc = crc >> 1 ^ (0x82f63b78u & (0u - (crc & 1)));
+	}
+	return crc;
 }

@@ -4,8 +4,10 @@
  * accepted, so sizes, indices and ranges are already known to be good.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -82,16 +84,43 @@ static long do_version(struct vfu_session *s, const struct vfu_request *req,
 	return sizeof(*out) + n + 1;
 }
 
+/* Tell a device that maps guest memory elsewhere too; undo the map if it cannot. */
+static int notify_dma_map(struct vfu_device *dev, const struct vfu_dma_map *m, int fd)
+{
+	int i = vfu_dma_find(&dev->dma, m->addr);
+	int ret;
+
+	ret = dev->ops->dma_map(dev->opaque, &dev->dma.regions[i], fd);
+	if (ret)
+		vfu_dma_remove(&dev->dma, m->addr, m->size, NULL, NULL);
+	return ret;
+}
+
 static long do_dma_map(struct vfu_session *s, const struct vfu_request *req)
 {
 	const struct vfu_dma_map *m = req->payload;
-	int fd = -1;
+	struct vfu_device *dev = s->dev;
+	int fd = -1, keep = -1, ret;
 
 	if (req->nfds) {
 		fd = req->fds[0];
 		req->fds[0] = -1; /* the table owns it now, on error too */
 	}
-	return vfu_dma_add(&s->dev->dma, m->addr, m->size, fd, m->offset, m->flags);
+	/* The table closes its fd once mapped; the device may need the file after that. */
+	if (dev->ops->dma_map && fd >= 0) {
+		keep = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (keep < 0) {
+			ret = -errno;
+			close(fd);
+			return ret;
+		}
+	}
+	ret = vfu_dma_add(&dev->dma, m->addr, m->size, fd, m->offset, m->flags);
+	if (!ret && dev->ops->dma_map)
+		ret = notify_dma_map(dev, m, keep);
+	if (keep >= 0)
+		close(keep);
+	return ret;
 }
 
 void vfu_notify_dma_unmap(void *opaque, uint64_t addr, uint64_t size)
@@ -220,6 +249,10 @@ static long do_set_irqs(struct vfu_session *s, const struct vfu_request *req)
 	struct vfu_device *dev = s->dev;
 	int ret;
 
+	/* The device hands the eventfds on: they stay ours and close with the message. */
+	if (dev->ops->set_irqs)
+		return dev->ops->set_irqs(dev->opaque, set, req->len - sizeof(*set), req->fds,
+					  req->nfds);
 	ret = vfu_irqs_set(&dev->irq, set, set->data, req->len - sizeof(*set), req->fds,
 			   req->nfds);
 	if (ret)

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -36,7 +37,8 @@ struct vfu_server {
 	int64_t listen_paused_until; /* accept failed for want of fds: retry then */
 	bool active;
 	struct vfu_session session;
-	struct vfu_stats stats;
+	struct vfu_stats own_stats;
+	struct vfu_stats *stats; /* own_stats, or where vfu_server_set_stats put them */
 };
 
 enum { EV_LISTEN = 1, EV_STOP, EV_SESSION, EV_RESAMPLE };
@@ -94,9 +96,27 @@ void vfu_device_fini_tables(struct vfu_device *dev)
 	vfu_irqs_fini(&dev->irq);
 }
 
+/* A device that takes SET_IRQS itself lets go of every eventfd of the client. */
+static void disable_device_irqs(struct vfu_device *dev)
+{
+	struct vfu_irq_set off = {
+		.argsz = sizeof(off),
+		.flags = VFU_IRQ_SET_DATA_NONE | VFU_IRQ_SET_ACTION_TRIGGER,
+	};
+
+	for (unsigned i = 0; i < VFU_PCI_NUM_IRQS; i++) {
+		if (!dev->irqs[i].count)
+			continue;
+		off.index = i;
+		dev->ops->set_irqs(dev->opaque, &off, 0, NULL, 0);
+	}
+}
+
 void vfu_device_client_gone(struct vfu_device *dev)
 {
 	vfu_device_quiesce(dev);
+	if (dev->ops->set_irqs)
+		disable_device_irqs(dev);
 	vfu_dma_remove_all(&dev->dma, vfu_notify_dma_unmap, dev);
 	vfu_irqs_reset(&dev->irq);
 	dev->ops->reset(dev->opaque);
@@ -114,6 +134,7 @@ int vfu_server_create(struct vfu_server **out, const char *path, struct vfu_devi
 	if (!srv)
 		return -ENOMEM;
 	srv->dev = dev;
+	srv->stats = &srv->own_stats;
 	srv->listen_fd = srv->stop_fd = srv->epoll_fd = -1;
 	srv->watched_resample_fd = -1;
 	srv->session.fd = -1;
@@ -217,7 +238,7 @@ static void session_begin(struct vfu_server *srv)
 		srv->listen_paused_until = vfu_now_ms() + LISTEN_BACKOFF_MS;
 		return;
 	}
-	if (vfu_session_init(&srv->session, fd, srv->dev, &srv->stats) ||
+	if (vfu_session_init(&srv->session, fd, srv->dev, srv->stats) ||
 	    epoll_set(srv->epoll_fd, EPOLL_CTL_ADD, fd, EV_SESSION)) {
 		pr_err("%s: cannot start a session", srv->dev->name);
 		vfu_session_fini(&srv->session);
@@ -225,7 +246,7 @@ static void session_begin(struct vfu_server *srv)
 	}
 	epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, srv->listen_fd, NULL);
 	srv->active = true;
-	srv->stats.sessions++;
+	srv->stats->sessions++;
 	pr_info("%s: client connected", srv->dev->name);
 }
 
@@ -246,6 +267,12 @@ static void session_end(struct vfu_server *srv, int why)
 		epoll_set(srv->epoll_fd, EPOLL_CTL_ADD, srv->listen_fd, EV_LISTEN);
 	pr_info("%s: client disconnected (%s); ready for the next one", dev->name,
 		why == -ECONNRESET ? "closed" : strerror(-why));
+	if (log_enabled(LOG_INFO)) {
+		char buf[512];
+
+		pr_info("%s: messages so far: %s", dev->name,
+			vfu_stats_format(srv->stats, buf, sizeof(buf)));
+	}
 }
 
 /* How long epoll may sleep: until a session deadline or the listener's back-off. */
@@ -338,5 +365,28 @@ void vfu_server_destroy(struct vfu_server *srv)
 
 const struct vfu_stats *vfu_server_stats(const struct vfu_server *srv)
 {
-	return &srv->stats;
+	return srv->stats;
+}
+
+void vfu_server_set_stats(struct vfu_server *srv, struct vfu_stats *stats)
+{
+	srv->stats = stats;
+}
+
+const char *vfu_stats_format(const struct vfu_stats *st, char *buf, size_t len)
+{
+	size_t n;
+	int w;
+
+	w = snprintf(buf, len, "sessions=%llu errors=%llu bad=%llu",
+		     (unsigned long long)st->sessions, (unsigned long long)st->errors,
+		     (unsigned long long)st->bad_msgs);
+	for (unsigned c = 0; c < VFU_CMD_MAX && w >= 0; c++) {
+		n = strlen(buf);
+		if (!st->msgs[c] || n >= len)
+			continue;
+		w = snprintf(buf + n, len - n, " %s=%llu", vfu_cmd_name(c),
+			     (unsigned long long)st->msgs[c]);
+	}
+	return buf;
 }

@@ -48,6 +48,25 @@ struct vfu_device_ops {
 	/* SET_IRQS changed the table of @index. Optional. */
 	void (*irqs_changed)(void *opaque, unsigned index);
 	/*
+	 * Optional, for devices whose memory accesses happen elsewhere (an
+	 * IOMMU, another server): DMA_MAP added @r to the table; @fd is the
+	 * client's file (-1 when it sent none), open for the call only. A
+	 * non-zero return takes the map out of the table again and is the
+	 * client's error. @r is valid for the call only; dma_unmap still
+	 * announces its removal.
+	 */
+	int (*dma_map)(void *opaque, const struct vfu_dma_region *r, int fd);
+	/*
+	 * Optional: the device takes SET_IRQS itself (passthrough hands the
+	 * client's eventfds to its backend) and the server's IRQ table stays
+	 * empty. @set was validated; @set->data holds @data_len bytes, @fds
+	 * the @nfds eventfds, which stay the server's (dup what you keep).
+	 * When the client goes, it is called with count 0 (DATA_NONE|TRIGGER)
+	 * for every index that has vectors.
+	 */
+	int (*set_irqs)(void *opaque, const struct vfu_irq_set *set, size_t data_len,
+			const int *fds, unsigned nfds);
+	/*
 	 * Optional, for devices with threads of their own (datapath pollers):
 	 * quiesce returns once no other thread of the device touches guest
 	 * memory, the DMA table or the IRQ table; resume lets them go on. The
@@ -86,13 +105,22 @@ void vfu_device_fini_tables(struct vfu_device *dev);
  */
 void vfu_device_client_gone(struct vfu_device *dev);
 
-/* Per-command counters (also used by later layers for stats). */
+/*
+ * Per-command counters (also used by later layers for stats). Written by
+ * the server thread only; another thread may read them for a dump.
+ */
 struct vfu_stats {
 	uint64_t msgs[VFU_CMD_MAX];
 	uint64_t errors;
 	uint64_t sessions;
 	uint64_t bad_msgs;
 };
+
+/*
+ * "sessions=1 errors=0 bad=0 VERSION=1 DMA_MAP=4 ..." (commands never seen
+ * left out) into @buf; returns @buf.
+ */
+const char *vfu_stats_format(const struct vfu_stats *st, char *buf, size_t len);
 
 /*
  * Bind @path (an existing stale socket file is replaced; any other file is
@@ -107,5 +135,11 @@ void vfu_server_stop(struct vfu_server *srv);
 /* Closes the listener, removes the socket file, frees. */
 void vfu_server_destroy(struct vfu_server *srv);
 const struct vfu_stats *vfu_server_stats(const struct vfu_server *srv);
+/*
+ * Count in @stats, from the values it holds, instead of the server's own
+ * counters: memory the caller owns, e.g. shared with a supervisor process
+ * that outlives this one. Call before vfu_server_run.
+ */
+void vfu_server_set_stats(struct vfu_server *srv, struct vfu_stats *stats);
 
 #endif

@@ -237,3 +237,72 @@ write(f"{TOP}/corpus/fuzz_testdev/intx", b"\x00\x80\x00" + b"".join([
     b"\x07\x30", t_w(7, 4, struct.pack("<H", 0x404)), t_w(0, 0x10, struct.pack("<I", 1)),
     b"\x07\x20", t_w(7, 4, struct.pack("<H", 0x4)),
 ]))
+
+# --- fuzz_iavf: registers, guest memory, virtchnl messages, polls ---------
+GPA_IAVF = 0x100000
+
+
+def i_w(reg, val):                 # op 0: register write
+    return b"\x00" + struct.pack("<HI", reg // 4, val)
+
+
+def i_r(reg):                      # op 1: register read
+    return b"\x01" + struct.pack("<H", reg // 4)
+
+
+def i_poke(off, data):             # op 3: guest memory
+    return b"\x03" + struct.pack("<HB", off, len(data)) + data
+
+
+def i_msg(op, payload=b""):        # op 4: a virtchnl message at the ATQ head
+    return b"\x04" + struct.pack("<IH", op, len(payload)) + payload
+
+
+def arq_desc(i):                   # a posted ARQ buffer at RAM + 0x10000 + i * 4 KiB
+    return struct.pack("<HHHHIIIIII", 0x1200, 0, 4096, 0, 0, 0, 0, 0, 0,
+                       GPA_IAVF + 0x10000 + i * 4096)
+
+
+def qpair(q, tx, rx):
+    txq = struct.pack("<HHHHQQ", 1, q, 64, 0, GPA_IAVF + tx, 0)
+    rxq = struct.pack("<HHIHHIIBBBBQiI", 1, q, 64, 0, 0, 2048, 1534, 0, 0, 0, 0,
+                      GPA_IAVF + rx, 0, 0)
+    return txq + rxq
+
+
+ARQ_SETUP = b"".join([i_poke(0x1000 + 32 * i, arq_desc(i)) for i in range(8)] + [
+    i_w(0x7400, 0), i_w(0x7000, 0), i_w(0x8000, 8 | 1 << 31),
+    i_w(0x6C00, GPA_IAVF + 0x1000), i_w(0x6000, 0), i_w(0x7000, 7),
+    i_w(0x5C00, 0x19), i_w(0x5000, 1 << 30)])
+BRING_UP = b"".join([
+    ARQ_SETUP,
+    i_msg(1, struct.pack("<II", 1, 1)),
+    i_msg(3, struct.pack("<I", 0x1 | 0x10000 | 0x80000 | 0x80)),
+    i_msg(6, struct.pack("<HHI", 1, 1, 0) + qpair(0, 0x4000, 0x6000) + bytes(64)),
+    i_msg(7, struct.pack("<H", 2) + struct.pack("<HHHHHH", 1, 1, 1, 1, 0, 1) +
+          struct.pack("<HHHHHH", 1, 0, 0, 0, 0, 0) + bytes(12)),
+    i_msg(8, struct.pack("<HHII", 1, 0, 1, 1)),
+    i_w(0x3800, 0x19),
+])
+FRAME = (b"\x02\x00\x00\x00\x00\x02\x52\x54\x00\x00\x00\x01\x08\x00" +
+         bytes([0x45, 0, 0, 46, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]) +
+         struct.pack(">HHHH", 1234, 80, 26, 0) + bytes(range(18)))
+TRAFFIC = b"".join([
+    i_poke(0x6000 + 32 * i, struct.pack("<QQQQ", GPA_IAVF + 0xa000 + 2048 * i, 0, 0, 0))
+    for i in range(4)] + [
+    i_w(0x2000, 4),
+    i_poke(0x9000, FRAME),
+    i_poke(0x4000, struct.pack("<QQ", GPA_IAVF + 0x9000,
+                               0x3 << 4 | 0x300 << 4 | 0x40 << 4 | (7 | 5 << 7) << 16 |
+                               len(FRAME) << 34)),
+    i_w(0x0000, 1), b"\x02", b"\x02", i_r(0x7400), i_r(0x4800),
+])
+write(f"{TOP}/corpus/fuzz_iavf/bring-up", b"\x00" + BRING_UP + b"\x02" + i_r(0x8800))
+write(f"{TOP}/corpus/fuzz_iavf/traffic", b"\x00" + BRING_UP + TRAFFIC)
+write(f"{TOP}/corpus/fuzz_iavf/rss-vlan", b"\x00" + BRING_UP + b"".join([
+    i_msg(23, struct.pack("<HH", 1, 52) + bytes(range(52))),
+    i_msg(24, struct.pack("<HH", 1, 64) + bytes(64)),
+    i_msg(12, struct.pack("<HHHH", 1, 1, 100, 0)),
+    i_msg(27), i_msg(14, struct.pack("<HH", 1, 3)), i_msg(15, struct.pack("<HHII", 1, 0, 0, 0)),
+    TRAFFIC, i_msg(9, struct.pack("<HHII", 1, 0, 1, 1)), i_msg(2), b"\x05", b"\x06", b"\x07",
+]))

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "daemon.h"
 
+#include "vfio-user/wire.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +32,13 @@ const char *test_daemon_binary(void)
 	return bin && *bin ? bin : "build/iomed";
 }
 
+bool test_daemon_isolated(void)
+{
+	const char *v = getenv("IOMED_TEST_ISOLATE");
+
+	return v && !strcmp(v, "1");
+}
+
 /*
  * A sanitizer report must end the daemon (so the tests see it die), not
  * scroll by in a log nobody reads. meson test sets these too; keep theirs.
@@ -46,6 +55,7 @@ int test_daemon_prepare(struct test_daemon *d, unsigned ndev)
 		return -EINVAL;
 	memset(d, 0, sizeof(*d));
 	d->ndev = ndev;
+	d->isolate = test_daemon_isolated();
 	snprintf(d->dir, sizeof(d->dir), "/tmp/iomed-it.XXXXXX");
 	if (!mkdtemp(d->dir))
 		return -errno;
@@ -58,16 +68,31 @@ int test_daemon_prepare(struct test_daemon *d, unsigned ndev)
 int test_daemon_launch(struct test_daemon *d)
 {
 	const char *bin = test_daemon_binary();
-	char specs[2][200];
-	char *argv[8];
+	char *argv[24];
 	unsigned argc = 0;
 	struct stat old[2];
 
 	argv[argc++] = (char *)bin;
+	if (d->isolate)
+		argv[argc++] = "--isolate";
+	if (d->extra_arg)
+		argv[argc++] = (char *)d->extra_arg;
 	for (unsigned i = 0; i < d->ndev; i++) {
-		snprintf(specs[i], sizeof(specs[i]), "testdev,socket=%s,id=td%u", d->socket[i], i);
+		char spec[sizeof(d->spec[i])];
+
+		/* built aside: gcc sees d->socket and d->spec in one object (-Wrestrict) */
+		if (!d->spec[i][0]) {
+			snprintf(spec, sizeof(spec), "testdev,socket=%s,id=td%u%s%s", d->socket[i], i,
+				 d->dev_opts ? "," : "", d->dev_opts ? d->dev_opts : "");
+			memcpy(d->spec[i], spec, sizeof(spec));
+		}
 		argv[argc++] = "--device";
-		argv[argc++] = specs[i];
+		argv[argc++] = d->spec[i];
+	}
+	for (unsigned i = 0; d->extra && d->extra[i]; i++) {
+		if (argc >= sizeof(argv) / sizeof(argv[0]) - 3)
+			return -E2BIG;
+		argv[argc++] = (char *)d->extra[i];
 	}
 	argv[argc++] = "--log-level";
 	argv[argc++] = "debug";
@@ -228,14 +253,105 @@ int test_daemon_stop(struct test_daemon *d)
 	return test_daemon_stop_within(d, -1);
 }
 
-int test_daemon_fd_count(const struct test_daemon *d)
+/* Fields 4 (ppid), 14 and 15 (utime, stime) of /proc/PID/stat; -errno. */
+static int proc_stat(pid_t pid, pid_t *ppid, unsigned long *utime, unsigned long *stime)
+{
+	char path[64], buf[1024], *p;
+	ssize_t n;
+	int fd, pp;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	/* After "pid (comm)": state is field 3. */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &pp, utime,
+			 stime) != 3)
+		return -EIO;
+	*ppid = pp;
+	return 0;
+}
+
+static pid_t proc_ppid(pid_t pid)
+{
+	unsigned long u, s;
+	pid_t ppid;
+
+	return proc_stat(pid, &ppid, &u, &s) ? -1 : ppid;
+}
+
+static bool proc_comm_is(pid_t pid, const char *want)
+{
+	char path[64], comm[32] = "";
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, comm, sizeof(comm) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	comm[n] = '\0';
+	comm[strcspn(comm, "\n")] = '\0';
+	return !strcmp(comm, want);
+}
+
+/* The daemon, and with --isolate its device processes: their pids, at most @max. */
+static int daemon_pids(const struct test_daemon *d, pid_t *pids, int max)
+{
+	struct dirent *e;
+	int n = 0;
+	DIR *dir;
+
+	pids[n++] = d->pid;
+	if (!d->isolate)
+		return n;
+	dir = opendir("/proc");
+	if (!dir)
+		return n;
+	while ((e = readdir(dir)) && n < max) {
+		pid_t pid = (pid_t)strtol(e->d_name, NULL, 10);
+
+		if (pid > 0 && proc_ppid(pid) == d->pid)
+			pids[n++] = pid;
+	}
+	closedir(dir);
+	return n;
+}
+
+pid_t test_daemon_device_pid(const struct test_daemon *d, unsigned dev)
+{
+	pid_t pids[16];
+	char want[32];
+	int n;
+
+	if (!d->isolate)
+		return d->pid;
+	snprintf(want, sizeof(want), "iomed-td%u", dev);
+	n = daemon_pids(d, pids, 16);
+	for (int i = 1; i < n; i++)
+		if (proc_comm_is(pids[i], want))
+			return pids[i];
+	return 0;
+}
+
+static int fd_count(pid_t pid)
 {
 	char path[64];
 	struct dirent *e;
 	DIR *dir;
 	int n = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)d->pid);
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
 	dir = opendir(path);
 	if (!dir)
 		return -errno;
@@ -246,6 +362,22 @@ int test_daemon_fd_count(const struct test_daemon *d)
 	return n;
 }
 
+int test_daemon_fd_count(const struct test_daemon *d)
+{
+	pid_t pids[16];
+	int n = daemon_pids(d, pids, 16), total = 0;
+
+	for (int i = 0; i < n; i++) {
+		int c = fd_count(pids[i]);
+
+		/* A device process may just have ended; the daemon may not. */
+		if (c < 0 && !i)
+			return c;
+		total += c > 0 ? c : 0;
+	}
+	return total;
+}
+
 int test_daemon_lowest_free_fd(const struct test_daemon *d)
 {
 	static bool used[4096];
@@ -254,7 +386,7 @@ int test_daemon_lowest_free_fd(const struct test_daemon *d)
 	DIR *dir;
 	int fd = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)d->pid);
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)test_daemon_device_pid(d, 0));
 	dir = opendir(path);
 	if (!dir)
 		return -errno;
@@ -284,36 +416,33 @@ int test_daemon_wait_fds(const struct test_daemon *d, int want, int ms)
 
 long test_daemon_cpu_ms(const struct test_daemon *d)
 {
-	char path[64], buf[1024], *p;
-	unsigned long utime, stime;
 	long hz = sysconf(_SC_CLK_TCK);
-	ssize_t n;
-	int fd;
+	unsigned long total = 0;
+	pid_t pids[16];
+	int n = daemon_pids(d, pids, 16);
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)d->pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
+	if (hz <= 0)
 		return -EIO;
-	buf[n] = '\0';
-	/* After "pid (comm)": state is field 3, utime and stime are fields 14 and 15. */
-	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-			 &utime, &stime) != 2 || hz <= 0)
-		return -EIO;
-	return (long)((utime + stime) * 1000 / (unsigned long)hz);
+	for (int i = 0; i < n; i++) {
+		unsigned long utime, stime;
+		pid_t ppid;
+		int ret = proc_stat(pids[i], &ppid, &utime, &stime);
+
+		if (ret && !i)
+			return ret;
+		if (!ret)
+			total += utime + stime;
+	}
+	return (long)(total * 1000 / (unsigned long)hz);
 }
 
-int64_t test_daemon_mapped_bytes(const struct test_daemon *d, const char *prefix)
+static int64_t mapped_bytes(pid_t pid, const char *prefix)
 {
 	char path[64], line[512];
 	int64_t total = 0;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)d->pid);
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
@@ -327,6 +456,22 @@ int64_t test_daemon_mapped_bytes(const struct test_daemon *d, const char *prefix
 			total += (int64_t)(end - start);
 	}
 	fclose(f);
+	return total;
+}
+
+int64_t test_daemon_mapped_bytes(const struct test_daemon *d, const char *prefix)
+{
+	pid_t pids[16];
+	int n = daemon_pids(d, pids, 16);
+	int64_t total = 0;
+
+	for (int i = 0; i < n; i++) {
+		int64_t b = mapped_bytes(pids[i], prefix);
+
+		if (b < 0 && !i)
+			return b;
+		total += b > 0 ? b : 0;
+	}
 	return total;
 }
 
@@ -375,4 +520,56 @@ int test_run(char *const argv[], char *out, size_t outlen, int timeout_ms)
 	}
 	close(fd);
 	return ret;
+}
+
+/* How many "device ID stats:" lines the log holds; the last one into @last. */
+static int stats_lines(const struct test_daemon *d, const char *id, char *last, size_t len)
+{
+	char key[96], line[1024];
+	int n = 0;
+	FILE *f;
+
+	snprintf(key, sizeof(key), "device %s stats: ", id);
+	f = fopen(d->log, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, key);
+
+		if (!p)
+			continue;
+		n++;
+		snprintf(last, len, "%s", p + strlen(key));
+	}
+	fclose(f);
+	return n;
+}
+
+int test_daemon_stats(struct test_daemon *d, const char *id, uint64_t *msgs)
+{
+	char line[1024] = "", *tok, *save = NULL;
+	int before = stats_lines(d, id, line, sizeof(line)), now = before;
+
+	if (before < 0)
+		return before;
+	if (kill(d->pid, SIGUSR2))
+		return -errno;
+	for (int t = 0; t < 200 && now == before; t++) {
+		sleep_ms(10);
+		now = stats_lines(d, id, line, sizeof(line));
+	}
+	if (now <= before)
+		return -ETIMEDOUT;
+	memset(msgs, 0, sizeof(*msgs) * VFU_CMD_MAX);
+	for (tok = strtok_r(line, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
+		char *eq = strchr(tok, '=');
+
+		if (!eq)
+			continue;
+		*eq = '\0';
+		for (unsigned c = 0; c < VFU_CMD_MAX; c++)
+			if (!strcmp(tok, vfu_cmd_name(c)))
+				msgs[c] = strtoull(eq + 1, NULL, 10);
+	}
+	return 0;
 }

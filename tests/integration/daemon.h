@@ -11,22 +11,37 @@
 struct test_daemon {
 	pid_t pid;
 	unsigned ndev;
+	bool isolate;       /* --isolate (IOMED_TEST_ISOLATE=1): pid is the supervisor */
+	const char *dev_opts; /* more ",KEY=VALUE" options for every device, or NULL */
+	const char *extra_arg; /* one more command-line argument, or NULL */
 	bool reaped;        /* the process is gone; @status holds its wait status */
 	int status;
 	char dir[64];       /* private temp dir holding the sockets and the log */
 	char socket[2][128];
 	char log[128];
+	/*
+	 * Set between prepare and launch: spec[i] replaces device i's testdev
+	 * spec (it must listen on socket[i]); extra (NULL-terminated) are more
+	 * arguments, e.g. devices whose sockets are not waited for.
+	 */
+	char spec[2][320];
+	const char *const *extra;
 };
 
 /* $IOMED, or build/iomed when unset. */
 const char *test_daemon_binary(void);
+/* IOMED_TEST_ISOLATE=1: every daemon the tests start runs with --isolate. */
+bool test_daemon_isolated(void);
 
 /*
  * Start $IOMED serving @ndev testdevs (at most 2) on sockets in a new temp
  * dir; waits until every socket exists. 0 or -errno.
  */
 int test_daemon_start(struct test_daemon *d, unsigned ndev);
-/* The two halves of test_daemon_start: make the temp dir and names, then run. */
+/*
+ * The two halves of test_daemon_start: make the temp dir and names, then
+ * run (set isolate, dev_opts, extra_arg in between).
+ */
 int test_daemon_prepare(struct test_daemon *d, unsigned ndev);
 int test_daemon_launch(struct test_daemon *d);
 /*
@@ -46,9 +61,18 @@ void test_daemon_cleanup(struct test_daemon *d);
 bool test_daemon_alive(struct test_daemon *d);
 /* Print the tail of the daemon's log to stderr, with @why as a heading. */
 void test_daemon_dump_log(const struct test_daemon *d, const char *why);
+/*
+ * The process serving device @dev: the daemon, or with --isolate the child
+ * of the supervisor named iomed-td@dev; 0 if there is none right now.
+ */
+pid_t test_daemon_device_pid(const struct test_daemon *d, unsigned dev);
+/*
+ * The figures below are for the daemon's processes together: the daemon,
+ * or the supervisor and its device processes.
+ */
 /* Number of open fds of the daemon (/proc/PID/fd), -errno on error. */
 int test_daemon_fd_count(const struct test_daemon *d);
-/* The lowest fd number the daemon has free (what its next open would get), -errno on error. */
+/* The lowest fd number device 0's process has free (what its next open would get), -errno on error. */
 int test_daemon_lowest_free_fd(const struct test_daemon *d);
 /* Poll the fd count until it equals @want or @ms pass; returns the last count. */
 int test_daemon_wait_fds(const struct test_daemon *d, int want, int ms);
@@ -60,6 +84,13 @@ long test_daemon_cpu_ms(const struct test_daemon *d);
  * -errno on error.
  */
 int64_t test_daemon_mapped_bytes(const struct test_daemon *d, const char *prefix);
+
+/*
+ * The message counters of device @id: SIGUSR2, then the "device ID stats:"
+ * line the daemon logs for it, parsed into @msgs (per vfio-user command;
+ * VFU_CMD_MAX entries). 0, or -ETIMEDOUT when no new line came within 2 s.
+ */
+int test_daemon_stats(struct test_daemon *d, const char *id, uint64_t *msgs);
 
 /*
  * Run @argv (argv[0] the binary) to completion with stdout and stderr going

@@ -21,10 +21,12 @@
 
 /* ---- fixtures ---- */
 
-static int baseline(struct itest *t)
+int it_baseline(struct itest *t)
 {
 	/* Let the daemon settle: every socket made, nothing else in flight. */
 	usleep(50 * 1000);
+	for (unsigned dev = 0; dev < t->d.ndev; dev++)
+		t->pids[dev] = test_daemon_device_pid(&t->d, dev);
 	t->baseline = test_daemon_fd_count(&t->d);
 	return t->baseline > 0 ? 0 : -1;
 }
@@ -35,7 +37,7 @@ static int group_setup(void **state, unsigned ndev)
 
 	if (!t)
 		return -1;
-	if (test_daemon_start(&t->d, ndev) || baseline(t)) {
+	if (test_daemon_start(&t->d, ndev) || it_baseline(t)) {
 		fprintf(stderr, "cannot start %s\n", test_daemon_binary());
 		free(t);
 		return -1;
@@ -128,6 +130,18 @@ void it_assert_serves(struct itest *t, unsigned dev)
 	it_close(t, c);
 }
 
+void it_assert_serves_at(const char *path)
+{
+	struct vfu_client *c = NULL;
+	uint32_t id = 0;
+
+	assert_int_equal(vfu_client_connect(&c, path), 0);
+	assert_int_equal(vfu_client_negotiate(c, NULL), 0);
+	assert_int_equal(vfu_client_region_read(c, VFU_PCI_BAR0, TESTDEV_ID, &id, 4), 0);
+	vfu_client_close(c);
+	assert_int_equal(id, TESTDEV_ID_VALUE);
+}
+
 void it_assert_dma_mapped(struct itest *t, uint64_t bytes)
 {
 	int64_t n = test_daemon_mapped_bytes(&t->d, IT_MEMFD_MAPS);
@@ -184,6 +198,12 @@ static int check_clean(struct itest *t)
 		fprintf(stderr, "the daemon died\n");
 		return -1;
 	}
+	for (unsigned dev = 0; dev < t->d.ndev; dev++) {
+		if (test_daemon_device_pid(&t->d, dev) != t->pids[dev]) {
+			fprintf(stderr, "the process of device %u died\n", dev);
+			return -1;
+		}
+	}
 	n = test_daemon_wait_fds(&t->d, t->baseline, IT_FD_WAIT_MS);
 	if (n != t->baseline) {
 		fprintf(stderr, "daemon fds after the test: %d, baseline %d\n", n, t->baseline);
@@ -234,12 +254,13 @@ int it_teardown(void **state)
 	if (!test_daemon_alive(&t->d)) {
 		/* Keep the rest of the group running on a fresh daemon (stop shows the log). */
 		test_daemon_stop(&t->d);
-		if (test_daemon_start(&t->d, ndev) || baseline(t))
+		if (test_daemon_start(&t->d, ndev) || it_baseline(t))
 			fprintf(stderr, "cannot restart the daemon\n");
 	} else {
 		test_daemon_dump_log(&t->d, "after a failed test");
 		/* Start the next test from wherever the daemon is now. */
-		t->baseline = test_daemon_fd_count(&t->d);
+		usleep(500 * 1000); /* a device process being restarted */
+		it_baseline(t);
 	}
 	return -1;
 }
@@ -305,6 +326,18 @@ void it_msix_enable(struct vfu_client *c, bool on)
 	it_cfg_write16(c, off, ctl);
 	assert_int_equal(it_cfg_read16(c, off) & PCI_MSIX_FLAGS_ENABLE,
 			 on ? PCI_MSIX_FLAGS_ENABLE : 0);
+}
+
+uint32_t it_dma_run(struct vfu_client *c, uint64_t src, uint64_t dst, uint32_t len,
+		    uint32_t cmd)
+{
+	it_reg_write(c, TESTDEV_DMA_SRC_LO, (uint32_t)src);
+	it_reg_write(c, TESTDEV_DMA_SRC_HI, (uint32_t)(src >> 32));
+	it_reg_write(c, TESTDEV_DMA_DST_LO, (uint32_t)dst);
+	it_reg_write(c, TESTDEV_DMA_DST_HI, (uint32_t)(dst >> 32));
+	it_reg_write(c, TESTDEV_DMA_LEN, len);
+	it_reg_write(c, TESTDEV_DMA_CMD, cmd);
+	return it_reg_read(c, TESTDEV_DMA_STATUS);
 }
 
 void it_assert_dma_free(struct vfu_client *c, uint64_t addr, uint64_t size)

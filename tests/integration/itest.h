@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "daemon.h"
 #include "vfio-user/client.h"
@@ -28,12 +29,18 @@
 struct itest {
 	struct test_daemon d;
 	int baseline;          /* daemon fds with no client connected */
+	pid_t pids[2];         /* the device processes (--isolate): none may die in a test */
 	struct vfu_client *c;  /* the test's client on device 0 (NULL if none) */
 	/* Every client a test opened with it_connect, closed by it_teardown. */
 	struct vfu_client *clients[IT_MAX_CLIENTS];
 };
 
 /* Group fixtures: a daemon with one or two testdevs. */
+/*
+ * Let a just-launched daemon settle, then record what every test's end is
+ * checked against: the device processes and the fd count. 0 or -1.
+ */
+int it_baseline(struct itest *t);
 int it_group_setup_1dev(void **state);
 int it_group_setup_2dev(void **state);
 /* SIGTERM: exit status 0 and sockets removed, or the group fails. */
@@ -59,6 +66,8 @@ void it_close(struct itest *t, struct vfu_client *c);
 void it_assert_fds(struct itest *t, int extra);
 /* A fresh client on @dev negotiates and reads the ID register (asserts). */
 void it_assert_serves(struct itest *t, unsigned dev);
+/* The same for the testdev at socket @path, of any daemon. */
+void it_assert_serves_at(const char *path);
 /*
  * The daemon maps exactly @bytes of it_memfd memfds, now or within
  * IT_FD_WAIT_MS (DMA maps hold no fd: the mapping keeps the memory; asserts).
@@ -80,6 +89,10 @@ void it_cfg_write32(struct vfu_client *c, uint32_t off, uint32_t v);
 void it_cfg_command(struct vfu_client *c, uint16_t bits, bool on);
 /* MSI-X enable bit in the MSI-X capability's message control. */
 void it_msix_enable(struct vfu_client *c, bool on);
+
+/* Program testdev's DMA engine (DMA_CMD = @cmd) and return DMA_STATUS. */
+uint32_t it_dma_run(struct vfu_client *c, uint64_t src, uint64_t dst, uint32_t len,
+		    uint32_t cmd);
 
 /* Nothing is DMA-mapped in [addr, addr + size): a map there succeeds (then goes). */
 void it_assert_dma_free(struct vfu_client *c, uint64_t addr, uint64_t size);

@@ -811,19 +811,6 @@ static void test_dma_map_unmap(void **state)
 	close(a);
 }
 
-/* Program the DMA engine and return DMA_STATUS. */
-static uint32_t dma_run(struct vfu_client *c, uint64_t src, uint64_t dst, uint32_t len,
-			uint32_t cmd)
-{
-	it_reg_write(c, TESTDEV_DMA_SRC_LO, (uint32_t)src);
-	it_reg_write(c, TESTDEV_DMA_SRC_HI, (uint32_t)(src >> 32));
-	it_reg_write(c, TESTDEV_DMA_DST_LO, (uint32_t)dst);
-	it_reg_write(c, TESTDEV_DMA_DST_HI, (uint32_t)(dst >> 32));
-	it_reg_write(c, TESTDEV_DMA_LEN, len);
-	it_reg_write(c, TESTDEV_DMA_CMD, cmd);
-	return it_reg_read(c, TESTDEV_DMA_STATUS);
-}
-
 static void fill(uint8_t *p, size_t len, uint8_t seed)
 {
 	for (size_t i = 0; i < len; i++)
@@ -841,25 +828,25 @@ static void test_dma_engine(void **state)
 	assert_int_equal(it_reg_read(t->c, TESTDEV_DMA_STATUS), TESTDEV_DMA_STATUS_IDLE);
 	/* Without bus mastering the engine refuses. */
 	fill(mem + 0x100, 256, 1);
-	assert_int_equal(dma_run(t->c, GUEST_A + 0x100, GUEST_A + 0x2000, 256, 1),
+	assert_int_equal(it_dma_run(t->c, GUEST_A + 0x100, GUEST_A + 0x2000, 256, 1),
 			 TESTDEV_DMA_STATUS_ERROR | EPERM);
 
 	it_cfg_command(t->c, PCI_COMMAND_MASTER, true);
-	assert_int_equal(dma_run(t->c, GUEST_A + 0x100, GUEST_A + 0x2000, 256, 1),
+	assert_int_equal(it_dma_run(t->c, GUEST_A + 0x100, GUEST_A + 0x2000, 256, 1),
 			 TESTDEV_DMA_STATUS_DONE);
 	assert_memory_equal(mem + 0x2000, mem + 0x100, 256);
 
 	/* A larger, unaligned copy. */
 	fill(want, sizeof(want), 0x33);
 	memcpy(mem + 0x4003, want, sizeof(want));
-	assert_int_equal(dma_run(t->c, GUEST_A + 0x4003, GUEST_A + 0x9001, sizeof(want), 1),
+	assert_int_equal(it_dma_run(t->c, GUEST_A + 0x4003, GUEST_A + 0x9001, sizeof(want), 1),
 			 TESTDEV_DMA_STATUS_DONE);
 	assert_memory_equal(mem + 0x9001, want, sizeof(want));
 
 	/* Length 0 and more than 1 MiB are refused. */
-	assert_int_equal(dma_run(t->c, GUEST_A, GUEST_A + 0x1000, 0, 1),
+	assert_int_equal(it_dma_run(t->c, GUEST_A, GUEST_A + 0x1000, 0, 1),
 			 TESTDEV_DMA_STATUS_ERROR | EINVAL);
-	assert_int_equal(dma_run(t->c, GUEST_A, GUEST_A + 0x1000, TESTDEV_DMA_MAX + 1, 1),
+	assert_int_equal(it_dma_run(t->c, GUEST_A, GUEST_A + 0x1000, TESTDEV_DMA_MAX + 1, 1),
 			 TESTDEV_DMA_STATUS_ERROR | EINVAL);
 
 	/* Completion interrupt on MSI-X vector 2. */
@@ -869,14 +856,14 @@ static void test_dma_engine(void **state)
 	it_msix_enable(t->c, true);
 	it_reg_write(t->c, TESTDEV_DMA_VECTOR, 2);
 	fill(mem + 0x100, 64, 9);
-	assert_int_equal(dma_run(t->c, GUEST_A + 0x100, GUEST_A + 0x3000, 64,
+	assert_int_equal(it_dma_run(t->c, GUEST_A + 0x100, GUEST_A + 0x3000, 64,
 				 TESTDEV_DMA_CMD_START | TESTDEV_DMA_CMD_IRQ),
 			 TESTDEV_DMA_STATUS_DONE);
 	assert_memory_equal(mem + 0x3000, mem + 0x100, 64);
 	assert_int_equal(it_efd_count(efd), 1);
 	assert_int_equal(it_reg_read(t->c, TESTDEV_IRQ_STATUS), 1u << 2);
 	/* Without the IRQ bit: no interrupt. */
-	assert_int_equal(dma_run(t->c, GUEST_A + 0x100, GUEST_A + 0x3000, 64, 1),
+	assert_int_equal(it_dma_run(t->c, GUEST_A + 0x100, GUEST_A + 0x3000, 64, 1),
 			 TESTDEV_DMA_STATUS_DONE);
 	assert_int_equal(it_efd_count(efd), 0);
 
@@ -905,19 +892,19 @@ static void test_dma_spans_maps(void **state)
 	fill(want, sizeof(want), 0x5c);
 	memcpy(pa + 0x1000 - 0x100, want, 0x100);
 	memcpy(pb, want + 0x100, 0x100);
-	assert_int_equal(dma_run(t->c, base + 0x1000 - 0x100, GUEST_A, sizeof(want), 1),
+	assert_int_equal(it_dma_run(t->c, base + 0x1000 - 0x100, GUEST_A, sizeof(want), 1),
 			 TESTDEV_DMA_STATUS_DONE);
 	assert_memory_equal(pm, want, sizeof(want));
 
 	/* Destination across it. */
 	fill(pm + 0x1000, sizeof(want), 0xa1);
-	assert_int_equal(dma_run(t->c, GUEST_A + 0x1000, base + 0x1000 - 0x80, sizeof(want), 1),
+	assert_int_equal(it_dma_run(t->c, GUEST_A + 0x1000, base + 0x1000 - 0x80, sizeof(want), 1),
 			 TESTDEV_DMA_STATUS_DONE);
 	assert_memory_equal(pa + 0x1000 - 0x80, pm + 0x1000, 0x80);
 	assert_memory_equal(pb, pm + 0x1000 + 0x80, sizeof(want) - 0x80);
 
 	/* Running past the end of b: fault, nothing else breaks. */
-	assert_int_equal(dma_run(t->c, base + 0x1f00, GUEST_A, 0x200, 1),
+	assert_int_equal(it_dma_run(t->c, base + 0x1f00, GUEST_A, 0x200, 1),
 			 TESTDEV_DMA_STATUS_ERROR | EFAULT);
 
 	munmap(pa, 0x1000);
@@ -942,30 +929,30 @@ static void test_dma_faults(void **state)
 	it_cfg_command(t->c, PCI_COMMAND_MASTER, true);
 
 	/* Unmapped source, unmapped destination. */
-	assert_int_equal(dma_run(t->c, 0x50000000, GUEST_A, 64, 1),
+	assert_int_equal(it_dma_run(t->c, 0x50000000, GUEST_A, 64, 1),
 			 TESTDEV_DMA_STATUS_ERROR | EFAULT);
-	assert_int_equal(dma_run(t->c, GUEST_A, 0x50000000, 64, 1),
+	assert_int_equal(it_dma_run(t->c, GUEST_A, 0x50000000, 64, 1),
 			 TESTDEV_DMA_STATUS_ERROR | EFAULT);
 	/* Wrapping around the top of the address space. */
-	assert_int_equal(dma_run(t->c, 0xffffffffffffff00ull, GUEST_A, 0x200, 1),
+	assert_int_equal(it_dma_run(t->c, 0xffffffffffffff00ull, GUEST_A, 0x200, 1),
 			 TESTDEV_DMA_STATUS_ERROR | EFAULT);
 	/* Writing a read-only map. */
-	assert_int_equal(dma_run(t->c, GUEST_A, 0x30000000, 64, 1),
+	assert_int_equal(it_dma_run(t->c, GUEST_A, 0x30000000, 64, 1),
 			 TESTDEV_DMA_STATUS_ERROR | EFAULT);
 	/* Reading it is fine. */
-	assert_int_equal(dma_run(t->c, 0x30000000, GUEST_A, 64, 1), TESTDEV_DMA_STATUS_DONE);
+	assert_int_equal(it_dma_run(t->c, 0x30000000, GUEST_A, 64, 1), TESTDEV_DMA_STATUS_DONE);
 	/* A map without fd cannot be reached by the engine (no server DMA messages). */
-	assert_int_equal(dma_run(t->c, 0x40000000, GUEST_A, 64, 1),
+	assert_int_equal(it_dma_run(t->c, 0x40000000, GUEST_A, 64, 1),
 			 TESTDEV_DMA_STATUS_ERROR | EFAULT);
 	/* After the map goes, the range faults. */
 	assert_int_equal(vfu_client_dma_unmap(t->c, GUEST_A, MAP_SIZE, 0), 0);
-	assert_int_equal(dma_run(t->c, 0x30000000, GUEST_A, 64, 1),
+	assert_int_equal(it_dma_run(t->c, 0x30000000, GUEST_A, 64, 1),
 			 TESTDEV_DMA_STATUS_ERROR | EFAULT);
 	/* UNMAP_ALL drops the rest. */
 	assert_int_equal(vfu_client_dma_unmap(t->c, 0, 0, VFU_DMA_UNMAP_ALL), 0);
 	it_assert_fds(t, 1);
 	it_assert_dma_mapped(t, 0);
-	assert_int_equal(dma_run(t->c, 0x30000000, 0x30000000, 64, 1),
+	assert_int_equal(it_dma_run(t->c, 0x30000000, 0x30000000, 64, 1),
 			 TESTDEV_DMA_STATUS_ERROR | EFAULT);
 	assert_int_equal(it_reg_read(t->c, TESTDEV_ID), TESTDEV_ID_VALUE);
 	munmap(mem, MAP_SIZE);

@@ -46,6 +46,8 @@ static void run_iomed(int status, const char *const *args)
 	int ret;
 
 	argv[n++] = (char *)test_daemon_binary();
+	if (test_daemon_isolated())
+		argv[n++] = "--isolate";
 	for (; *args; args++) {
 		assert_true(n < 15);
 		argv[n++] = (char *)*args;
@@ -56,18 +58,6 @@ static void run_iomed(int status, const char *const *args)
 		fail_msg("iomed exited with %d, expected %d; output:\n%s", ret, status, out);
 }
 
-static void assert_serves(const char *path)
-{
-	struct vfu_client *c = NULL;
-	uint32_t id = 0;
-
-	assert_int_equal(vfu_client_connect(&c, path), 0);
-	assert_int_equal(vfu_client_negotiate(c, NULL), 0);
-	assert_int_equal(vfu_client_region_read(c, VFU_PCI_BAR0, TESTDEV_ID, &id, 4), 0);
-	assert_int_equal(id, TESTDEV_ID_VALUE);
-	vfu_client_close(c);
-}
-
 static void test_sigterm_clean(void **state)
 {
 	struct test_daemon d;
@@ -76,8 +66,8 @@ static void test_sigterm_clean(void **state)
 
 	(void)state;
 	assert_int_equal(test_daemon_start(&d, 2), 0);
-	assert_serves(d.socket[0]);
-	assert_serves(d.socket[1]);
+	it_assert_serves_at(d.socket[0]);
+	it_assert_serves_at(d.socket[1]);
 	assert_int_equal(test_daemon_stop(&d), 0);
 	assert_int_equal(access(d.socket[0], F_OK), -1);
 
@@ -112,6 +102,21 @@ static void test_sigterm_clean(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 	assert_int_equal(access(d.socket[0], F_OK), -1);
 	test_daemon_cleanup(&d);
+}
+
+/* SIGUSR1 asks devices for a device-side reset: a testdev has none, and the daemon goes on. */
+static void test_sigusr1_keeps_serving(void **state)
+{
+	struct test_daemon d;
+
+	(void)state;
+	assert_int_equal(test_daemon_start(&d, 1), 0);
+	assert_int_equal(kill(d.pid, SIGUSR1), 0);
+	assert_int_equal(kill(d.pid, SIGUSR1), 0);
+	usleep(100 * 1000);
+	assert_true(test_daemon_alive(&d));
+	it_assert_serves_at(d.socket[0]);
+	assert_int_equal(test_daemon_stop(&d), 0);
 }
 
 struct flood {
@@ -210,7 +215,7 @@ static void test_socket_in_use(void **state)
 	/* The first daemon keeps its socket and serves. */
 	assert_true(test_daemon_alive(&d));
 	assert_int_equal(access(d.socket[0], F_OK), 0);
-	assert_serves(d.socket[0]);
+	it_assert_serves_at(d.socket[0]);
 	assert_int_equal(test_daemon_stop(&d), 0);
 }
 
@@ -238,8 +243,8 @@ static void test_stale_socket(void **state)
 	assert_int_equal(lstat(d.socket[0], &st), 0);
 	assert_true(S_ISSOCK(st.st_mode));
 	assert_int_equal(test_daemon_launch(&d), 0);
-	assert_serves(d.socket[0]);
-	assert_serves(d.socket[1]);
+	it_assert_serves_at(d.socket[0]);
+	it_assert_serves_at(d.socket[1]);
 	assert_int_equal(test_daemon_stop(&d), 0);
 }
 
@@ -324,6 +329,8 @@ static void test_help_version(void **state)
 	run_iomed(0, (const char *[]){ "--help", NULL });
 	assert_contains(out, "Usage: iomed");
 	assert_contains(out, "testdev");
+	assert_contains(out, "iavf");
+	assert_contains(out, "SIGUSR1");
 	run_iomed(0, (const char *[]){ "-h", NULL });
 	assert_contains(out, "Usage: iomed");
 	run_iomed(0, (const char *[]){ "--version", NULL });
@@ -336,6 +343,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sigterm_clean),
+		cmocka_unit_test(test_sigusr1_keeps_serving),
 		cmocka_unit_test(test_sigterm_while_flooded),
 		cmocka_unit_test(test_socket_in_use),
 		cmocka_unit_test(test_stale_socket),

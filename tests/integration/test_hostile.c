@@ -1161,6 +1161,7 @@ static void test_accept_out_of_fds(void **state)
 {
 	struct itest *t = *state;
 	const char version[] = "\0\0\0\0{}";
+	pid_t pid = test_daemon_device_pid(&t->d, 0);
 	struct rlimit old, lim;
 	struct vfu_client *c;
 	struct vfu_hdr h;
@@ -1170,12 +1171,12 @@ static void test_accept_out_of_fds(void **state)
 	/* The listener is polled only while no session runs. */
 	it_close(t, t->c);
 	it_assert_fds(t, 0);
-	assert_int_equal(prlimit(t->d.pid, RLIMIT_NOFILE, NULL, &old), 0);
+	assert_int_equal(prlimit(pid, RLIMIT_NOFILE, NULL, &old), 0);
 	/* Every fd number below the limit in use: the next accept gets EMFILE. */
 	lim = old;
 	lim.rlim_cur = (rlim_t)test_daemon_lowest_free_fd(&t->d);
 	assert_true(lim.rlim_cur > 0);
-	assert_int_equal(prlimit(t->d.pid, RLIMIT_NOFILE, &lim, NULL), 0);
+	assert_int_equal(prlimit(pid, RLIMIT_NOFILE, &lim, NULL), 0);
 
 	c = it_connect(t, 0, false);
 	it_send_cmd(c, VFU_CMD_VERSION, 0, version, sizeof(version), NULL, 0);
@@ -1183,7 +1184,7 @@ static void test_accept_out_of_fds(void **state)
 	it_expect_silence(c, 0);
 	it_assert_fds(t, 0);
 
-	assert_int_equal(prlimit(t->d.pid, RLIMIT_NOFILE, &old, NULL), 0);
+	assert_int_equal(prlimit(pid, RLIMIT_NOFILE, &old, NULL), 0);
 	vfu_client_set_timeout(c, 1000);
 	assert_int_equal(vfu_client_recv_reply(c, &h, rep, sizeof(rep), &len, NULL, NULL), 0);
 	assert_int_equal(h.cmd, VFU_CMD_VERSION);

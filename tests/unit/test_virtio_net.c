@@ -22,11 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <cmocka.h>
-
-#include "devices/device.h"
 #include "devices/virtio-net/vnet.h"
-#include "vfio-user/wire.h"
+#include "model_harness.h"
 
 #define GPA 0x100000ull
 #define MEM_SIZE 0x100000ull
@@ -38,11 +35,9 @@
 #define NVEC 4 /* config + rx + tx + ctrl of one pair */
 
 struct t {
-	struct iomed_device dev;
-	struct opts o;
+	struct model_h m;
 	struct vfu_device *vfu;
 	uint8_t *mem;
-	int efd[NVEC];
 	uint16_t avail_idx[3];
 	uint16_t next_buf;
 	unsigned cap[5]; /* config offset of each virtio capability, by cfg_type */
@@ -55,8 +50,7 @@ static uint64_t ring_gpa(unsigned q, unsigned part)
 
 static void *g(struct t *t, uint64_t gpa)
 {
-	assert_true(gpa >= GPA && gpa < GPA + MEM_SIZE);
-	return t->mem + (gpa - GPA);
+	return model_h_mem(&t->m, gpa);
 }
 
 /* ---- device access ---- */
@@ -86,50 +80,15 @@ static void cfg_read(struct t *t, uint8_t *buf)
 
 /* ---- fixture ---- */
 
-static void irqs_setup(struct t *t)
-{
-	uint32_t counts[VFU_PCI_NUM_IRQS], flags[VFU_PCI_NUM_IRQS];
-	struct vfu_irq_set set = {
-		.argsz = sizeof(set), .flags = VFU_IRQ_SET_DATA_EVENTFD | VFU_IRQ_SET_ACTION_TRIGGER,
-		.index = VFU_PCI_MSIX, .start = 0, .count = NVEC,
-	};
-	int fds[NVEC];
-
-	for (unsigned i = 0; i < VFU_PCI_NUM_IRQS; i++) {
-		counts[i] = t->vfu->irqs[i].count;
-		flags[i] = t->vfu->irqs[i].flags;
-	}
-	assert_int_equal(counts[VFU_PCI_MSIX], 2 * 1 + 1 + 1);
-	assert_int_equal(vfu_irqs_init(&t->vfu->irq, counts, flags), 0);
-	for (unsigned i = 0; i < NVEC; i++) {
-		t->efd[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-		fds[i] = dup(t->efd[i]);
-	}
-	assert_int_equal(vfu_irqs_set(&t->vfu->irq, &set, NULL, 0, fds, NVEC), 0);
-}
-
 static int setup(void **state)
 {
 	struct t *t = calloc(1, sizeof(*t));
-	char err[256] = "";
-	int fd;
 
-	assert_int_equal(opts_parse(&t->o, "virtio-net,net=loopback,mac=52:54:00:00:00:01,poll-us=0",
-				    err, sizeof(err)), 0);
-	snprintf(t->dev.id, sizeof(t->dev.id), "ut0");
-	t->dev.model = iomed_model_find("virtio-net");
-	assert_non_null(t->dev.model);
-	assert_int_equal(t->dev.model->create(&t->dev, &t->o, err, sizeof(err)), 0);
-	assert_null(opts_first_unused(&t->o));
-	t->vfu = t->dev.vfu;
-	vfu_dma_init(&t->vfu->dma, 16);
-	fd = memfd_create("iomed-test-vnet", MFD_CLOEXEC);
-	assert_int_equal(ftruncate(fd, MEM_SIZE), 0);
-	t->mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	assert_true(t->mem != MAP_FAILED);
-	assert_int_equal(vfu_dma_add(&t->vfu->dma, GPA, MEM_SIZE, fd, 0,
-				     VFU_DMA_READ | VFU_DMA_WRITE), 0);
-	irqs_setup(t);
+	model_h_init(&t->m, "virtio-net", "virtio-net,net=loopback,mac=52:54:00:00:00:01,poll-us=0",
+		     GPA, MEM_SIZE);
+	assert_int_equal(t->m.nvec, NVEC);
+	t->vfu = t->m.vfu;
+	t->mem = t->m.mem;
 	*state = t;
 	return 0;
 }
@@ -138,15 +97,7 @@ static int teardown(void **state)
 {
 	struct t *t = *state;
 
-	/* As the daemon does: the server's tables go first (with the poller stopped). */
-	t->vfu->ops->reset(t->vfu->opaque);
-	vfu_dma_fini(&t->vfu->dma);
-	vfu_irqs_fini(&t->vfu->irq);
-	t->dev.model->destroy(&t->dev);
-	for (unsigned i = 0; i < NVEC; i++)
-		close(t->efd[i]);
-	munmap(t->mem, MEM_SIZE);
-	opts_free(&t->o);
+	model_h_fini(&t->m);
 	free(t);
 	return 0;
 }
@@ -248,12 +199,7 @@ static bool wait_used(struct t *t, unsigned q, uint16_t idx)
 
 static bool wait_irq(struct t *t, unsigned vec)
 {
-	struct pollfd p = { .fd = t->efd[vec], .events = POLLIN };
-	uint64_t v;
-
-	if (poll(&p, 1, 2000) != 1)
-		return false;
-	return read(t->efd[vec], &v, sizeof(v)) == sizeof(v);
+	return model_h_irq(&t->m, vec, 2000);
 }
 
 static uint64_t buf_gpa(unsigned i)

@@ -113,3 +113,91 @@ cap_list() {
 	done
 	echo "${out# }"
 }
+
+# ---------------------------------------------------------------------------------------------
+# network tests (the host end is $HOST)
+
+# net_guest VENDOR DEVICE GLOB: the iomed.* parameters of a network test (mode, mb, mac, net and
+# HOST=$net.1), the device as $D and $BDF (PASS find-device, or the end); GLOB is where the
+# device's interface appears under $D
+net_guest() {
+	mode=$(cmdline_get iomed.mode basic)
+	mb=$(cmdline_get iomed.mb 0)
+	mac=$(cmdline_get iomed.mac 52:54:00:12:34:56)
+	net=$(cmdline_get iomed.net 10.66.0)
+	HOST=$net.1
+	D=$(find_pci "$1" "$2") || { fail find-device "no $1:$2"; guest_done; }
+	pass find-device
+	BDF=${D##*/}
+	NET_GLOB=$3
+}
+
+# iface: the device's interface (fails while no driver is bound)
+iface() {
+	for n in "$D"/$NET_GLOB; do [ -e "$n" ] && { basename "$n"; return 0; }; done
+	return 1
+}
+
+# up: wait for the interface, give it $net.2/24, wait for carrier (10 s each); sets $IF
+up() {
+	i=0
+	while ! IF=$(iface); do
+		i=$((i + 1)); [ $i -gt 100 ] && return 1; sleep 0.1
+	done
+	ip link set "$IF" up && ip addr add "$net.2/24" dev "$IF" 2>/dev/null
+	i=0
+	while [ "$(cat /sys/class/net/$IF/carrier 2>/dev/null)" != 1 ]; do
+		i=$((i + 1)); [ $i -gt 100 ] && return 1; sleep 0.1
+	done
+	return 0
+}
+
+# ping_check NAME COUNT [ADDR]: every echo to ADDR (default $HOST) answered
+ping_check() {
+	out=$(ping -c "$2" -W 3 "${3:-$HOST}" 2>&1)
+	if echo "$out" | grep -q " $2 packets received"; then
+		pass "$1"
+		info "$1: $(echo "$out" | tail -n 1)"
+	else
+		fail "$1" "$(echo "$out" | tail -n 2 | tr '\n' ' ')"
+	fi
+}
+
+# tcp_tx MIB: send MIB MiB of random data to the host's port 5001 (it reports the md5);
+# prints INFO TX-MD5 for the host to compare
+tcp_tx() {
+	dd if=/dev/urandom of=/tmp/tx bs=1M count="$1" 2>/dev/null
+	info "TX-MD5 $(md5sum </tmp/tx | cut -d' ' -f1)"
+	t0=$(date +%s)
+	if nc "$HOST" 5001 </tmp/tx; then pass tcp-tx; else fail tcp-tx "nc exit status $?"; fi
+	info "tcp-tx: $1 MiB in $(($(date +%s) - t0)) s"
+	rm -f /tmp/tx
+}
+
+# tcp_rx NAME PORT: listen on PORT (INFO LISTEN PORT tells the host to connect and send),
+# print INFO RX-MD5 of what arrived
+tcp_rx() {
+	nc -l -p "$2" >/tmp/rx &
+	ncpid=$!
+	sleep 1
+	info "LISTEN $2"
+	t0=$(date +%s)
+	if wait $ncpid; then pass "$1"; else fail "$1" "nc exit status $?"; fi
+	info "$1: $(wc -c </tmp/rx) bytes in $(($(date +%s) - t0)) s"
+	info "RX-MD5 $(md5sum </tmp/rx | cut -d' ' -f1) $(wc -c </tmp/rx)"
+	rm -f /tmp/rx
+}
+
+# reboot_twice: the host's boot counter (port 5003) says which boot this is: ping, reboot on the
+# first; ping on the second (the driver finds the device reset by the reboot)
+reboot_twice() {
+	boot=$(echo boot | nc "$HOST" 5003)
+	info "boot $boot"
+	if [ "$boot" = 1 ]; then
+		ping_check boot1-ping 3
+		sync
+		reboot -f
+		sleep 10
+	fi
+	ping_check boot2-ping 5
+}

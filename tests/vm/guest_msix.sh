@@ -1,6 +1,7 @@
 #!/bin/sh
 # guest_msix.sh — /init of the MSI-X / IOMMU VM test (busybox sh in the guest). Not a test by
-# itself: tests/vm/test_msix.sh builds /bin/vfiotest and boots this with an emulated Intel IOMMU.
+# itself: tests/vm/test_msix.sh builds /bin/vfiotest and boots this with an emulated Intel IOMMU;
+# iomed.rounds=N adds vfiotest's counted phase (tests/vm/test_pt_chain.sh).
 . /etc/iomed-guest.sh
 guest_setup
 
@@ -16,6 +17,7 @@ else
 	fail bind-vfio-pci "driver is '$(basename "$(readlink "$D/driver" 2>/dev/null)")': $(dmesg | grep -iE 'vfio|DMAR' | tail -n 3 | tr '\n' ' ')"
 	guest_done
 fi
-vfiotest "$BDF" || info "vfiotest exit status $?"
+# shellcheck disable=SC2046 # no round count: no second argument
+vfiotest "$BDF" $(cmdline_get iomed.rounds "") || info "vfiotest exit status $?"
 info "interrupts: $(grep -i vfio /proc/interrupts | awk '{ printf "%s%s ", $1, $2 }')"
 guest_done

@@ -7,50 +7,16 @@
 #   iomed.mode=hold    ping, then keep pinging until the host kills QEMU
 #   iomed.mode=mq      (2 vCPUs, a device with queues=2, mtu=9000 on 10.66.1.0/24) the driver
 #                      enables both pairs, pings from each CPU land on both queue pairs, jumbo ping
+#   iomed.mode=count   (tests/vm/test_pt_vnet.sh) between COUNT-START and COUNT-END, each followed
+#                      by 3 quiet seconds for the host to read counters: TCP of iomed.mb MiB to the
+#                      host and 50 pings; then the packet and interrupt counts
 . /etc/iomed-guest.sh
 guest_setup
 
-mode=$(cmdline_get iomed.mode basic)
-mb=$(cmdline_get iomed.mb 0)
-mac=$(cmdline_get iomed.mac 52:54:00:12:34:56)
-net=$(cmdline_get iomed.net 10.66.0)
-HOST=$net.1
+net_guest 0x1af4 0x1041 'virtio*/net/*'
 
-D=$(find_pci 0x1af4 0x1041) || { fail find-device "no 1af4:1041"; guest_done; }
-pass find-device
-BDF=${D##*/}
-
-# iface: the net device under the virtio device of $D (empty while unbound)
-iface() {
-	for n in "$D"/virtio*/net/*; do [ -e "$n" ] && { basename "$n"; return 0; }; done
-	return 1
-}
-
-# up NAME: wait for the interface, configure it, wait for carrier
-up() {
-	i=0
-	while ! IF=$(iface); do
-		i=$((i + 1)); [ $i -gt 50 ] && return 1; sleep 0.1
-	done
-	ip link set "$IF" up && ip addr add "$net.2/24" dev "$IF" 2>/dev/null
-	i=0
-	while [ "$(cat /sys/class/net/$IF/carrier 2>/dev/null)" != 1 ]; do
-		i=$((i + 1)); [ $i -gt 50 ] && return 1; sleep 0.1
-	done
-	return 0
-}
-
-# ping_check NAME COUNT: every echo answered
-ping_check() {
-	out=$(ping -c "$2" -W 3 $HOST 2>&1)
-	if echo "$out" | grep -q " $2 packets received"; then
-		pass "$1"
-		info "$1: $(echo "$out" | tail -n 1)"
-	else
-		fail "$1" "$(echo "$out" | tail -n 2 | tr '\n' ' ')"
-	fi
-}
-
+# the counted mode wants no traffic of its own making (IPv6 autoconfiguration) in the quiet times
+[ "$mode" = count ] && echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6 2>/dev/null
 if up; then pass link-up; else fail link-up "no interface or no carrier on $BDF"; guest_done; fi
 info "device $BDF iface $IF features $(cat "$D"/virtio*/features 2>/dev/null)"
 
@@ -60,23 +26,8 @@ basic)
 	if [ "$got" = "$mac" ]; then pass mac; else fail mac "got $got want $mac"; fi
 	ping_check ping 10
 	if [ "$mb" -gt 0 ]; then
-		# guest -> host: the host listens on 5001 and reports what it got
-		dd if=/dev/urandom of=/tmp/tx bs=1M count="$mb" 2>/dev/null
-		info "TX-MD5 $(md5sum </tmp/tx | cut -d' ' -f1)"
-		t0=$(date +%s)
-		if nc $HOST 5001 </tmp/tx; then pass tcp-tx; else fail tcp-tx "nc exit status $?"; fi
-		info "tcp-tx: $mb MiB in $(($(date +%s) - t0)) s"
-		rm -f /tmp/tx
-		# host -> guest: we listen on 5002, the host connects when it sees LISTEN
-		nc -l -p 5002 >/tmp/rx &
-		ncpid=$!
-		sleep 1
-		info "LISTEN 5002"
-		t0=$(date +%s)
-		if wait $ncpid; then pass tcp-rx; else fail tcp-rx "nc exit status $?"; fi
-		info "tcp-rx: $mb MiB in $(($(date +%s) - t0)) s"
-		info "RX-MD5 $(md5sum </tmp/rx | cut -d' ' -f1) $(wc -c </tmp/rx)"
-		rm -f /tmp/rx
+		tcp_tx "$mb"  # guest -> host: the host listens on 5001
+		tcp_rx tcp-rx 5002  # host -> guest
 	fi
 	# driver unbind/rebind: the device is reset and set up again
 	echo "$BDF" >/sys/bus/pci/drivers/virtio-pci/unbind
@@ -86,15 +37,7 @@ basic)
 	ping_check rebind-ping 5
 	;;
 reboot)
-	boot=$(echo boot | nc $HOST 5003)
-	info "boot $boot"
-	if [ "$boot" = 1 ]; then
-		ping_check boot1-ping 3
-		sync
-		reboot -f
-		sleep 10
-	fi
-	ping_check boot2-ping 5
+	reboot_twice
 	;;
 mq)
 	ping_check ping 3
@@ -113,6 +56,27 @@ mq)
 	if [ $both = 1 ]; then pass mq-traffic; else fail mq-traffic "input irqs $(irqs input)"; fi
 	out=$(ping -c 3 -s 8900 -W 3 $HOST 2>&1)
 	if echo "$out" | grep -q " 3 packets received"; then pass jumbo-ping; else fail jumbo-ping "$(echo "$out" | tail -n 2 | tr '\n' ' ')"; fi
+	;;
+count)
+	ping_check ping 3
+	dd if=/dev/urandom of=/tmp/tx bs=1M count="$mb" 2>/dev/null
+	info "TX-MD5 $(md5sum </tmp/tx | cut -d' ' -f1)"
+	# packets and interrupts of the device, as the guest counts them
+	stats() {
+		echo "$(cat /sys/class/net/$IF/statistics/tx_packets) $(cat /sys/class/net/$IF/statistics/rx_packets)" \
+			"$(grep -E 'virtio[0-9]+-(input|output)' /proc/interrupts | awk '{ n += $2 } END { print n + 0 }')"
+	}
+	set -- $(stats)
+	tx0=$1 rx0=$2 irq0=$3
+	info "COUNT-START"
+	sleep 3
+	if nc $HOST 5001 </tmp/tx; then pass tcp-tx; else fail tcp-tx "nc exit status $?"; fi
+	out=$(ping -c 50 -i 0.02 -W 3 $HOST 2>&1)
+	if echo "$out" | grep -q " 50 packets received"; then pass count-ping; else
+		fail count-ping "$(echo "$out" | tail -n 2 | tr '\n' ' ')"; fi
+	set -- $(stats)
+	info "COUNT-END tx_packets=$(($1 - tx0)) rx_packets=$(($2 - rx0)) irqs=$(($3 - irq0))"
+	sleep 3
 	;;
 hold)
 	ping_check ping 3

@@ -17,6 +17,9 @@
 #   IOMED_VM_TIMEOUT  hard limit for one guest run in seconds (default 90)
 #   IOMED_VM_KEEP=1 keep the work folder (serial logs, daemon log) after the test
 #   IOMED_VM_VERBOSE=1  print every serial log, not only failing ones
+#   IOMED_VM_ISOLATE=1  run the daemon with --isolate (one sandboxed process per device); a device
+#                   process that dies is then a FAIL of daemon_check
+#   IOMED_VM_USER   with IOMED_VM_ISOLATE=1: the device processes' user (--user), e.g. 65534
 # shellcheck shell=bash
 
 VM_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -85,10 +88,40 @@ vm_cleanup() {
 	exit $rc
 }
 
+# vm_netns PREFIX: a network namespace of this run's own (name in VM_NS, the "ip netns exec" prefix
+# in IN_NS), lo up; at exit every process we started is killed, then the namespace deleted.
+# vm_iomed_in_ns: daemon_start runs $IOMED inside it from then on (its taps are born there);
+# the binary itself stays in VM_IOMED_BIN.
+vm_netns() {
+	[ "$(id -u)" = 0 ] || vm_die "needs root for ip netns"
+	VM_NS=$1-$$-$RANDOM
+	IN_NS=(ip netns exec "$VM_NS")
+	trap vm_netns_cleanup EXIT
+	ip netns add "$VM_NS" || vm_die "cannot create network namespace $VM_NS"
+	"${IN_NS[@]}" ip link set lo up
+}
+
+vm_netns_cleanup() {
+	local rc=$? pid
+	for pid in "${VM_PIDS[@]}"; do vm_kill "$pid"; done
+	VM_PIDS=()
+	ip netns del "$VM_NS" 2>/dev/null || true
+	(exit $rc)
+	vm_cleanup
+}
+
+vm_iomed_in_ns() {
+	VM_IOMED_BIN=${VM_IOMED_BIN:-$IOMED}
+	IOMED=$VM_WORK/iomed-in-ns
+	printf '#!/bin/sh\nexec ip netns exec %q %q "$@"\n' "$VM_NS" "$VM_IOMED_BIN" >"$IOMED"
+	chmod +x "$IOMED"
+}
+
 # ---------------------------------------------------------------------------------------------
 # the daemon
 # daemon_start ARGS...: start $IOMED ARGS (plus --log-level debug unless IOMED_LOG_LEVEL is set),
-# wait for every socket=PATH named in ARGS to appear (10 s), record the PID.
+# wait for every socket=PATH named in ARGS to appear (10 s), record the PID. Its log is
+# $VM_WORK/${DAEMON_NAME:-iomed}.log (a test with two daemons names them).
 daemon_start() {
 	[ -x "$IOMED" ] || vm_die "daemon binary $IOMED not found (meson setup build && ninja -C build)"
 	local a s socks=() rc
@@ -100,9 +133,13 @@ daemon_start() {
 			;;
 		esac
 	done
-	DAEMON_LOG=$VM_WORK/iomed.log
-	local level=${IOMED_LOG_LEVEL:-debug}
-	"$IOMED" "$@" --log-level "$level" >>"$DAEMON_LOG" 2>&1 &
+	DAEMON_LOG=$VM_WORK/${DAEMON_NAME:-iomed}.log
+	local level=${IOMED_LOG_LEVEL:-debug} isolate=()
+	if [ "${IOMED_VM_ISOLATE:-0}" = 1 ]; then
+		isolate=(--isolate)
+		[ -z "${IOMED_VM_USER:-}" ] || isolate+=(--user "$IOMED_VM_USER")
+	fi
+	"$IOMED" "${isolate[@]}" "$@" --log-level "$level" >>"$DAEMON_LOG" 2>&1 &
 	DAEMON_PID=$!
 	DAEMON_SOCKS=("${socks[@]}")
 	VM_PIDS+=("$DAEMON_PID")
@@ -123,7 +160,7 @@ daemon_start() {
 		tail -n 40 "$DAEMON_LOG" | sed 's/^/  iomed| /' >&2
 		vm_die "daemon socket(s) ${socks[*]} did not appear within 10 s"
 	}
-	vm_log "daemon started (pid $DAEMON_PID): $(basename "$IOMED") $*"
+	vm_log "daemon started (pid $DAEMON_PID): $(basename "$IOMED") ${isolate[*]} $*"
 }
 
 daemon_alive() {
@@ -132,10 +169,12 @@ daemon_alive() {
 	[ "$(ps -o stat= -p "$DAEMON_PID" 2>/dev/null | cut -c1)" != Z ]
 }
 
-# daemon_check [WHEN]: records a PASS/FAIL for the daemon still running
+# daemon_check [WHEN]: records a PASS/FAIL for the daemon still running (and with --isolate, for
+# every device process having lived through it)
 daemon_check() {
 	local when=${1:-}
 	daemon_sanitizer_check "$when" || true
+	daemon_devices_check "$when" || true
 	if daemon_alive; then
 		vm_pass "daemon-alive${when:+-$when}"
 	else
@@ -187,6 +226,53 @@ daemon_stop() {
 	if daemon_sanitizer_check stop; then vm_pass daemon-no-sanitizer-report; fi
 }
 
+# daemon_devices_check [WHEN]: with --isolate, FAIL when the supervisor reported a device process
+# that died (each report counted once)
+DAEMON_DEATHS_SEEN=0
+daemon_devices_check() {
+	local when=${1:-} deaths
+	[ "${IOMED_VM_ISOLATE:-0}" = 1 ] && [ -n "$DAEMON_LOG" ] && [ -f "$DAEMON_LOG" ] || return 0
+	deaths=$(grep -acE 'iomed error: device .* \(pid [0-9]+\) (killed by signal|exited with status)' "$DAEMON_LOG" || true)
+	if [ "$deaths" -gt "$DAEMON_DEATHS_SEEN" ]; then
+		vm_fail "device-processes${when:+-$when}" "a device process died"
+		grep -aE 'forbidden system call|iomed error: device .* \(pid [0-9]+\) (killed by signal|exited with status)' "$DAEMON_LOG" | tail -n 5 | sed 's/^/  iomed| /' >&2
+		DAEMON_DEATHS_SEEN=$deaths
+		return 1
+	fi
+	vm_pass "device-processes${when:+-$when}"
+}
+
+# daemon_stats PID LOG ID: device ID's message counters from a fresh SIGUSR2 dump of the daemon PID
+# logging to LOG, as one line "sessions=N errors=N bad=N CMD=N ..."
+daemon_stats() {
+	local pid=$1 log=$2 id=$3 n i
+	n=$(grep -ac "device $id stats:" "$log" || true)
+	kill -USR2 "$pid"
+	for i in $(seq 100); do
+		[ "$(grep -ac "device $id stats:" "$log" || true)" -gt "$n" ] && break
+		sleep 0.05
+	done
+	grep -a "device $id stats:" "$log" | tail -n 1 | sed 's/.*stats: //'
+}
+
+# stats_delta BEFORE AFTER: "CMD=+N " for every counter of two daemon_stats lines that moved
+stats_delta() {
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		n = split(a, x, " "); for (i = 1; i <= n; i++) { split(x[i], kv, "="); A[kv[1]] = kv[2] }
+		n = split(b, y, " "); for (i = 1; i <= n; i++) { split(y[i], kv, "="); d = kv[2] - A[kv[1]]
+			if (d && kv[1] != "sessions") printf "%s=+%d ", kv[1], d }
+	}'
+}
+
+# Tests with two daemons: daemon_save NAME keeps the current one (PID, log, sockets) in the array
+# NAME; daemon_use NAME makes it the current one again, for daemon_check, daemon_stop, ...
+daemon_save() { eval "$1=(\"\$DAEMON_PID\" \"\$DAEMON_LOG\" \"\${DAEMON_SOCKS[@]}\")"; }
+daemon_use() {
+	local -n d=$1
+	DAEMON_PID=${d[0]} DAEMON_LOG=${d[1]}
+	DAEMON_SOCKS=("${d[@]:2}")
+}
+
 daemon_log_tail() {
 	[ -n "$DAEMON_LOG" ] && [ -f "$DAEMON_LOG" ] || return 0
 	echo "---- daemon log (last ${1:-30} lines) ----" >&2
@@ -202,6 +288,17 @@ vm_initramfs() {
 	"$VM_SRC/scripts/mkinitramfs.sh" -M "$IOMED_MODULES_DIR" -i "$guest" \
 		-f "$VM_LIB_DIR/guest_lib.sh:/etc/iomed-guest.sh" "$@" -o "$out" ||
 		vm_die "mkinitramfs failed for $guest"
+}
+
+# vm_with_libs BIN:DEST...: mkinitramfs arguments (one a line: -f, SRC:DEST) for each dynamically
+# linked BIN at DEST and every shared library they load (the loader too), at the paths the loader
+# looks for them. Use: mapfile -t args < <(vm_with_libs "$IOMED:/bin/iomed")
+vm_with_libs() {
+	local spec lib
+	for spec in "$@"; do printf -- '-f\n%s\n' "$spec"; done
+	for spec in "$@"; do ldd "${spec%%:*}"; done |
+		awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | sort -u |
+		while read -r lib; do printf -- '-f\n%s:%s\n' "$lib" "$lib"; done
 }
 
 # ---------------------------------------------------------------------------------------------

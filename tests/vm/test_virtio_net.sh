@@ -13,53 +13,20 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 vm_init
 
+. "$VM_LIB_DIR/net_lib.sh"
+
 MB=${IOMED_VNET_MB:-64}
 MAC=52:54:00:12:34:56
-NS=iomed-vnet-$$-$RANDOM
-TAP=ivn$$
-TAP=${TAP:0:13}
+net_init ivn
 TAP1=${TAP}q
-HOSTPY=$VM_LIB_DIR/vnet_host.py
-IN_NS=(ip netns exec "$NS")
-
-vnet_cleanup() {
-	local rc=$? pid
-	for pid in "${VM_PIDS[@]}"; do vm_kill "$pid"; done
-	VM_PIDS=()
-	ip netns del "$NS" 2>/dev/null || true
-	(exit $rc)
-	vm_cleanup
-}
-trap vnet_cleanup EXIT
-
-[ "$(id -u)" = 0 ] || vm_die "needs root for ip netns"
-ip netns add "$NS" || vm_die "cannot create network namespace $NS"
-"${IN_NS[@]}" ip link set lo up
-
-# the daemon runs in the namespace, so its tap is born there
-REAL_IOMED=$IOMED
-IOMED=$VM_WORK/iomed-in-ns
-printf '#!/bin/sh\nexec ip netns exec %q %q "$@"\n' "$NS" "$REAL_IOMED" >"$IOMED"
-chmod +x "$IOMED"
 
 SOCK=$VM_WORK/vn0.sock
 SOCK1=$VM_WORK/vn1.sock
 MAC1=52:54:00:12:34:57
 daemon_start --device "virtio-net,socket=$SOCK,id=vn0,net=tap:$TAP,mac=$MAC" \
 	--device "virtio-net,socket=$SOCK1,id=vn1,net=tap:$TAP1,mac=$MAC1,queues=2,mtu=9000"
-"${IN_NS[@]}" ip addr add 10.66.0.1/24 dev "$TAP" || vm_die "cannot address $TAP in $NS"
-"${IN_NS[@]}" ip link set "$TAP" up
-"${IN_NS[@]}" ip addr add 10.66.1.1/24 dev "$TAP1" || vm_die "cannot address $TAP1 in $NS"
-"${IN_NS[@]}" ip link set "$TAP1" mtu 9000 up
-
-# host_bg NAME ARGS...: a vnet_host.py helper in the namespace, killed at the end
-host_bg() {
-	local name=$1
-	shift
-	"${IN_NS[@]}" python3 "$HOSTPY" "$@" >"$VM_WORK/$name.out" 2>&1 &
-	VM_PIDS+=("$!")
-	eval "${name}_PID=$!"
-}
+net_addr "$TAP" 10.66.0
+net_addr "$TAP1" 10.66.1 9000
 
 INITRD=$VM_WORK/initrd.img
 vm_initramfs "$INITRD" "$VM_LIB_DIR/guest_virtio_net.sh" -m virtio_net
@@ -71,24 +38,11 @@ vm_start basic "$INITRD" --mem 768M --vfio-user "vn0=$SOCK" \
 BASIC=(find-device link-up mac ping unbind rebind rebind-ping)
 if [ "$MB" -gt 0 ]; then
 	BASIC+=(tcp-tx tcp-rx)
-	if vm_wait_marker basic 'IOMED-TEST: INFO LISTEN 5002' $((VM_TIMEOUT * 4)); then
-		"${IN_NS[@]}" python3 "$HOSTPY" send 10.66.0.2 5002 "$MB" >"$VM_WORK/host-tx" 2>&1 ||
-			vm_log "host send failed: $(cat "$VM_WORK/host-tx")"
-	fi
+	net_tcp_send basic 10.66.0.2 5002 "$MB"
 fi
 vm_wait $((VM_TIMEOUT * 5)) || vm_log "guest basic: QEMU exit status $?"
 vm_check basic "${BASIC[@]}" || true
-if [ "$MB" -gt 0 ]; then
-	want=$(grep -ao 'INFO TX-MD5 [0-9a-f]*' "$VM_WORK/basic.serial" | awk '{ print $3 }' || true)
-	got=$(cut -d' ' -f1 "$VM_WORK/host-rx" 2>/dev/null || true)
-	if [ -n "$want" ] && [ "$want" = "$got" ]; then vm_pass basic/tcp-tx-md5; else
-		vm_fail basic/tcp-tx-md5 "guest sent $want, host got ${got:-nothing} ($(cat "$VM_WORK/host-rx" 2>/dev/null))"; fi
-	want=$(cut -d' ' -f1 "$VM_WORK/host-tx" 2>/dev/null || true)
-	got=$(grep -ao 'INFO RX-MD5 [0-9a-f]*' "$VM_WORK/basic.serial" | awk '{ print $3 }' || true)
-	if [ -n "$want" ] && [ "$want" = "$got" ]; then vm_pass basic/tcp-rx-md5; else
-		vm_fail basic/tcp-rx-md5 "host sent ${want:-nothing}, guest got ${got:-nothing}"; fi
-	grep -ao 'INFO tcp-[rt]x: .*' "$VM_WORK/basic.serial" | tr -d '\r' | sed 's/^/  /' >&2 || true
-fi
+[ "$MB" -gt 0 ] && net_md5_check basic "$VM_WORK/host-rx"
 daemon_check basic
 
 # 2. reboot: the host's boot counter tells the guest which boot it is

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -34,6 +35,8 @@ struct testdev {
 	uint32_t dma_vector;
 	uint32_t sticky;
 	uint32_t trap_count;
+	bool selftest;           /* selftest=forbidden-syscall: SELFTEST works */
+	uint32_t selftest_result;
 };
 
 static struct testdev *to_td(struct pci_function *f)
@@ -63,6 +66,7 @@ static void td_reset(struct pci_function *f)
 	td->dma_len = 0;
 	td->dma_status = TESTDEV_DMA_STATUS_IDLE;
 	td->dma_vector = 0;
+	td->selftest_result = 0;
 	shm_fill(td);
 }
 
@@ -106,6 +110,23 @@ static void dma_cmd(struct testdev *td, uint32_t cmd)
 		raise_irq(td, td->dma_vector);
 }
 
+/*
+ * What a compromised device model would try first: a system call a
+ * vfio-user server never makes. Inside the --isolate sandbox it never
+ * returns (the process dies by SIGSYS); elsewhere it does, and SELFTEST
+ * reads 0.
+ */
+static void selftest_run(struct testdev *td)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	td->selftest_result = fd < 0 ? (uint32_t)errno : 0;
+	pr_warn("%s: self-test: socket(AF_INET) %s", td->name,
+		fd < 0 ? strerror(errno) : "succeeded");
+	if (fd >= 0)
+		close(fd);
+}
+
 static uint32_t peek(struct testdev *td)
 {
 	uint32_t v;
@@ -134,6 +155,7 @@ static uint32_t reg_read(struct testdev *td, uint64_t off)
 	case TESTDEV_DMA_VECTOR: return td->dma_vector;
 	case TESTDEV_STICKY: return td->sticky;
 	case TESTDEV_TRAP_COUNT: return td->trap_count;
+	case TESTDEV_SELFTEST: return td->selftest_result;
 	default: return 0;
 	}
 }
@@ -165,6 +187,10 @@ static void reg_write(struct testdev *td, uint64_t off, uint32_t v)
 	case TESTDEV_DMA_CMD: dma_cmd(td, v); break;
 	case TESTDEV_DMA_VECTOR: td->dma_vector = v; break;
 	case TESTDEV_STICKY: td->sticky = v; break;
+	case TESTDEV_SELFTEST:
+		if (td->selftest)
+			selftest_run(td);
+		break;
 	default: break;
 	}
 }
@@ -306,13 +332,18 @@ static void testdev_free(struct testdev *td)
 
 static int testdev_create(struct iomed_device *dev, struct opts *o, char *err, size_t errlen)
 {
+	const char *selftest = opts_get(o, "selftest");
 	struct testdev *td;
 	int ret;
 
-	(void)o;
+	if (selftest && strcmp(selftest, "forbidden-syscall")) {
+		snprintf(err, errlen, "selftest must be forbidden-syscall");
+		return -EINVAL;
+	}
 	td = calloc(1, sizeof(*td));
 	if (!td)
 		return -ENOMEM;
+	td->selftest = selftest;
 	td->shm_fd = -1;
 	snprintf(td->name, sizeof(td->name), "testdev %s", dev->id);
 	td->dma_buf = malloc(TESTDEV_DMA_MAX);

@@ -41,6 +41,7 @@ enum testdev_reg {
 	TESTDEV_DMA_VECTOR = 0x5c,
 	TESTDEV_STICKY = 0x60,
 	TESTDEV_TRAP_COUNT = 0x64,
+	TESTDEV_SELFTEST = 0x68, /* only with selftest=forbidden-syscall (docs/testdev.md) */
 };
 
 #define TESTDEV_DMA_CMD_START 0x1

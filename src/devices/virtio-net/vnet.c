@@ -13,10 +13,10 @@
 
 #include "core/log.h"
 #include "devices/device.h"
+#include "devices/nic.h"
 #include "devices/virtio-net/vnet.h"
 
 #define VIRTIO_ID_NET 1
-#define DEFAULT_POLL_US 50
 
 /* struct virtio_pci_cap after the 3-byte vendor header (4.1.4). */
 struct vcap {
@@ -157,56 +157,19 @@ static int build_function(struct vnet *v)
 
 /* ---- options ---- */
 
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-	unsigned b[6];
-	char end;
-
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
-		   &end) != 6 || strlen(s) != 17)
-		return -EINVAL;
-	for (unsigned i = 0; i < 6; i++)
-		mac[i] = (uint8_t)b[i];
-	/* A NIC address is unicast and not all zeros. */
-	if (mac[0] & 1 || !(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]))
-		return -EINVAL;
-	return 0;
-}
-
-/* 52:54:00 (the QEMU/KVM prefix) and three bytes of a hash of the id. */
-static void default_mac(const char *id, uint8_t mac[6])
-{
-	uint32_t h = 2166136261u;
-
-	for (const char *p = id; *p; p++)
-		h = (h ^ (uint8_t)*p) * 16777619u;
-	mac[0] = 0x52, mac[1] = 0x54, mac[2] = 0x00;
-	mac[3] = h >> 16, mac[4] = h >> 8, mac[5] = h;
-}
-
 static int parse_opts(struct vnet *v, struct iomed_device *dev, struct opts *o, char *err,
 		      size_t errlen)
 {
-	const char *mac = opts_get(o, "mac");
+	struct nic_opts nic;
 	uint64_t x;
 	int ret;
 
-	if (mac && parse_mac(mac, v->mac)) {
-		snprintf(err, errlen, "mac=%s: expected a unicast address like 52:54:00:12:34:56",
-			 mac);
-		return -EINVAL;
-	}
-	if (!mac)
-		default_mac(dev->id, v->mac);
-	v->pairs = 1;
-	ret = opts_get_u64(o, "queues", 1, VNET_MAX_PAIRS, &x);
-	if (ret == -EINVAL) {
-		snprintf(err, errlen, "queues= must be a number of queue pairs from 1 to %u",
-			 VNET_MAX_PAIRS);
+	ret = nic_opts_parse(o, dev->id, VNET_MAX_PAIRS, &nic, err, errlen);
+	if (ret)
 		return ret;
-	}
-	if (!ret)
-		v->pairs = (unsigned)x;
+	memcpy(v->mac, nic.mac, sizeof(v->mac));
+	v->pairs = nic.pairs;
+	v->dp.pt.poll_ns = nic.poll_ns;
 	v->mtu = 0;
 	ret = opts_get_u64(o, "mtu", 68, 65535 - 18, &x);
 	if (ret == -EINVAL) {
@@ -215,41 +178,10 @@ static int parse_opts(struct vnet *v, struct iomed_device *dev, struct opts *o, 
 	}
 	if (!ret)
 		v->mtu = (uint16_t)x;
-	v->dp.poll_ns = DEFAULT_POLL_US * 1000ull;
-	ret = opts_get_u64(o, "poll-us", 0, 1000000, &x);
-	if (ret == -EINVAL) {
-		snprintf(err, errlen, "poll-us= must be from 0 to 1000000");
-		return ret;
-	}
-	if (!ret)
-		v->dp.poll_ns = x * 1000;
-	return 0;
-}
-
-static int open_ports(struct vnet *v, struct opts *o, char *err, size_t errlen)
-{
-	const char *net = opts_get(o, "net");
-	int ret;
-
-	if (!net) {
-		snprintf(err, errlen, "net=tap:NAME|loopback|sink is required");
-		return -EINVAL;
-	}
 	/* One port per queue pair: a tap gets one queue per pair. */
-	for (unsigned p = 0; p < v->pairs; p++) {
-		ret = net_port_open(net, &v->port[p], err, errlen);
-		if (ret)
-			return ret;
-		/* a shared port (dpdk:) steers by it and drops frames from other sources */
-		ret = net_port_set_mac(v->port[p], v->mac, v);
-		if (ret) {
-			snprintf(err, errlen, "net=%s: mac %02x:%02x:%02x:%02x:%02x:%02x: %s", net,
-				 v->mac[0], v->mac[1], v->mac[2], v->mac[3], v->mac[4], v->mac[5],
-				 ret == -EADDRINUSE ? "another device on the port has this address" :
-				 strerror(-ret));
-			return ret;
-		}
-	}
+	ret = nic_ports_open(&nic, v, v->port, err, errlen);
+	if (ret)
+		return ret;
 	if (!v->mtu)
 		v->mtu = v->port[0]->mtu ? v->port[0]->mtu : 1500;
 	return 0;
@@ -295,11 +227,9 @@ static int vnet_create(struct iomed_device *dev, struct opts *o, char *err, size
 
 	if (!v)
 		return -ENOMEM;
-	v->dp.epfd = v->dp.kick_fd = v->dp.ctl_fd = -1;
+	v->dp.pt.epfd = v->dp.pt.kick_fd = v->dp.pt.ctl_fd = -1;
 	snprintf(v->name, sizeof(v->name), "virtio-net %s", dev->id);
 	ret = parse_opts(v, dev, o, err, errlen);
-	if (!ret)
-		ret = open_ports(v, o, err, errlen);
 	if (ret)
 		goto fail;
 	v->nqueues = 2 * v->pairs + 1;

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "devices/pollthread.h"
 #include "devices/virtio/virtqueue.h"
 #include "net/port.h"
 #include "pci/function.h"
@@ -79,16 +80,7 @@ struct vnet_rx_stash {
 };
 
 struct vnet_dp {
-	pthread_t thread;
-	bool running;
-	int epfd;
-	int kick_fd;  /* written by the notify region handler */
-	int ctl_fd;   /* written to wake the poller for park/stop */
-	pthread_mutex_t lock; /* control path only: park/stop handshake */
-	pthread_cond_t cond;
-	bool park_req; /* atomic */
-	bool stop;     /* atomic */
-	bool parked;   /* under lock */
+	struct pollthread pt;
 
 	/* Poller-owned while running. */
 	struct virtqueue vq[VNET_MAX_QUEUES];
@@ -98,11 +90,10 @@ struct vnet_dp {
 	unsigned active_pairs; /* VQ_PAIRS_SET */
 	uint64_t features;
 	uint32_t rx_need;      /* bytes a receive buffer set must hold */
-	uint64_t poll_ns;      /* idle time before kicks go on and the poller sleeps */
 	bool kicks_on;
 	bool rx_starved[VNET_MAX_PAIRS];
 	bool tx_blocked[VNET_MAX_PAIRS];
-	uint32_t ep_rx[VNET_MAX_PAIRS], ep_tx[VNET_MAX_PAIRS]; /* epoll events registered */
+	uint32_t ep[VNET_MAX_PAIRS][2]; /* epoll events registered: rx_fd, tx_fd */
 	struct vnet_rx_stash *stash; /* one per pair */
 	struct iovec *tx_iov;
 	uint8_t mac[6];

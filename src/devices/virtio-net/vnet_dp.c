@@ -1,37 +1,18 @@
 // SPDX-License-Identifier: MIT
 /*
- * virtio-net datapath thread: one per device, started at DRIVER_OK and
- * joined at reset. It polls the rings with guest kicks suppressed; after
- * poll_ns without work it turns kicks on, looks once more, and sleeps in
- * epoll on the kick eventfd, the ports and the control eventfd.
- *
- * Quiesce protocol (the server brackets every DMA/IRQ table change with
- * it): the server sets park_req and writes ctl_fd; the poller, between two
- * polls, drops every pointer into guest memory, says parked and waits on
- * the condvar until park_req is cleared or stop is set, then maps the rings
- * again. The mutex and condvar are used only there, never on the hot path.
+ * virtio-net datapath: one pollthread per device, started at DRIVER_OK and
+ * joined at reset. It polls the rings with guest kicks suppressed; before
+ * it sleeps it turns kicks on (and port fds the queues wait for), looks
+ * once more, and turns them off again when it wakes. A park drops every
+ * pointer into guest memory; the rings are mapped again after it.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "core/eventfd.h"
 #include "core/log.h"
 #include "devices/virtio-net/vnet.h"
-
-static bool flag(const bool *p)
-{
-	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
-}
-
-static void set_flag(bool *p, bool v)
-{
-	__atomic_store_n(p, v, __ATOMIC_RELEASE);
-}
 
 void vnet_raise(struct vnet *v, uint16_t vector, uint8_t isr)
 {
@@ -53,14 +34,6 @@ void vnet_needs_reset(struct vnet *v, unsigned q)
 	else
 		pr_warn_rl("%s: cannot start the datapath: device needs reset", v->name);
 	vnet_raise(v, v->config_vector, VIRTIO_ISR_CONFIG);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* ---- rings and kicks ---- */
@@ -116,44 +89,20 @@ static bool kicks(struct vnet *v, bool on)
 
 /* ---- epoll interest ---- */
 
-static void ep_set(struct vnet_dp *dp, int fd, uint32_t *cur, uint32_t want, unsigned pair)
-{
-	struct epoll_event ev = { .events = want, .data.u32 = pair };
-
-	if (fd < 0 || *cur == want)
-		return;
-	if (!epoll_ctl(dp->epfd, EPOLL_CTL_MOD, fd, &ev))
-		*cur = want;
-}
-
 static void ep_update(struct vnet *v, unsigned pair)
 {
 	struct vnet_dp *dp = &v->dp;
 	struct net_port *p = v->port[pair];
-	uint32_t in = pair < dp->active_pairs && !dp->rx_starved[pair] ? EPOLLIN : 0;
-	uint32_t out = dp->tx_blocked[pair] ? EPOLLOUT : 0;
 
-	if (p->rx_fd == p->tx_fd) {
-		ep_set(dp, p->rx_fd, &dp->ep_rx[pair], in | out, pair);
-		return;
-	}
-	ep_set(dp, p->rx_fd, &dp->ep_rx[pair], in, pair);
-	ep_set(dp, p->tx_fd, &dp->ep_tx[pair], out, pair);
+	pollthread_port_events(&dp->pt, p->rx_fd, p->tx_fd, pair, dp->ep[pair],
+			       pair < dp->active_pairs && !dp->rx_starved[pair], dp->tx_blocked[pair]);
 }
 
-static int ep_add(struct vnet_dp *dp, int fd, uint32_t tag)
+/* ---- the thread's hooks ---- */
+
+static unsigned dp_poll(void *opaque)
 {
-	struct epoll_event ev = { .events = 0, .data.u32 = tag };
-
-	if (fd < 0)
-		return 0;
-	return epoll_ctl(dp->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
-}
-
-/* ---- the thread ---- */
-
-static unsigned poll_once(struct vnet *v)
-{
+	struct vnet *v = opaque;
 	struct vnet_dp *dp = &v->dp;
 	unsigned work = 0;
 
@@ -166,78 +115,50 @@ static unsigned poll_once(struct vnet *v)
 	return work;
 }
 
-static void park(struct vnet *v)
+static void dp_park(void *opaque)
 {
-	struct vnet_dp *dp = &v->dp;
+	struct vnet *v = opaque;
 
 	vnet_rx_release(v);
 	unmap_queues(v);
-	pthread_mutex_lock(&dp->lock);
-	dp->parked = true;
-	pthread_cond_broadcast(&dp->cond);
-	while (flag(&dp->park_req) && !flag(&dp->stop))
-		pthread_cond_wait(&dp->cond, &dp->lock);
-	dp->parked = false;
-	pthread_mutex_unlock(&dp->lock);
-	if (flag(&dp->stop))
-		return;
+}
+
+static void dp_unpark(void *opaque)
+{
+	struct vnet *v = opaque;
+
 	map_queues(v);
 	kicks(v, false);
 }
 
-static void sleep_once(struct vnet *v)
+static bool dp_sleep_prepare(void *opaque, int *timeout)
 {
+	struct vnet *v = opaque;
 	struct vnet_dp *dp = &v->dp;
-	struct epoll_event evs[8];
-	int timeout = -1;
 
-	if (kicks(v, true)) {
-		kicks(v, false);
-		return;
-	}
+	if (kicks(v, true))
+		return false;
 	for (unsigned p = 0; p < dp->pairs; p++) {
 		ep_update(v, p);
 		/* A port without rx_fd can only be polled: nap instead of sleeping. */
 		if (v->port[p]->rx_fd < 0 && p < dp->active_pairs && !dp->rx_starved[p])
-			timeout = 1;
+			*timeout = 1;
 	}
-	if (epoll_wait(dp->epfd, evs, 8, timeout) < 0 && errno != EINTR)
-		pr_warn_rl("%s: epoll_wait: %s", v->name, strerror(errno));
-	efd_drain(dp->kick_fd);
-	efd_drain(dp->ctl_fd);
-	kicks(v, false);
+	return true;
 }
 
-static void *poller(void *arg)
+static void dp_sleep_done(void *opaque)
 {
-	struct vnet *v = arg;
-	struct vnet_dp *dp = &v->dp;
-	uint64_t idle_since = 0;
-
-	map_queues(v);
-	kicks(v, false);
-	while (!flag(&dp->stop)) {
-		if (flag(&dp->park_req)) {
-			park(v);
-			idle_since = 0;
-			continue;
-		}
-		if (poll_once(v)) {
-			idle_since = 0;
-			continue;
-		}
-		if (!idle_since) {
-			idle_since = now_ns();
-			continue;
-		}
-		if (now_ns() - idle_since < dp->poll_ns)
-			continue;
-		sleep_once(v);
-		idle_since = 0;
-	}
-	vnet_rx_release(v);
-	return NULL;
+	kicks(opaque, false);
 }
+
+static const struct pollthread_ops vnet_pollthread_ops = {
+	.poll = dp_poll,
+	.park = dp_park,
+	.unpark = dp_unpark,
+	.sleep_prepare = dp_sleep_prepare,
+	.sleep_done = dp_sleep_done,
+};
 
 /* ---- control path ---- */
 
@@ -302,14 +223,9 @@ int vnet_dp_start(struct vnet *v)
 			pr_warn("%s: port %s refused offloads: %s", v->name, v->port[p]->name,
 				strerror(-ret));
 	}
-	set_flag(&dp->stop, false);
-	dp->parked = false;
-	ret = pthread_create(&dp->thread, NULL, poller, v);
-	if (ret) {
-		pr_err("%s: cannot start the datapath thread: %s", v->name, strerror(ret));
-		return -ret;
-	}
-	dp->running = true;
+	ret = pollthread_start(&dp->pt);
+	if (ret)
+		return ret;
 	pr_debug("%s: datapath started, features %#llx, %u pair(s)", v->name,
 		 (unsigned long long)dp->features, dp->pairs);
 	return 0;
@@ -319,80 +235,42 @@ void vnet_dp_stop(struct vnet *v)
 {
 	struct vnet_dp *dp = &v->dp;
 
-	if (!dp->running)
+	if (!dp->pt.running)
 		return;
-	pthread_mutex_lock(&dp->lock);
-	set_flag(&dp->stop, true);
-	pthread_cond_broadcast(&dp->cond);
-	pthread_mutex_unlock(&dp->lock);
-	efd_signal(dp->ctl_fd);
-	pthread_join(dp->thread, NULL);
-	dp->running = false;
+	pollthread_stop(&dp->pt);
 	for (unsigned i = 0; i < VNET_MAX_QUEUES; i++)
 		vq_reset(&dp->vq[i]);
 }
 
 void vnet_dp_quiesce(struct vnet *v)
 {
-	struct vnet_dp *dp = &v->dp;
-
-	pthread_mutex_lock(&dp->lock);
-	set_flag(&dp->park_req, true);
-	if (dp->running) {
-		efd_signal(dp->ctl_fd);
-		while (!dp->parked)
-			pthread_cond_wait(&dp->cond, &dp->lock);
-	}
-	pthread_mutex_unlock(&dp->lock);
+	pollthread_park(&v->dp.pt);
 }
 
 void vnet_dp_resume(struct vnet *v)
 {
-	struct vnet_dp *dp = &v->dp;
-
-	pthread_mutex_lock(&dp->lock);
-	set_flag(&dp->park_req, false);
-	pthread_cond_broadcast(&dp->cond);
-	pthread_mutex_unlock(&dp->lock);
+	pollthread_unpark(&v->dp.pt);
 }
 
 void vnet_dp_kick(struct vnet *v)
 {
-	efd_signal(v->dp.kick_fd);
+	pollthread_wake(&v->dp.pt);
 }
 
 int vnet_dp_init(struct vnet *v)
 {
 	struct vnet_dp *dp = &v->dp;
-	int ret = 0;
+	int ret;
 
-	pthread_mutex_init(&dp->lock, NULL);
-	pthread_cond_init(&dp->cond, NULL);
-	dp->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	dp->ctl_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	dp->epfd = epoll_create1(EPOLL_CLOEXEC);
+	ret = pollthread_init(&dp->pt, &vnet_pollthread_ops, v, v->name);
+	if (ret)
+		return ret;
 	dp->stash = calloc(v->pairs, sizeof(*dp->stash));
 	dp->tx_iov = calloc(VNET_TX_MAX_IOV, sizeof(*dp->tx_iov));
-	if (dp->kick_fd < 0 || dp->ctl_fd < 0 || dp->epfd < 0)
-		return -errno;
 	if (!dp->stash || !dp->tx_iov)
 		return -ENOMEM;
-	ret = ep_add(dp, dp->kick_fd, UINT32_MAX);
-	if (!ret)
-		ret = ep_add(dp, dp->ctl_fd, UINT32_MAX);
-	if (!ret)
-		ret = epoll_ctl(dp->epfd, EPOLL_CTL_MOD, dp->kick_fd,
-				&(struct epoll_event){ .events = EPOLLIN }) ? -errno : 0;
-	if (!ret)
-		ret = epoll_ctl(dp->epfd, EPOLL_CTL_MOD, dp->ctl_fd,
-				&(struct epoll_event){ .events = EPOLLIN }) ? -errno : 0;
-	for (unsigned p = 0; p < v->pairs && !ret; p++) {
-		struct net_port *port = v->port[p];
-
-		ret = ep_add(dp, port->rx_fd, p);
-		if (!ret && port->tx_fd != port->rx_fd)
-			ret = ep_add(dp, port->tx_fd, p);
-	}
+	for (unsigned p = 0; p < v->pairs && !ret; p++)
+		ret = pollthread_add_port(&dp->pt, v->port[p]->rx_fd, v->port[p]->tx_fd, p);
 	return ret;
 }
 
@@ -401,14 +279,7 @@ void vnet_dp_fini(struct vnet *v)
 	struct vnet_dp *dp = &v->dp;
 
 	vnet_dp_stop(v);
-	if (dp->epfd >= 0)
-		close(dp->epfd);
-	if (dp->kick_fd >= 0)
-		close(dp->kick_fd);
-	if (dp->ctl_fd >= 0)
-		close(dp->ctl_fd);
+	pollthread_fini(&dp->pt);
 	free(dp->stash);
 	free(dp->tx_iov);
-	pthread_cond_destroy(&dp->cond);
-	pthread_mutex_destroy(&dp->lock);
 }

@@ -144,7 +144,7 @@ static void status_write(struct vnet *v, uint8_t val)
 		pr_warn_rl("%s: driver features %#llx refused", v->name,
 			   (unsigned long long)v->guest_features);
 	if ((next & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK) &&
-	    (next & VIRTIO_STATUS_FEATURES_OK) && !v->dp.running && vnet_dp_start(v))
+	    (next & VIRTIO_STATUS_FEATURES_OK) && !v->dp.pt.running && vnet_dp_start(v))
 		vnet_needs_reset(v, VNET_MAX_QUEUES);
 }
 
@@ -162,7 +162,7 @@ static void features_write(struct vnet *v, uint32_t val)
 /* Vectors may change while the poller runs: swap them with it parked. */
 static void vector_write(struct vnet *v, uint16_t *reg, uint64_t val)
 {
-	bool live = v->dp.running;
+	bool live = v->dp.pt.running;
 
 	if (live)
 		vnet_dp_quiesce(v);

@@ -1,5 +1,11 @@
 // SPDX-License-Identifier: MIT
-/* Guest side of tests/vm/test_msix.sh: MSI-X and IOMMU-translated DMA through the guest's vfio-pci. */
+/*
+ * Guest side of tests/vm/test_msix.sh: MSI-X and IOMMU-translated DMA through the guest's vfio-pci.
+ * With a round count (vfiotest BDF ROUNDS, tests/vm/test_pt_chain.sh) it also runs a counted
+ * phase between two handshakes with the host: ROUNDS doorbell stores into BAR2's mapped pages and
+ * ROUNDS MSI-X interrupts, each raised and acknowledged by one trapped BAR0 write, so the host can
+ * compare the daemons' message counters before and after.
+ */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +32,10 @@ enum {
 #define NVEC 8
 #define PG 4096ul
 #define IOVA 0x40000000ull /* not a guest-physical RAM address of this 512 MiB VM */
+#define BAR2_SIZE 0x4000
+#define GO_OFF 0xff0     /* BAR2 word the host writes (into the device's memory) to say "go on" */
+#define GO_TOKEN 0x60d00000u
+#define BELL_OFF 0x400   /* BAR2 words the counted phase rings */
 
 static int dev;
 static uint64_t bar0_off, cfg_off;
@@ -74,12 +84,60 @@ static uint32_t dma(uint64_t src, uint64_t dst, uint32_t len, uint32_t cmd)
 	return 0;
 }
 
+/* Wait (60 s at most) until the host wrote GO_TOKEN + @n into BAR2's GO word. */
+static int host_go(volatile uint32_t *bar2, uint32_t n)
+{
+	for (int i = 0; i < 60000; i++) {
+		if (bar2[GO_OFF / 4] == GO_TOKEN + n)
+			return 0;
+		usleep(1000);
+	}
+	return -1;
+}
+
+/*
+ * Between "COUNT-START" and "COUNT-END" (each answered by the host once it
+ * has read the daemons' counters) the device sees @rounds stores into its
+ * mapped BAR2 pages and @rounds interrupts, each costing exactly two
+ * trapped register writes: IRQ_RAISE and IRQ_ACK.
+ */
+static void counted_phase(int rounds)
+{
+	struct vfio_region_info ri = { .argsz = sizeof(ri), .index = VFIO_PCI_BAR2_REGION_INDEX };
+	volatile uint32_t *bar2;
+	unsigned got = 0;
+
+	if (ioctl(dev, VFIO_DEVICE_GET_REGION_INFO, &ri) || !(ri.flags & VFIO_REGION_INFO_FLAG_MMAP))
+		DIE("count-bar2", "BAR2 not mappable");
+	/* The first page is in BAR2's first sparse area: mapped, never trapped. */
+	bar2 = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, dev, (off_t)ri.offset);
+	if (bar2 == MAP_FAILED) DIE("count-bar2", "mmap: %s", strerror(errno));
+	bar2[GO_OFF / 4] = 0;
+	fired(100);
+	printf("IOMED-TEST: INFO COUNT-START %d\n", rounds);
+	fflush(stdout);
+	if (host_go(bar2, 1)) DIE("count-go", "the host never answered COUNT-START");
+	for (int i = 0; i < rounds; i++) {
+		bar2[BELL_OFF / 4 + i % 64] = 0xbe110000u + (uint32_t)i;
+		wr(IRQ_RAISE, (uint32_t)(i % NVEC));
+		if (fired(3000) == 1u << (i % NVEC)) got++;
+		wr(IRQ_ACK, 1u << (i % NVEC));
+	}
+	printf("IOMED-TEST: INFO COUNT-END %d\n", rounds);
+	fflush(stdout);
+	if (host_go(bar2, 2)) DIE("count-go", "the host never answered COUNT-END");
+	check_u32("count-interrupts", got, (uint32_t)rounds);
+	check_u32("count-doorbell", bar2[BELL_OFF / 4 + (rounds - 1) % 64],
+		  0xbe110000u + (uint32_t)rounds - 1);
+	munmap((void *)bar2, PG);
+}
+
 int main(int argc, char **argv)
 {
 	char path[512], link[512];
 	ssize_t n;
 
-	if (argc != 2) { fprintf(stderr, "usage: vfiotest BDF\n"); return 2; }
+	if (argc < 2) { fprintf(stderr, "usage: vfiotest BDF [ROUNDS]\n"); return 2; }
 	const char *bdf = argv[1];
 
 	int container = open("/dev/vfio/vfio", O_RDWR);
@@ -171,6 +229,9 @@ int main(int argc, char **argv)
 	else pass("iommu-unmap");
 	usleep(100000);
 	check_u32("iommu-dma-after-unmap", dma(IOVA, IOVA + PG, 64, 1), 0x80000000u | EFAULT);
+
+	if (argc > 2)
+		counted_phase(atoi(argv[2]));
 
 	/* MSI-X off again */
 	*set = (struct vfio_irq_set){ .argsz = sizeof(*set), .index = VFIO_PCI_MSIX_IRQ_INDEX,
