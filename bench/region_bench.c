@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "daemon.h"
 #include "vfio-user/client.h"
 
@@ -81,35 +82,11 @@ struct row {
 	double ratio[MAX_RUNS];
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
 	return x < y ? -1 : x > y;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(const double *v, unsigned n)
-{
-	double tmp[MAX_RUNS];
-
-	memcpy(tmp, v, n * sizeof(*v));
-	qsort(tmp, n, sizeof(*tmp), cmp_double);
-	return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
 }
 
 /* Per-op latencies of one run (@n samples, each @per ops) into @r. */
@@ -143,17 +120,6 @@ static int xfer_all(int fd, void *buf, size_t len, bool wr)
 	return 0;
 }
 
-static int pin_thread(pthread_t t, int cpu)
-{
-	cpu_set_t set;
-
-	if (cpu < 0)
-		return 0;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return -pthread_setaffinity_np(t, sizeof(set), &set);
-}
-
 /* The peer's server side, on the daemon's CPU so both see the same hops. */
 static void *echo_thread(void *arg)
 {
@@ -161,7 +127,7 @@ static void *echo_thread(void *arg)
 	int fd = b->echo_fd;
 	char buf[PEER_MSG];
 
-	if (pin_thread(pthread_self(), b->o.server_cpu))
+	if (bench_pin(pthread_self(), b->o.server_cpu))
 		fprintf(stderr, "region_bench: cannot pin the echo thread to CPU %d\n",
 			b->o.server_cpu);
 	while (!xfer_all(fd, buf, sizeof(buf), false) && !xfer_all(fd, buf, sizeof(buf), true))
@@ -237,15 +203,15 @@ static int timed_loop(struct bench *b, int (*op)(struct bench *), unsigned per,
 		if (ret)
 			return ret;
 	}
-	start = now_ns();
+	start = bench_now_ns();
 	for (unsigned i = 0; i < b->o.ops; i++) {
-		t = now_ns();
+		t = bench_now_ns();
 		ret = op(b);
-		b->lat[i] = now_ns() - t;
+		b->lat[i] = bench_now_ns() - t;
 		if (ret)
 			return ret;
 	}
-	summarize(b->lat, b->o.ops, per, now_ns() - start, r);
+	summarize(b->lat, b->o.ops, per, bench_now_ns() - start, r);
 	return 0;
 }
 
@@ -299,9 +265,9 @@ static int run_posted(struct bench *b, struct result *r)
 	ret = posted_batch(b, b->o.warmup);
 	if (ret)
 		return ret;
-	t = now_ns();
+	t = bench_now_ns();
 	ret = posted_batch(b, b->o.ops);
-	t = now_ns() - t;
+	t = bench_now_ns() - t;
 	r->us = t / 1e3 / b->o.ops;
 	r->p99 = NAN;
 	r->ops_s = b->o.ops / (t / 1e9);
@@ -342,9 +308,9 @@ static int run_multi(struct bench *b, struct result *r)
 	ret = multi_batch(b, b->o.warmup);
 	if (ret)
 		return ret;
-	t = now_ns();
+	t = bench_now_ns();
 	ret = multi_batch(b, nmsg);
-	t = now_ns() - t;
+	t = bench_now_ns() - t;
 	r->us = t / 1e3 / ((double)nmsg * b->o.multi);
 	r->p99 = NAN;
 	r->ops_s = (double)nmsg * b->o.multi / (t / 1e9);
@@ -415,28 +381,6 @@ static int open_device(struct bench *b)
 	return b->shm ? 0 : -ENXIO;
 }
 
-/* Without $IOMED, the daemon is the one built next to us: <build>/bench/.. */
-static void default_daemon_path(void)
-{
-	char exe[PATH_MAX], path[PATH_MAX + 16];
-	ssize_t n;
-	char *slash;
-
-	if (getenv("IOMED"))
-		return;
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return;
-	exe[n] = 0;
-	slash = strrchr(exe, '/');
-	if (!slash)
-		return;
-	*slash = 0;
-	snprintf(path, sizeof(path), "%s/../iomed", exe);
-	if (!access(path, X_OK))
-		setenv("IOMED", path, 0);
-}
-
 /* ---- output ---- */
 
 static void fmt_us(char *buf, size_t len, double us)
@@ -475,17 +419,17 @@ static void print_table(struct row *rows, unsigned nrows, const struct row *peer
 		}
 		for (unsigned k = 0; k < runs; k++)
 			v[k] = r->res[k].us;
-		fmt_us(lat, sizeof(lat), median(v, runs));
+		fmt_us(lat, sizeof(lat), bench_median(v, runs));
 		for (unsigned k = 0; k < runs; k++)
 			v[k] = r->res[k].p99;
-		fmt_us(p99, sizeof(p99), r->amortized ? NAN : median(v, runs));
+		fmt_us(p99, sizeof(p99), r->amortized ? NAN : bench_median(v, runs));
 		for (unsigned k = 0; k < runs; k++)
 			v[k] = r->res[k].ops_s;
-		ops = median(v, runs);
+		ops = bench_median(v, runs);
 		if (r == peer) {
 			snprintf(ratio, sizeof(ratio), "1 (peer)");
 		} else {
-			double x = median(r->ratio, runs);
+			double x = bench_median(r->ratio, runs);
 
 			snprintf(ratio, sizeof(ratio), x < 0.01 ? "%.1e" : "%.2f", x);
 		}
@@ -533,19 +477,6 @@ static void usage(FILE *f)
 		MAX_RUNS, VFU_MAX_WRITE_MULTI);
 }
 
-static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 0);
-	if (errno || end == s || *end || v < min || v > max)
-		return -EINVAL;
-	*out = (unsigned)v;
-	return 0;
-}
-
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {
@@ -571,20 +502,20 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->socket = optarg;
 			break;
 		case 'r':
-			ret = parse_uint(optarg, 1, MAX_RUNS, &o->runs);
+			ret = bench_parse_uint(optarg, 1, MAX_RUNS, &o->runs);
 			break;
 		case 'n':
-			ret = parse_uint(optarg, 1, 100000000, &o->ops);
+			ret = bench_parse_uint(optarg, 1, 100000000, &o->ops);
 			break;
 		case 'w':
-			ret = parse_uint(optarg, 0, 100000000, &o->warmup);
+			ret = bench_parse_uint(optarg, 0, 100000000, &o->warmup);
 			break;
 		case 'm':
-			ret = parse_uint(optarg, 1, VFU_MAX_WRITE_MULTI, &o->multi);
+			ret = bench_parse_uint(optarg, 1, VFU_MAX_WRITE_MULTI, &o->multi);
 			break;
 		case 'c':
 		case 'S':
-			ret = parse_uint(optarg, 0, CPU_SETSIZE - 1, &cpu);
+			ret = bench_parse_uint(optarg, 0, CPU_SETSIZE - 1, &cpu);
 			*(ch == 'c' ? &o->client_cpu : &o->server_cpu) = (int)cpu;
 			break;
 		case 'v':
@@ -631,9 +562,9 @@ int main(int argc, char **argv)
 	if (!b.lat)
 		return 1;
 	if (!b.o.socket) {
-		default_daemon_path();
+		bench_default_daemon();
 		/* the daemon and its device threads inherit the mask at fork */
-		if (pin_thread(pthread_self(), b.o.server_cpu)) {
+		if (bench_pin(pthread_self(), b.o.server_cpu)) {
 			fprintf(stderr, "region_bench: cannot use CPU %d\n", b.o.server_cpu);
 			return 1;
 		}
@@ -648,7 +579,7 @@ int main(int argc, char **argv)
 		own_daemon = true;
 		b.o.socket = d.socket[0];
 	}
-	ret = pin_thread(pthread_self(), b.o.client_cpu);
+	ret = bench_pin(pthread_self(), b.o.client_cpu);
 	if (ret) {
 		fprintf(stderr, "region_bench: cannot use CPU %d\n", b.o.client_cpu);
 		goto out;

@@ -11,12 +11,9 @@
 #   cross  client on CPU 0, daemon and echo thread on CPU 1
 #   free   nothing pinned (the ratio is then unreliable: the echo thread and
 #          the daemon may land on different CPUs)
-set -euo pipefail
-
-cd "$(dirname "$0")/.."
-build=build-release
-[ -d "$build" ] || meson setup "$build" --buildtype=release
-ninja -C "$build" iomed bench/region_bench
+. "$(dirname "$0")/lib.sh"
+bench_init
+bench_build iomed bench/region_bench
 
 if [ "$(nproc)" -ge 2 ]; then
 	placements=${PLACEMENTS:-same cross}
@@ -24,40 +21,18 @@ else
 	placements=${PLACEMENTS:-same}
 fi
 
-dir=$(mktemp -d /tmp/iomed-bench.XXXXXX)
-pid=
-stop_daemon() {
-	if [ -n "$pid" ]; then
-		kill -TERM "$pid" 2>/dev/null || true
-		wait "$pid" || true
-		pid=
-	fi
-}
-trap 'stop_daemon; rm -rf "$dir"' EXIT
-
-echo "machine: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) CPUs," \
-	"kernel $(uname -r)"
-echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC')," \
-	"tree $(git describe --always --dirty 2>/dev/null || echo '?')"
-
+bench_machine
 for p in $placements; do
 	case $p in
-	same)  pin=(taskset -c 0); cpus=(--client-cpu 0 --server-cpu 0) ;;
-	cross) pin=(taskset -c 1); cpus=(--client-cpu 0 --server-cpu 1) ;;
-	free)  pin=(); cpus=() ;;
-	*) echo "run.sh: unknown placement '$p'" >&2; exit 2 ;;
+	same)  cpu=0; cpus=(--client-cpu 0 --server-cpu 0) ;;
+	cross) cpu=1; cpus=(--client-cpu 0 --server-cpu 1) ;;
+	free)  cpu=-; cpus=() ;;
+	*) bench_die "unknown placement '$p'" ;;
 	esac
-	sock=$dir/td0.sock
-	"${pin[@]}" "$build/iomed" --device "testdev,socket=$sock,id=td0" \
-		2>"$dir/iomed-$p.log" &
-	pid=$!
-	for _ in $(seq 200); do
-		[ -S "$sock" ] && break
-		kill -0 "$pid" 2>/dev/null || { cat "$dir/iomed-$p.log" >&2; exit 1; }
-		sleep 0.05
-	done
+	sock=$BENCH_DIR/td0.sock
+	bench_daemon_start "$cpu" "$sock" --device "testdev,socket=$sock,id=td0"
 	echo
 	echo "== placement: $p"
-	"$build/bench/region_bench" --socket "$sock" "${cpus[@]}" "$@"
-	stop_daemon
+	"$BENCH_BUILD/bench/region_bench" --socket "$sock" "${cpus[@]}" "$@"
+	bench_daemon_stop
 done

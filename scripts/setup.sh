@@ -2,6 +2,7 @@
 # Installs every build and test dependency of iomed from Debian packages.
 # Idempotent: quiet, and no apt-get run at all, when everything is there.
 #   scripts/setup.sh          build + test dependencies
+#   scripts/setup.sh --bench  also what the benchmarks need (bench/net.sh, bench/vm_net.sh)
 set -euo pipefail
 
 PACKAGES=(
@@ -17,6 +18,9 @@ PACKAGES=(
 	# their plugins), libxdp and libbpf for AF_XDP (libxdp1 ships the redirect program)
 	libdpdk-dev libxdp-dev libbpf-dev
 )
+# Benchmarks only: DPDK's testpmd (in dpdk-dev) with its vhost and virtio_user PMDs, iperf3.
+BENCH_PACKAGES=(dpdk-dev librte-net-vhost23 librte-net-virtio23 librte-mempool-ring23 iperf3)
+[ "${1:-}" != --bench ] || PACKAGES+=("${BENCH_PACKAGES[@]}")
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -102,10 +102,10 @@ int test_daemon_launch(struct test_daemon *d)
 	 * A stale socket file may be there already: wait for a new one (the
 	 * inode number may be reused, its change time is not).
 	 */
-	for (unsigned i = 0; i < d->ndev; i++) {
+	memset(old, 0, sizeof(old));
+	for (unsigned i = 0; i < d->ndev && i < 2; i++) {
 		struct stat st;
 
-		memset(&old[i], 0, sizeof(old[i]));
 		if (!lstat(d->socket[i], &st))
 			old[i] = st;
 	}

@@ -2,7 +2,9 @@
 # guest_virtio_net.sh — /init of the virtio-net VM test (busybox sh in the guest). Not a test by
 # itself: tests/vm/test_virtio_net.sh boots it. The host side is 10.66.0.1 on iomed's tap (inside
 # the test's network namespace); we are 10.66.0.2. Kernel command line:
-#   iomed.mode=basic   driver binds, MAC, link, ping, TCP both ways (iomed.mb=N MiB), unbind/rebind
+#   iomed.mode=basic   driver binds, MAC, link, ping, TCP both ways (iomed.mb=N MiB), unbind/rebind;
+#                      with iomed.filter=1 also the RX filter (frames to a foreign MAC reach the
+#                      driver only in promiscuous mode)
 #   iomed.mode=reboot  ping, then reboot; the second boot (told by the host's boot counter) pings
 #   iomed.mode=hold    ping, then keep pinging until the host kills QEMU
 #   iomed.mode=mq      (2 vCPUs, a device with queues=2, mtu=9000 on 10.66.1.0/24) the driver
@@ -14,6 +16,28 @@
 guest_setup
 
 net_guest 0x1af4 0x1041 'virtio*/net/*'
+filter=$(cmdline_get iomed.filter 0)
+
+# filter_check NAME PORT on|off: the host sends 200 frames to a foreign MAC, then connects to PORT;
+# they must reach the driver (rx_packets) in promiscuous mode only. A few frames of other traffic
+# (the host's IPv6 multicast, the TCP connect) may arrive meanwhile.
+filter_check() {
+	ip link set "$IF" promisc "$3"
+	sleep 1 # the driver programs the device from a work item
+	r0=$(cat /sys/class/net/$IF/statistics/rx_packets)
+	nc -l -p "$2" >/dev/null &
+	ncpid=$!
+	sleep 0.5
+	info "FLOOD $2"
+	wait $ncpid
+	d=$(($(cat /sys/class/net/$IF/statistics/rx_packets) - r0))
+	info "$1: promisc $3, $d frames reached the driver"
+	if [ "$3" = on ] && [ $d -ge 200 ]; then pass "$1"
+	elif [ "$3" = off ] && [ $d -lt 100 ]; then pass "$1"
+	else fail "$1" "promisc $3: $d frames reached the driver"; fi
+	ip link set "$IF" promisc off
+}
+
 
 # the counted mode wants no traffic of its own making (IPv6 autoconfiguration) in the quiet times
 [ "$mode" = count ] && echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6 2>/dev/null
@@ -25,6 +49,10 @@ basic)
 	got=$(cat /sys/class/net/$IF/address)
 	if [ "$got" = "$mac" ]; then pass mac; else fail mac "got $got want $mac"; fi
 	ping_check ping 10
+	if [ "$filter" = 1 ]; then
+		filter_check filter-drops 5004 off
+		filter_check filter-promisc 5005 on
+	fi
 	if [ "$mb" -gt 0 ]; then
 		tcp_tx "$mb"  # guest -> host: the host listens on 5001
 		tcp_rx tcp-rx 5002  # host -> guest

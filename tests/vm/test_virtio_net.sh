@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # test_virtio_net.sh — iomed's virtio-net under a stock Linux guest (virtio_net driver), QEMU 11.1
 # (vfio-user-pci), the daemon's TAP port inside a network namespace this test creates:
-#   1. basic:   driver binds, MAC from --device, link up, 10 pings to the host with no loss, TCP of
-#               IOMED_VNET_MB MiB (default 64) each way with matching md5, driver unbind/rebind + ping
+#   1. basic:   driver binds, MAC from --device, link up, 10 pings to the host with no loss, the RX
+#               filter (200 frames to a foreign MAC dropped, delivered once the guest turns promisc
+#               on), TCP of IOMED_VNET_MB MiB (default 64) each way with matching md5, driver
+#               unbind/rebind + ping
 #   2. reboot:  the guest reboots; the second boot's driver finds the device reset and pings
 #   3. restart: QEMU is killed (-9) while the guest pings, a fresh QEMU attaches and pings
 #   4. mq:      a second device (queues=2, mtu=9000, its own tap on 10.66.1.0/24), 2 vCPUs: both
@@ -34,8 +36,14 @@ vm_initramfs "$INITRD" "$VM_LIB_DIR/guest_virtio_net.sh" -m virtio_net
 # 1. basic
 host_bg rx recv 10.66.0.1 5001 "$VM_WORK/host-rx"
 vm_start basic "$INITRD" --mem 768M --vfio-user "vn0=$SOCK" \
-	--append "iomed.mode=basic iomed.mb=$MB iomed.mac=$MAC"
-BASIC=(find-device link-up mac ping unbind rebind rebind-ping)
+	--append "iomed.mode=basic iomed.mb=$MB iomed.mac=$MAC iomed.filter=1"
+BASIC=(find-device link-up mac ping filter-drops filter-promisc unbind rebind rebind-ping)
+for port in 5004 5005; do
+	if vm_wait_marker basic "IOMED-TEST: INFO FLOOD $port" $((VM_TIMEOUT * 2)); then
+		"${IN_NS[@]}" python3 "$HOSTPY" flood "$TAP" 52:54:00:de:ad:01 200 10.66.0.2 "$port" \
+			>"$VM_WORK/flood-$port" 2>&1 || vm_log "flood failed: $(cat "$VM_WORK/flood-$port")"
+	fi
+done
 if [ "$MB" -gt 0 ]; then
 	BASIC+=(tcp-tx tcp-rx)
 	net_tcp_send basic 10.66.0.2 5002 "$MB"

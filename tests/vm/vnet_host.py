@@ -8,6 +8,9 @@ network namespace.
   vnet_host.py udp ADDR PORT FLOWS COUNT   COUNT datagrams from each of FLOWS source ports (RSS)
   vnet_host.py vlan IFACE VID ADDR SECONDS  answer ARP and ping for ADDR on VLAN VID of IFACE
                                     (raw frames: the host kernel needs no VLAN support)
+  vnet_host.py flood IFACE MAC N ADDR PORT
+                                    send N raw frames to MAC out of IFACE, then connect to
+                                    ADDR:PORT (retrying 20 s) and close: "sent"
 """
 import hashlib
 import os
@@ -46,16 +49,19 @@ def recv(addr, port, out):
     os.rename(out + ".tmp", out)
 
 
-def send(addr, port, mib):
+def connect(addr, port):
     deadline = time.time() + 20
     while True:
         try:
-            c = socket.create_connection((addr, port), timeout=5)
-            break
+            return socket.create_connection((addr, port), timeout=5)
         except OSError:
             if time.time() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def send(addr, port, mib):
+    c = connect(addr, port)
     c.settimeout(None)
     h = hashlib.md5()
     chunk = 1 << 20
@@ -156,6 +162,19 @@ def vlan(ifname, vid, addr, seconds):
             print(f"answered {answered}", flush=True)
 
 
+def flood(iface, mac, n, addr, port):
+    """Frames of the IEEE local experimental EtherType: no guest stack answers them."""
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((iface, 0))
+    src = bytes.fromhex(open(f"/sys/class/net/{iface}/address").read().strip().replace(":", ""))
+    frame = bytes.fromhex(mac.replace(":", "")) + src + b"\x88\xb5" + bytes(46)
+    for _ in range(n):
+        s.send(frame)
+    s.close()
+    connect(addr, port).close()
+    print(f"sent {n} frames to {mac}")
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "recv":
@@ -168,5 +187,7 @@ if __name__ == "__main__":
         udp(args[0], int(args[1]), int(args[2]), int(args[3]))
     elif cmd == "vlan":
         vlan(args[0], int(args[1]), args[2], float(args[3]))
+    elif cmd == "flood":
+        flood(args[0], args[1], int(args[2]), args[3], int(args[4]))
     else:
         sys.exit(__doc__)

@@ -79,6 +79,22 @@ struct vnet_rx_stash {
 	struct iovec iov[VNET_RX_MAX_IOV];
 };
 
+/*
+ * RX filter (virtio 1.2, 5.1.6.5.1-2), set by control commands. Promiscuous
+ * after reset, as QEMU's device is: a driver that never negotiates CTRL_RX
+ * gets every frame. Otherwise a frame is accepted if it is broadcast, or
+ * addressed to the device's MAC or a unicast table entry, or multicast with
+ * ALLMULTI on or in the multicast table. More entries than the table holds
+ * accept their whole class (uni_all / multi_all).
+ */
+#define VNET_MAC_TABLE 64
+struct vnet_rx_filter {
+	bool promisc, allmulti;
+	bool uni_all, multi_all;
+	unsigned nuni, nmulti;         /* unicast entries first, then multicast */
+	uint8_t mac[VNET_MAC_TABLE][6];
+};
+
 struct vnet_dp {
 	struct pollthread pt;
 
@@ -97,6 +113,8 @@ struct vnet_dp {
 	struct vnet_rx_stash *stash; /* one per pair */
 	struct iovec *tx_iov;
 	uint8_t mac[6];
+	struct vnet_rx_filter filter;
+	uint64_t rx_filtered; /* frames the RX filter dropped */
 	uint64_t breaks;
 };
 
@@ -158,5 +176,17 @@ unsigned vnet_rx(struct vnet *v, unsigned pair);
 unsigned vnet_ctrl(struct vnet *v);
 /* Before a park: hand unused RX chains back (their iovecs may go stale). */
 void vnet_rx_release(struct vnet *v);
+/* Copy between a scatter list and @buf from byte @off of the list; returns bytes copied. */
+size_t vnet_iov_copy(const struct iovec *iov, unsigned cnt, size_t off, void *buf, size_t len,
+		     bool to_iov);
+
+/* Control commands and the RX filter, on the poller (vnet_ctrl.c). */
+/* Run the command in @c's readable part; returns the ack (VIRTIO_NET_OK or _ERR). */
+uint8_t vnet_ctrl_cmd(struct vnet *v, const struct vq_chain *c);
+/* Back to the reset state: promiscuous, empty table. */
+void vnet_rx_filter_reset(struct vnet_rx_filter *f);
+/* May the frame of @len bytes (header included) in @iov go up? */
+bool vnet_rx_accept(const struct vnet_dp *dp, const struct iovec *iov, unsigned cnt,
+		    uint32_t len);
 
 #endif

@@ -187,6 +187,7 @@ static void snapshot(struct vnet *v)
 	/* The control queue follows the pairs the driver uses (5.1.2). */
 	dp->nqueues = 2 * dp->pairs + ctrl;
 	memcpy(dp->mac, v->mac, sizeof(dp->mac));
+	vnet_rx_filter_reset(&dp->filter);
 	dp->rx_need = VNET_HDR_LEN + v->mtu + 18; /* Ethernet header, one VLAN tag */
 	if (vnet_has(f, VNET_F_GUEST_TSO4) || vnet_has(f, VNET_F_GUEST_TSO6))
 		dp->rx_need = NET_MAX_FRAME;

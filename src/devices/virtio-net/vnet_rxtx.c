@@ -15,21 +15,8 @@
 
 #define BUDGET 64
 
-/* virtio_net_ctrl_hdr classes and commands (5.1.6.5). */
-#define CTRL_RX 0
-#define CTRL_RX_PROMISC 0
-#define CTRL_RX_ALLMULTI 1
-#define CTRL_MAC 1
-#define CTRL_MAC_TABLE_SET 0
-#define CTRL_MAC_ADDR_SET 1
-#define CTRL_MQ 4
-#define CTRL_MQ_VQ_PAIRS_SET 0
-#define CTRL_OK 0
-#define CTRL_ERR 1
-
-/* Copy between a scatter list and a buffer from byte @off; returns bytes copied. */
-static size_t iov_copy(const struct iovec *iov, unsigned cnt, size_t off, void *buf, size_t len,
-		       bool to_iov)
+size_t vnet_iov_copy(const struct iovec *iov, unsigned cnt, size_t off, void *buf, size_t len,
+		     bool to_iov)
 {
 	size_t done = 0;
 
@@ -74,7 +61,7 @@ static bool tx_hdr_ok(struct vnet *v, const struct vq_chain *c)
 	uint64_t f = v->dp.features;
 	struct net_hdr h;
 
-	iov_copy(c->iov, c->out_num, 0, &h, sizeof(h), false);
+	vnet_iov_copy(c->iov, c->out_num, 0, &h, sizeof(h), false);
 	if ((h.flags & NET_HDR_F_NEEDS_CSUM) && !vnet_has(f, VNET_F_CSUM))
 		return false;
 	switch (h.gso_type & ~NET_HDR_GSO_ECN) {
@@ -207,8 +194,8 @@ static void deliver(struct vnet *v, unsigned q, struct vnet_rx_stash *st, uint32
 	uint16_t k = chains_for(st, len);
 	uint16_t le = htole16(k);
 
-	iov_copy(st->iov, st->iovcnt, offsetof(struct net_hdr, num_buffers), &le, sizeof(le),
-		 true);
+	vnet_iov_copy(st->iov, st->iovcnt, offsetof(struct net_hdr, num_buffers), &le, sizeof(le),
+		      true);
 	stash_consume(&v->dp.vq[q], st, k, len);
 }
 
@@ -237,8 +224,13 @@ unsigned vnet_rx(struct vnet *v, unsigned pair)
 				   v->port[pair]->name, strerror(len < 0 ? (int)-len : EIO));
 			break;
 		}
-		deliver(v, q, st, (uint32_t)len);
 		n++;
+		/* A filtered frame leaves the chains in the stash for the next one. */
+		if (!vnet_rx_accept(dp, st->iov, st->iovcnt, (uint32_t)len)) {
+			dp->rx_filtered++;
+			continue;
+		}
+		deliver(v, q, st, (uint32_t)len);
 	}
 	if (n)
 		complete(v, q);
@@ -258,53 +250,14 @@ void vnet_rx_release(struct vnet *v)
 	}
 }
 
-/* ---- control queue ---- */
-
-static uint8_t ctrl_cmd(struct vnet *v, const uint8_t *buf, size_t len)
-{
-	struct vnet_dp *dp = &v->dp;
-	uint16_t pairs;
-
-	if (len < 2)
-		return CTRL_ERR;
-	switch (buf[0] << 8 | buf[1]) {
-	case CTRL_RX << 8 | CTRL_RX_PROMISC:
-		if (len != 3)
-			return CTRL_ERR;
-		/* a shared port then gives this device other devices' frames too */
-		for (unsigned p = 0; p < dp->pairs; p++)
-			net_port_set_promisc(v->port[p], buf[2]);
-		return CTRL_OK;
-	case CTRL_RX << 8 | CTRL_RX_ALLMULTI:
-		/* Every port delivers all multicast: accepted, nothing to do. */
-		return len == 3 ? CTRL_OK : CTRL_ERR;
-	case CTRL_MAC << 8 | CTRL_MAC_TABLE_SET:
-		return CTRL_OK; /* no filtering: every frame of the port goes up */
-	case CTRL_MAC << 8 | CTRL_MAC_ADDR_SET:
-		if (len != 2 + sizeof(dp->mac))
-			return CTRL_ERR;
-		memcpy(dp->mac, buf + 2, sizeof(dp->mac));
-		return CTRL_OK;
-	case CTRL_MQ << 8 | CTRL_MQ_VQ_PAIRS_SET:
-		if (len != 4)
-			return CTRL_ERR;
-		pairs = (uint16_t)(buf[2] | buf[3] << 8);
-		if (!vnet_has(dp->features, VNET_F_MQ) || !pairs || pairs > dp->pairs)
-			return CTRL_ERR;
-		dp->active_pairs = pairs;
-		return CTRL_OK;
-	default:
-		return CTRL_ERR;
-	}
-}
+/* ---- control queue (commands: vnet_ctrl.c) ---- */
 
 unsigned vnet_ctrl(struct vnet *v)
 {
 	struct vnet_dp *dp = &v->dp;
 	unsigned q = 2 * dp->pairs, n = 0;
 	struct vq_chain c = { .iov = dp->tx_iov, .max_iov = VNET_TX_MAX_IOV };
-	uint8_t buf[64], ack;
-	size_t len;
+	uint8_t ack;
 	int ret;
 
 	while (n < BUDGET) {
@@ -317,10 +270,8 @@ unsigned vnet_ctrl(struct vnet *v)
 			broken(v, q, "control command without room for the ack");
 			break;
 		}
-		/* Commands we act on are short; longer ones (MAC tables) need no payload. */
-		len = iov_copy(c.iov, c.out_num, 0, buf, sizeof(buf), false);
-		ack = ctrl_cmd(v, buf, len < c.out_len ? c.out_len : len);
-		iov_copy(c.iov + c.out_num, c.in_num, c.in_len - 1, &ack, 1, true);
+		ack = vnet_ctrl_cmd(v, &c);
+		vnet_iov_copy(c.iov + c.out_num, c.in_num, c.in_len - 1, &ack, 1, true);
 		vq_push(&dp->vq[q], c.head, 1);
 		n++;
 	}
