@@ -90,7 +90,8 @@ static int open_one(const struct nic_opts *nic, const void *owner, struct net_po
 		 ret == -EADDRINUSE ? "another device on the port has this address" : strerror(-ret));
 	net_port_close(*port);
 	*port = NULL;
-	return ret;
+	/* two devices with one address on a port: the configuration is wrong, not the port */
+	return ret == -EADDRINUSE ? -EINVAL : ret;
 }
 
 int nic_ports_open(const struct nic_opts *nic, const void *owner, struct net_port **ports,

@@ -47,13 +47,14 @@ in_ns ip link set dveth0 up
 in_ns ip link set dveth1 up
 run "net_af_packet on a veth" "$PROBE" "$EAL --vdev net_af_packet0,iface=dveth0" dpdk:net_af_packet0 dveth1 expect-sw
 
-# start-up errors: clear, exit status 2, nothing served
-expect_error() { # expect_error NAME PATTERN ARGS...
-	name=$1 pattern=$2
-	shift 2
+# start-up errors: clear, nothing served; exit status 2 for a bad command line, 1 when the only
+# device's port is missing (a device whose backend is missing is not served, the others are)
+expect_error() { # expect_error NAME STATUS PATTERN ARGS...
+	name=$1 want=$2 pattern=$3
+	shift 3
 	status=0
 	in_ns "$IOMED" "$@" >"$TMP/out" 2>&1 || status=$?
-	if [ $status -eq 2 ] && grep -q -- "$pattern" "$TMP/out"; then
+	if [ $status -eq "$want" ] && grep -q -- "$pattern" "$TMP/out"; then
 		echo "ok:   $name"
 	else
 		echo "FAIL: $name: exit status $status, output:"
@@ -62,16 +63,32 @@ expect_error() { # expect_error NAME PATTERN ARGS...
 	fi
 }
 echo "== start-up errors"
-expect_error bad-eal-argument "EAL initialization failed" --dpdk "$EAL --no-such-option" \
+expect_error bad-eal-argument 2 "EAL initialization failed" --dpdk "$EAL --no-such-option" \
 	--device "virtio-net,socket=$TMP/a.sock,net=dpdk:net_tap0"
-expect_error missing-port "no such DPDK port (ports: net_tap0)" --dpdk "$EAL --vdev net_tap0,iface=dtap9" \
+expect_error missing-port 1 "no such DPDK port (ports: net_tap0)" --dpdk "$EAL --vdev net_tap0,iface=dtap9" \
 	--device "virtio-net,socket=$TMP/a.sock,net=dpdk:net_tap7"
-expect_error bad-steer "steer= takes auto, hw or sw" --dpdk "$EAL --vdev net_tap0,iface=dtap9" \
+expect_error bad-steer 2 "steer= takes auto, hw or sw" --dpdk "$EAL --vdev net_tap0,iface=dtap9" \
 	--device "virtio-net,socket=$TMP/a.sock,net=dpdk:net_tap0:steer=maybe"
-expect_error same-mac "another device on the port has this address" --dpdk "$EAL --vdev net_tap0,iface=dtap9" \
+expect_error same-mac 2 "another device on the port has this address" --dpdk "$EAL --vdev net_tap0,iface=dtap9" \
 	--device "virtio-net,socket=$TMP/a.sock,net=dpdk:net_tap0,mac=52:54:00:00:00:01" \
 	--device "virtio-net,socket=$TMP/b.sock,net=dpdk:net_tap0,mac=52:54:00:00:00:01"
+expect_error with-isolate 2 "not with --isolate" --isolate \
+	--device "virtio-net,socket=$TMP/a.sock,net=dpdk:net_tap0"
 [ -e "$TMP/a.sock" ] && { echo "FAIL: a socket was left behind"; fails=$((fails + 1)); }
+# a device on a missing port is not served; the one on the good port is
+echo "== a missing port leaves the other devices served"
+ip netns exec "$NS" "$IOMED" --dpdk "$EAL --vdev net_tap0,iface=dtap9" \
+	--device "virtio-net,socket=$TMP/a.sock,id=good,net=dpdk:net_tap0" \
+	--device "virtio-net,socket=$TMP/b.sock,id=bad,net=dpdk:net_tap7" >"$TMP/out" 2>&1 &
+pid=$!
+i=0
+while [ ! -S "$TMP/a.sock" ] && [ $i -lt 100 ] && kill -0 $pid 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+if [ -S "$TMP/a.sock" ] && [ ! -e "$TMP/b.sock" ] && grep -q "device bad: not served" "$TMP/out"; then
+	echo "ok:   good-device-served"
+else
+	echo "FAIL: good-device-served"; grep -v '^  ' "$TMP/out" | tail -n 5; fails=$((fails + 1))
+fi
+kill -TERM $pid 2>/dev/null; wait $pid || { echo "FAIL: daemon exit status $?"; fails=$((fails + 1)); }
 
 [ $fails -eq 0 ] && echo "PASS" || echo "FAIL: $fails part(s) failed"
 [ $fails -eq 0 ]
