@@ -55,44 +55,31 @@ size_t net_iov_scatter(const struct iovec *iov, int iovcnt, const void *src, siz
 	return done;
 }
 
-/* Skip @off bytes: the index of the iovec holding byte @off, and the offset in it. */
-static int iov_seek(const struct iovec *iov, int iovcnt, size_t *off)
+/* The iovecs from byte @off on, in @tmp (at most @iovcnt): their count, 0 past the end. */
+static int iov_from(const struct iovec *iov, int iovcnt, size_t off, struct iovec *tmp)
 {
-	int i = 0;
+	int i = 0, n = 0;
 
-	while (i < iovcnt && *off >= iov[i].iov_len) {
-		*off -= iov[i].iov_len;
-		i++;
+	while (i < iovcnt && off >= iov[i].iov_len)
+		off -= iov[i++].iov_len;
+	for (; i < iovcnt; i++, n++, off = 0) {
+		tmp[n].iov_base = (uint8_t *)iov[i].iov_base + off;
+		tmp[n].iov_len = iov[i].iov_len - off;
 	}
-	return i;
+	return n;
 }
 
 size_t net_iov_gather_at(void *dst, size_t len, const struct iovec *iov, int iovcnt, size_t off)
 {
-	int i = iov_seek(iov, iovcnt, &off);
-	struct iovec first;
-	size_t done;
+	struct iovec tmp[iovcnt > 0 ? iovcnt : 1];
 
-	if (i == iovcnt)
-		return 0;
-	first.iov_base = (uint8_t *)iov[i].iov_base + off;
-	first.iov_len = iov[i].iov_len - off;
-	done = net_iov_gather(dst, len, &first, 1);
-	return done + net_iov_gather((uint8_t *)dst + done, len - done, iov + i + 1, iovcnt - i - 1);
+	return net_iov_gather(dst, len, tmp, iov_from(iov, iovcnt, off, tmp));
 }
 
 size_t net_iov_scatter_at(const struct iovec *iov, int iovcnt, size_t off, const void *src,
 			  size_t len)
 {
-	int i = iov_seek(iov, iovcnt, &off);
-	struct iovec first;
-	size_t done;
+	struct iovec tmp[iovcnt > 0 ? iovcnt : 1];
 
-	if (i == iovcnt)
-		return 0;
-	first.iov_base = (uint8_t *)iov[i].iov_base + off;
-	first.iov_len = iov[i].iov_len - off;
-	done = net_iov_scatter(&first, 1, src, len);
-	return done + net_iov_scatter(iov + i + 1, iovcnt - i - 1, (const uint8_t *)src + done,
-				      len - done);
+	return net_iov_scatter(tmp, iov_from(iov, iovcnt, off, tmp), src, len);
 }

@@ -11,6 +11,8 @@ import socket
 import sys
 import time
 
+from vnet_host import listen
+
 NOBODY = bytes.fromhex("525400ffffee")
 BCAST = b"\xff" * 6
 
@@ -40,15 +42,7 @@ def send_probes(ifname, macs):
 
 
 def barrier(addr, port, n, ifname, macs):
-    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    for _ in range(100):  # the address appears when the interface is configured
-        try:
-            ls.bind((addr, port))
-            break
-        except OSError:
-            time.sleep(0.1)
-    ls.listen(16)
+    ls = listen(addr, port)
     waiting = {}
     while True:
         c, _ = ls.accept()

@@ -17,40 +17,21 @@
 vm_init
 
 MB=${IOMED_MUX_MB:-2}
-NS=iomed-mux-$$-$RANDOM
-IN_NS=(ip netns exec "$NS")
 HOSTPY=$VM_LIB_DIR/vnet_host.py
 MACS=(52:54:00:67:00:11 52:54:00:67:00:12 52:54:00:67:00:13)
 
-mux_cleanup() {
-	local rc=$? pid
-	for pid in "${VM_PIDS[@]}"; do vm_kill "$pid"; done
-	VM_PIDS=()
-	ip netns del "$NS" 2>/dev/null || true
-	(exit $rc)
-	vm_cleanup
-}
-trap mux_cleanup EXIT
-
-[ "$(id -u)" = 0 ] || vm_die "needs root for ip netns"
-ip netns add "$NS" || vm_die "cannot create network namespace $NS"
-"${IN_NS[@]}" ip link set lo up
+vm_netns iomed-mux
 "${IN_NS[@]}" sysctl -qw net.ipv6.conf.default.disable_ipv6=1 || true
-
 cc -static -O2 -Wall -Wextra -Werror -o "$VM_WORK/pktcount" "$VM_LIB_DIR/guest/pktcount.c" ||
 	vm_die "cannot build the guest helper (cc -static)"
-
-REAL_IOMED=$IOMED
-IOMED=$VM_WORK/iomed-in-ns
-printf '#!/bin/sh\nexec ip netns exec %q %q "$@"\n' "$NS" "$REAL_IOMED" >"$IOMED"
-chmod +x "$IOMED"
+vm_iomed_in_ns
 
 devs=()
 for i in 0 1 2; do
 	devs+=(--device "virtio-net,socket=$VM_WORK/g$i.sock,id=g$i,net=dpdk:net_tap0,mac=${MACS[$i]}")
 done
 daemon_start --dpdk "--no-huge -m 256 --no-pci --vdev net_tap0,iface=mux0" "${devs[@]}"
-"${IN_NS[@]}" ip addr add 10.67.0.1/24 dev mux0 || vm_die "cannot address mux0 in $NS"
+"${IN_NS[@]}" ip addr add 10.67.0.1/24 dev mux0 || vm_die "cannot address mux0 in $VM_NS"
 "${IN_NS[@]}" ip link set mux0 up
 
 host_bg() { # host_bg NAME ARGS...: a helper in the namespace, killed at the end
