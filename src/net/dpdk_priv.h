@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the DPDK port's files share (dpdk.c: ethdev set-up and steering;
- * dpdk_eal.c: EAL; dpdk_rx.c, dpdk_tx.c: the datapath). See docs/net.md.
+ * What the DPDK port's files share (dpdk_eal.c: EAL; dpdk_dev.c: ethdev
+ * set-up and steering; dpdk.c: endpoints; dpdk_rx.c, dpdk_tx.c: the
+ * datapath). See docs/net.md.
  *
  * One struct dpdk_dev per ethdev, shared by every device that names it:
  * each device queue pair opens a struct dpdk_ep (a net_port and a mux
@@ -114,7 +115,17 @@ static inline void dpdk_count(uint64_t *c, uint64_t n)
 
 /* dpdk_eal.c */
 int dpdk_eal_ready(char *err, size_t errlen);
-/* dpdk.c: close every ethdev (before EAL stops). */
+
+/* dpdk_dev.c: the ethdevs, under dpdk_devs_lock (control path only) */
+extern pthread_mutex_t dpdk_devs_lock;
+/* The ethdev @name, set up at its first open; -errno and a message in @err. */
+int dpdk_dev_get(const char *name, enum dpdk_steer steer, bool steer_given,
+		 struct dpdk_dev **out, char *err, size_t errlen);
+/* "destination @mac -> @queue", or "anything -> @queue" without @mac. */
+struct rte_flow *dpdk_flow_to_queue(uint16_t port, const uint8_t *mac, uint16_t queue,
+				    struct rte_flow_error *e);
+const char *dpdk_flow_msg(const struct rte_flow_error *e);
+/* Close every ethdev (before EAL stops). */
 void dpdk_devs_fini(void);
 
 /* dpdk_rx.c */

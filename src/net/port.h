@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Packet ports: where an emulated NIC's frames go. One interface, many
- * backends (TAP, loopback, sink/source; later DPDK and AF_XDP). Written once,
- * shared by every device model.
+ * backends (TAP, DPDK, AF_XDP, loopback, sink/source). Written once, shared
+ * by every device model.
  *
  * Frames cross the interface with a virtio_net_hdr_v1 (12 bytes) in front:
  * it carries the checksum and segmentation offload state both ways, and it
@@ -136,8 +136,10 @@ struct net_port {
  * IFF_VNET_HDR, link brought up), "loopback" (frames come back to the same
  * device with the MAC addresses swapped), "sink" (frames are counted and
  * dropped; nothing is received), "source[:LEN]" (a sink whose recv always
- * returns a LEN-byte test frame, 60 by default). On error -errno and a
- * message in @err naming what was expected.
+ * returns a LEN-byte test frame, 60 by default), "dpdk:PORT[:steer=...]"
+ * (a DPDK ethdev shared by every device naming it, through the mux),
+ * "afxdp:IFNAME[:queue=N]" (an XDP socket on a kernel NIC's queue). On
+ * error -errno and a message in @err naming what was expected.
  */
 int net_port_open(const char *spec, struct net_port **out, char *err, size_t errlen);
 
