@@ -150,6 +150,10 @@ static int offload(struct dpdk_ep *ep, struct rte_mbuf *m, const struct net_hdr 
 		return -EINVAL; /* a GSO frame always leaves its checksum partial */
 	if (parse_l3(m, h, &ipv6))
 		return -EINVAL;
+	/* what a PMD is told must be true of the frame: a guest wrote this header */
+	if (gso && (!h->gso_size || le16toh(h->csum_offset) != 16 ||
+		    (h->gso_type & ~NET_HDR_GSO_ECN) != (ipv6 ? NET_HDR_GSO_TCPV6 : NET_HDR_GSO_TCPV4)))
+		return -EINVAL;
 	if (gso || can_csum(ep->dev, h))
 		return hw_offload(ep->dev, m, h, ipv6);
 	return sw_csum(ep, m, h);

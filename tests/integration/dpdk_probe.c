@@ -425,6 +425,19 @@ static void check_offloads(void)
 	n = port_recv(2, WAIT_MS);
 	check(n == len && buf[0] == 0 && l4_csum_ok(buf + HDR, n - HDR), "csum-to-c-completed",
 	      "%zu bytes, flags %u", n, buf[0]);
+	/* headers a guest may lie in: dropped, never handed to the PMD as they are */
+	wire_drain();
+	len = ip_frame(f, wire_mac, macs[0], true, TSO_PAYLOAD, TSO_MSS);
+	f[1] = NET_HDR_GSO_TCPV6; /* an IPv4 frame */
+	n = (size_t)(port_send(0, f, len) == -EINVAL);
+	len = ip_frame(f, wire_mac, macs[0], true, TSO_PAYLOAD, TSO_MSS);
+	f[4] = f[5] = 0; /* gso_size 0 */
+	n += (size_t)(port_send(0, f, len) == -EINVAL);
+	len = ip_frame(f, wire_mac, macs[0], false, 200, 0);
+	f[8] = 0xff; /* checksum field beyond the frame */
+	n += (size_t)(port_send(0, f, len) == -EINVAL);
+	check(n == 3 && !wire_recv(seg, QUIET_MS), "hostile-headers-dropped",
+	      "%zu of 3 refused, or something reached the wire", n);
 	free(f);
 }
 
