@@ -14,6 +14,11 @@ PACKAGES=(
 	debian-archive-keyring ca-certificates busybox-static cpio gzip xz-utils zstd kmod
 	# tests and benchmarks (tcpdump reads the packet captures back)
 	iproute2 procps util-linux python3 tcpdump
+	# packet ports: DPDK 22.11 (EAL, ethdev, rte_flow; its PMDs, tap and af_packet among them, and
+	# their plugins), libxdp and libbpf for AF_XDP (libxdp1 ships the redirect program)
+	libdpdk-dev libxdp-dev libbpf-dev
+	# tests: a veth's checksum offload off for AF_XDP
+	ethtool
 )
 # Benchmarks only: DPDK's testpmd (in dpdk-dev) with its vhost and virtio_user PMDs, iperf3.
 BENCH_PACKAGES=(dpdk-dev librte-net-vhost23 librte-net-virtio23 librte-mempool-ring23 iperf3)

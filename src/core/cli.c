@@ -30,6 +30,7 @@ void cli_usage(FILE *out)
 		"  --isolate           run each device in its own process, without privileges,\n"
 		"                      in a seccomp sandbox; a crashed device is restarted\n"
 		"  --user USER         with --isolate, as root: device processes run as USER\n"
+		"  --dpdk \"ARGS\"       start DPDK's EAL with ARGS (space-separated) for dpdk: ports\n"
 		"  -h, --help          show this help\n"
 		"  -V, --version       show the version\n"
 		"\n"
@@ -53,7 +54,19 @@ void cli_usage(FILE *out)
 		"2 bad command line, 3 invalid configuration.\n");
 }
 
-enum { OPT_DEVICE = 256, OPT_LOG_LEVEL, OPT_CONFIG, OPT_CONTROL, OPT_CHECK, OPT_ISOLATE, OPT_USER };
+enum { OPT_DEVICE = 256, OPT_LOG_LEVEL, OPT_CONFIG, OPT_CONTROL, OPT_CHECK, OPT_ISOLATE, OPT_USER,
+       OPT_DPDK };
+
+/* DPDK or AF_XDP in use: a port several devices (or queues) share in one process. */
+static bool shared_ports(const struct cli *cli)
+{
+	if (cli->dpdk_args)
+		return true;
+	for (unsigned i = 0; i < cli->ndevices; i++)
+		if (strstr(cli->device_specs[i], "net=dpdk:") || strstr(cli->device_specs[i], "net=afxdp:"))
+			return true;
+	return false;
+}
 
 int cli_parse(struct cli *cli, int argc, char **argv)
 {
@@ -65,6 +78,7 @@ int cli_parse(struct cli *cli, int argc, char **argv)
 		{ "check-config", no_argument, NULL, OPT_CHECK },
 		{ "isolate", no_argument, NULL, OPT_ISOLATE },
 		{ "user", required_argument, NULL, OPT_USER },
+		{ "dpdk", required_argument, NULL, OPT_DPDK },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -107,6 +121,9 @@ int cli_parse(struct cli *cli, int argc, char **argv)
 		case OPT_USER:
 			cli->user = optarg;
 			break;
+		case OPT_DPDK:
+			cli->dpdk_args = optarg;
+			break;
 		case 'h':
 			cli->action = CLI_HELP;
 			return 0;
@@ -129,6 +146,11 @@ int cli_parse(struct cli *cli, int argc, char **argv)
 	if (!cli->ndevices && !cli->config_file && !cli->control_path) {
 		fprintf(stderr, "iomed: nothing to serve: give --device, --config or --control "
 			"(see iomed --help)\n");
+		return -EINVAL;
+	}
+	if (cli->isolate && shared_ports(cli)) {
+		fprintf(stderr, "iomed: --dpdk and dpdk:/afxdp: ports live in the daemon's own process "
+			"(their devices share them): not with --isolate\n");
 		return -EINVAL;
 	}
 	/* The file may ask for isolation: the daemon checks once it has read it. */

@@ -27,6 +27,7 @@ struct cli {
 	const char *control_path; /* --control, or NULL */
 	const char *device_specs[CLI_MAX_DEVICES];
 	unsigned ndevices;
+	const char *dpdk_args; /* --dpdk: EAL arguments, NULL when not given */
 	bool isolate;     /* --isolate: one sandboxed process per device */
 	const char *user; /* --user: the isolated processes' user, NULL to keep ours */
 };

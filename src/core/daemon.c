@@ -24,6 +24,7 @@
 #include "core/devtab.h"
 #include "core/isolate.h"
 #include "core/rpc.h"
+#include "net/dpdk.h"
 
 /* Tell systemd (Type=notify) how we are doing; nothing without NOTIFY_SOCKET. */
 static void sd_notify_state(const char *state)
@@ -248,6 +249,24 @@ static int main_loop(int sfd, struct ctl_server *ctl, struct devtab *t, struct i
 	}
 }
 
+/* --dpdk: the EAL, once per daemon, before any device opens a dpdk: port. */
+static int start_dpdk(const struct cli *cli, const struct config *cfg)
+{
+	char err[512];
+
+	if (!cli->dpdk_args)
+		return IOMED_EXIT_OK;
+	if (cfg->isolate) {
+		pr_err("--dpdk: dpdk: ports live in the daemon's own process: not with isolation");
+		return IOMED_EXIT_USAGE;
+	}
+	if (!net_dpdk_init(cli->dpdk_args, err, sizeof(err)))
+		return IOMED_EXIT_OK;
+	pr_err("--dpdk: %s", err);
+	net_dpdk_fini();
+	return IOMED_EXIT_USAGE;
+}
+
 static int serve(const struct cli *cli, struct config *cfg)
 {
 	struct ctl_server *ctl = NULL;
@@ -260,7 +279,9 @@ static int serve(const struct cli *cli, struct config *cfg)
 	if (status)
 		return status;
 	sfd = signal_fd();
-	status = supervisor(cli, cfg, &iso);
+	status = start_dpdk(cli, cfg);
+	if (!status)
+		status = supervisor(cli, cfg, &iso);
 	if (status)
 		goto out;
 	status = IOMED_EXIT_RUNTIME;
@@ -300,6 +321,7 @@ out:
 		status = IOMED_EXIT_RUNTIME;
 	if (sfd >= 0)
 		close(sfd);
+	net_dpdk_fini();
 	return status;
 }
 

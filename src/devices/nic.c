@@ -74,13 +74,33 @@ int nic_opts_parse(struct opts *o, const char *id, unsigned max_pairs, struct ni
 	return 0;
 }
 
-int nic_ports_open(const char *spec, struct net_port **ports, unsigned n, char *err,
-		   size_t errlen)
+static int open_one(const struct nic_opts *nic, const void *owner, struct net_port **port,
+		    char *err, size_t errlen)
+{
+	const uint8_t *m = nic->mac;
+	int ret = net_port_open(nic->net, port, err, errlen);
+
+	if (ret)
+		return ret;
+	ret = net_port_set_mac(*port, nic->mac, owner);
+	if (!ret)
+		return 0;
+	snprintf(err, errlen, "net=%s: mac %02x:%02x:%02x:%02x:%02x:%02x: %s", nic->net, m[0], m[1],
+		 m[2], m[3], m[4], m[5],
+		 ret == -EADDRINUSE ? "another device on the port has this address" : strerror(-ret));
+	net_port_close(*port);
+	*port = NULL;
+	/* two devices with one address on a port: the configuration is wrong, not the port */
+	return ret == -EADDRINUSE ? -EINVAL : ret;
+}
+
+int nic_ports_open(const struct nic_opts *nic, const void *owner, struct net_port **ports,
+		   char *err, size_t errlen)
 {
 	int ret;
 
-	for (unsigned p = 0; p < n; p++) {
-		ret = net_port_open(spec, &ports[p], err, errlen);
+	for (unsigned p = 0; p < nic->pairs; p++) {
+		ret = open_one(nic, owner, &ports[p], err, errlen);
 		if (!ret)
 			continue;
 		while (p--) {

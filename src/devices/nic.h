@@ -29,8 +29,13 @@ struct nic_opts {
 int nic_opts_parse(struct opts *o, const char *id, unsigned max_pairs, struct nic_opts *out,
 		   char *err, size_t errlen);
 
-/* Open @n ports on @spec (a tap gets one queue per port); closes them again on error. */
-int nic_ports_open(const char *spec, struct net_port **ports, unsigned n, char *err,
-		   size_t errlen);
+/*
+ * Open nic->pairs ports on nic->net (a tap gets one queue per port) and
+ * give each the device's address with @owner, the device (a shared port,
+ * dpdk:, steers by it and drops frames from other sources); closes them
+ * again on error.
+ */
+int nic_ports_open(const struct nic_opts *nic, const void *owner, struct net_port **ports,
+		   char *err, size_t errlen);
 
 #endif

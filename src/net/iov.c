@@ -66,3 +66,25 @@ size_t net_iov_scatter(const struct iovec *iov, int iovcnt, const void *src, siz
 	}
 	return done;
 }
+
+/* The iovecs from byte @off on, in @tmp (at most @iovcnt): their count, 0 past the end. */
+static int iov_from(const struct iovec *iov, int iovcnt, size_t off, struct iovec *tmp)
+{
+	int i = 0, n = 0;
+
+	while (i < iovcnt && off >= iov[i].iov_len)
+		off -= iov[i++].iov_len;
+	for (; i < iovcnt; i++, n++, off = 0) {
+		tmp[n].iov_base = (uint8_t *)iov[i].iov_base + off;
+		tmp[n].iov_len = iov[i].iov_len - off;
+	}
+	return n;
+}
+
+size_t net_iov_scatter_at(const struct iovec *iov, int iovcnt, size_t off, const void *src,
+			  size_t len)
+{
+	struct iovec tmp[iovcnt > 0 ? iovcnt : 1];
+
+	return net_iov_scatter(tmp, iov_from(iov, iovcnt, off, tmp), src, len);
+}

@@ -17,5 +17,8 @@ size_t net_iov_gather(void *dst, size_t len, const struct iovec *iov, int iovcnt
 size_t net_iov_gather_at(void *dst, size_t skip, size_t len, const struct iovec *iov,
 			 int iovcnt);
 size_t net_iov_scatter(const struct iovec *iov, int iovcnt, const void *src, size_t len);
+/* The same from byte @off of @iov on. */
+size_t net_iov_scatter_at(const struct iovec *iov, int iovcnt, size_t off, const void *src,
+			  size_t len);
 
 #endif

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NET_SPECS "tap:NAME, loopback, sink or source[:LEN]"
+#define NET_SPECS "tap:NAME, dpdk:PORT, afxdp:IFNAME, loopback, sink or source[:LEN]"
 #define SOURCE_MIN 60 /* ETH_ZLEN: the shortest frame on a wire */
 #define SOURCE_MAX (NET_MAX_FRAME - NET_HDR_LEN)
 
@@ -182,8 +182,8 @@ void net_port_close(struct net_port *p)
 
 /* What a net= value names, checked but not opened. */
 struct port_spec {
-	enum { PORT_TAP, PORT_LOOPBACK, PORT_SINK } kind;
-	const char *ifname; /* tap */
+	enum { PORT_TAP, PORT_DPDK, PORT_AFXDP, PORT_LOOPBACK, PORT_SINK } kind;
+	const char *ifname; /* tap; dpdk and afxdp: what follows the colon */
 	size_t source_len;  /* sink: 0; source: the frame length */
 };
 
@@ -201,6 +201,11 @@ static int parse_spec(const char *spec, struct port_spec *ps, char *err, size_t 
 		ps->kind = PORT_TAP;
 		ps->ifname = arg;
 		return check_ifname(arg, err, errlen);
+	}
+	if (spec_is(spec, "dpdk", &arg) || spec_is(spec, "afxdp", &arg)) {
+		ps->kind = spec[0] == 'd' ? PORT_DPDK : PORT_AFXDP;
+		ps->ifname = arg; /* its own open checks the rest (and says what is wrong) */
+		return 0;
 	}
 	if (spec_is(spec, "loopback", &arg)) {
 		ps->kind = PORT_LOOPBACK;
@@ -221,8 +226,12 @@ static int parse_spec(const char *spec, struct port_spec *ps, char *err, size_t 
 int net_port_check(const char *spec, char *err, size_t errlen)
 {
 	struct port_spec ps;
+	int ret = parse_spec(spec, &ps, err, errlen);
 
-	return parse_spec(spec, &ps, err, errlen);
+	if (ret || (ps.kind != PORT_DPDK && ps.kind != PORT_AFXDP) || (ps.ifname && *ps.ifname))
+		return ret;
+	return net_err(err, errlen, -EINVAL, "net '%s': expected %s", spec,
+		       ps.kind == PORT_DPDK ? "dpdk:PORT" : "afxdp:IFNAME");
 }
 
 int net_port_open(const char *spec, struct net_port **out, char *err, size_t errlen)
@@ -237,6 +246,12 @@ int net_port_open(const char *spec, struct net_port **out, char *err, size_t err
 	switch (ps.kind) {
 	case PORT_TAP:
 		ret = net_tap_open(ps.ifname, out, err, errlen);
+		break;
+	case PORT_DPDK:
+		ret = net_dpdk_open(ps.ifname, out, err, errlen);
+		break;
+	case PORT_AFXDP:
+		ret = net_afxdp_open(ps.ifname, out, err, errlen);
 		break;
 	case PORT_LOOPBACK:
 		ret = net_loopback_open(out, err, errlen);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Packet ports: where an emulated NIC's frames go. One interface, many
- * backends (TAP, loopback, sink/source; later DPDK and AF_XDP). Written once,
- * shared by every device model.
+ * backends (TAP, DPDK, AF_XDP, loopback, sink/source). Written once, shared
+ * by every device model.
  *
  * Frames cross the interface with a virtio_net_hdr_v1 (12 bytes) in front:
  * it carries the checksum and segmentation offload state both ways, and it
@@ -21,6 +21,11 @@
  * several queue pairs open the same spec once per pair (a tap then gets one
  * queue per port; its offloads are the tap's, shared by the queues and reset
  * when one opens: set them on every port once all are open).
+ *
+ * Ports that several devices share (dpdk:, through the mux) need to know
+ * whose frames are whose: the device gives its MAC address with
+ * net_port_set_mac before the datapath starts, and says when it wants every
+ * frame with net_port_set_promisc. Ports of one device alone ignore both.
  */
 #ifndef IOMED_NET_PORT_H
 #define IOMED_NET_PORT_H
@@ -69,6 +74,7 @@ struct net_capture;
 struct net_port_stats {
 	uint64_t tx_packets, tx_bytes, tx_drops;
 	uint64_t rx_packets, rx_bytes, rx_drops;
+	uint64_t tx_spoofed; /* of tx_drops: sent from a MAC the device does not own */
 };
 
 struct net_port_ops {
@@ -90,6 +96,23 @@ struct net_port_ops {
 	 * -EINVAL for unknown bits or TSO without CSUM.
 	 */
 	int (*set_offloads)(struct net_port *p, unsigned offloads);
+	/*
+	 * The device's own unicast address (control path, before the datapath
+	 * starts): frames to it come to this port, frames the port is sent
+	 * from any other source are dropped (counted in tx_spoofed). @owner
+	 * says which device the port serves: the ports of one device's queue
+	 * pairs pass the same pointer and share the address. -EADDRINUSE when
+	 * another device on the same port owns it. Optional.
+	 */
+	int (*set_mac)(struct net_port *p, const uint8_t mac[6], const void *owner);
+	/*
+	 * Give the frames send holds to the wire. A port that batches (dpdk)
+	 * holds sends only for a device that calls this after each batch; it
+	 * sends at once for one that never does. Optional.
+	 */
+	int (*flush)(struct net_port *p);
+	/* Receive every frame the port sees, whatever its destination. Optional. */
+	int (*set_promisc)(struct net_port *p, bool on);
 	void (*destroy)(struct net_port *p);
 };
 
@@ -122,8 +145,10 @@ struct net_port {
  * IFF_VNET_HDR, link brought up), "loopback" (frames come back to the same
  * device with the MAC addresses swapped), "sink" (frames are counted and
  * dropped; nothing is received), "source[:LEN]" (a sink whose recv always
- * returns a LEN-byte test frame, 60 by default). On error -errno and a
- * message in @err naming what was expected.
+ * returns a LEN-byte test frame, 60 by default), "dpdk:PORT[:steer=...]"
+ * (a DPDK ethdev shared by every device naming it, through the mux),
+ * "afxdp:IFNAME[:queue=N]" (an XDP socket on a kernel NIC's queue). On
+ * error -errno and a message in @err naming what was expected.
  */
 int net_port_open(const char *spec, struct net_port **out, char *err, size_t errlen);
 /* Check a net= value as net_port_open would, opening nothing. */
@@ -180,5 +205,21 @@ void net_port_group_enter(struct net_port_group *g);
 void net_port_group_leave(void);
 /* Capture every member's frames to @c (NULL: stop). Returns the member count. */
 unsigned net_port_group_set_capture(struct net_port_group *g, struct net_capture *c);
+
+static inline int net_port_flush(struct net_port *p)
+{
+	return p->ops->flush ? p->ops->flush(p) : 0;
+}
+
+/* Ports that nothing shares accept any address: 0. */
+static inline int net_port_set_mac(struct net_port *p, const uint8_t mac[6], const void *owner)
+{
+	return p->ops->set_mac ? p->ops->set_mac(p, mac, owner) : 0;
+}
+
+static inline int net_port_set_promisc(struct net_port *p, bool on)
+{
+	return p->ops->set_promisc ? p->ops->set_promisc(p, on) : 0;
+}
 
 #endif

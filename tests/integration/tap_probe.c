@@ -8,6 +8,10 @@
  *
  *   tap_probe NAME TAP_IP PROBE_IP [SETUP_CMD]   all checks; SETUP_CMD runs
  *                                                once the port is open
+ *   tap_probe --port SPEC KERNEL_IP PROBE_IP     any port whose other side is
+ *                                                the kernel at KERNEL_IP (afxdp:
+ *                                                on a veth): ARP, the pings and
+ *                                                a TSO frame the port segments
  *   tap_probe --open-fails SPEC                  the open must fail
  *
  * Prints one line per check; exits 0 only if all passed.
@@ -265,6 +269,80 @@ static void check_ping(uint16_t seq, enum ping_kind kind, const char *what)
 	printf("ok: %s\n", what);
 }
 
+static bool is_rst(const uint8_t *f, size_t len, void *arg)
+{
+	const uint8_t *ip = f + HDR + ETH;
+
+	(void)arg;
+	return len >= HDR + ETH + 40 && get16(f + HDR + 12) == 0x0800 && ip[9] == 6 &&
+	       !memcmp(ip + 12, &tap_ip, 4) && (ip[20 + 13] & 0x04);
+}
+
+/*
+ * A TCP frame of 3 x 1000 bytes with GSO and a partial checksum, to a
+ * closed port of the kernel: each segment that arrives whole, checksums
+ * right, gets a reset back.
+ */
+static void check_tso(void)
+{
+	uint8_t f[HDR + ETH + 40 + 3000];
+	uint8_t *ip = eth_frame(f, tap_mac, 0x0800), *tcp = ip + 20;
+	struct net_hdr h = {
+		.flags = NET_HDR_F_NEEDS_CSUM, .gso_type = NET_HDR_GSO_TCPV4,
+		.gso_size = htole16(1000), .hdr_len = htole16(ETH + 40),
+		.csum_start = htole16(ETH + 20), .csum_offset = htole16(16),
+	};
+	uint32_t sum;
+	int rst = 0;
+
+	memset(ip, 0, 40);
+	ip[0] = 0x45;
+	put16(ip + 2, 40 + 3000);
+	ip[8] = 64;
+	ip[9] = 6;
+	memcpy(ip + 12, &probe_ip, 4);
+	memcpy(ip + 16, &tap_ip, 4);
+	put16(ip + 10, csum(ip, 20));
+	put16(tcp, 40000);
+	put16(tcp + 2, 9);
+	tcp[4] = 0x20;  /* seq */
+	tcp[11] = 1;    /* ack */
+	tcp[12] = 5 << 4;
+	tcp[13] = 0x10; /* ACK: a closed port answers with RST */
+	put16(tcp + 14, 1024);
+	memset(tcp + 20, 0x5a, 3000);
+	/* the pseudo-header sum, uncomplemented, as a guest leaves it */
+	sum = get16(ip + 12) + get16(ip + 14) + get16(ip + 16) + get16(ip + 18) + 6 + 3020;
+	sum = (sum & 0xffff) + (sum >> 16);
+	put16(tcp + 16, (uint16_t)((sum & 0xffff) + (sum >> 16)));
+	memcpy(f, &h, HDR);
+	send_frame(f, sizeof(f));
+	while (rst < 3 && wait_for(is_rst, NULL, WAIT_MS))
+		rst++;
+	if (rst != 3)
+		die("TSO: %d reset(s) for 3 segments", rst);
+	printf("ok: a TSO frame went out as 3 segments with good checksums (3 resets)\n");
+}
+
+/* Any port with the kernel on the other side: ARP, pings, TSO. */
+static int probe_port(const char *spec)
+{
+	char err[256] = "";
+
+	if (net_port_open(spec, &port, err, sizeof(err)))
+		die("net_port_open(%s): %s", spec, err);
+	printf("ok: net_port_open(%s), rx_fd %d, mtu %u\n", spec, port->rx_fd, port->mtu);
+	check_arp();
+	check_ping(1, PING_FULL, "ping with a full ICMP checksum answered");
+	check_ping(2, PING_OFFLOAD, "ping with NEEDS_CSUM and the checksum left to the port answered");
+	check_ping(3, PING_BAD, "ping with a bad checksum and no NEEDS_CSUM not answered");
+	check_tso();
+	printf("ok: stats tx %lu rx %lu tx_drops %lu\n", (unsigned long)port->stats.tx_packets,
+	       (unsigned long)port->stats.rx_packets, (unsigned long)port->stats.tx_drops);
+	net_port_close(port);
+	return 0;
+}
+
 static void check_link_up(const char *name)
 {
 	struct ifreq ifr = { 0 };
@@ -331,6 +409,11 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc == 3 && !strcmp(argv[1], "--open-fails"))
 		return open_fails(argv[2]);
+	if (argc == 5 && !strcmp(argv[1], "--port")) {
+		if (!inet_aton(argv[3], &tap_ip) || !inet_aton(argv[4], &probe_ip))
+			die("bad addresses");
+		return probe_port(argv[2]);
+	}
 	if (argc < 4 || argc > 5 || !inet_aton(argv[2], &tap_ip) || !inet_aton(argv[3], &probe_ip)) {
 		fprintf(stderr, "usage: %s NAME TAP_IP PROBE_IP [SETUP_CMD]\n"
 			"       %s --open-fails SPEC\n", argv[0], argv[0]);

@@ -93,9 +93,9 @@ static void expect_einval(const char *spec, const char *needle)
 static void test_open_errors(void **state)
 {
 	(void)state;
-	expect_einval(NULL, "expected tap:NAME, loopback, sink or source");
-	expect_einval("", "expected tap:NAME, loopback, sink or source");
-	expect_einval("bogus", "expected tap:NAME, loopback, sink or source");
+	expect_einval(NULL, "expected tap:NAME, dpdk:PORT, afxdp:IFNAME, loopback, sink or source");
+	expect_einval("", "expected tap:NAME, dpdk:PORT, afxdp:IFNAME, loopback, sink or source");
+	expect_einval("bogus", "expected tap:NAME, dpdk:PORT, afxdp:IFNAME, loopback, sink or source");
 	expect_einval("taps:x", "unknown port");
 	expect_einval("loop", "unknown port");
 	expect_einval("tap", "expected tap:NAME");
@@ -111,6 +111,17 @@ static void test_open_errors(void **state)
 	expect_einval("source:65537", "frame length from 60");
 	expect_einval("source:-100", "frame length from 60");
 	expect_einval("source:64x", "frame length from 60");
+	/* caught before DPDK or XDP are touched */
+	expect_einval("dpdk", "expected dpdk:PORT");
+	expect_einval("dpdk:", "expected dpdk:PORT");
+	expect_einval("dpdk::steer=hw", "expected dpdk:PORT");
+	expect_einval("dpdk:net_tap0:steer=maybe", "steer= takes auto, hw or sw");
+	expect_einval("dpdk:0123456789012345678901234567890123456789012345678901234567890", "too long");
+	expect_einval("afxdp", "expected afxdp:IFNAME");
+	expect_einval("afxdp:", "expected afxdp:IFNAME");
+	expect_einval("afxdp:eth0:queue=", "queue= takes 0 to 255");
+	expect_einval("afxdp:eth0:queue=256", "queue= takes 0 to 255");
+	expect_einval("afxdp:eth0:mode=drv", "the only option is queue=N");
 }
 
 static void test_open_without_err_buffer(void **state)

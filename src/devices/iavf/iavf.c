@@ -147,21 +147,20 @@ static int build_function(struct iavf *v)
 	return ret < 0 ? ret : 0;
 }
 
-/* Everything but the ports: @net is where they are to be opened. */
-static int parse_opts(struct iavf *v, const char *id, struct opts *o, const char **net,
+/* Everything but the ports, which @nic says how to open. */
+static int parse_opts(struct iavf *v, const char *id, struct opts *o, struct nic_opts *nic,
 		      char *err, size_t errlen)
 {
-	struct nic_opts nic;
 	uint64_t x;
 	int ret;
 
-	ret = nic_opts_parse(o, id, IAVF_MAX_QP, &nic, err, errlen);
+	ret = nic_opts_parse(o, id, IAVF_MAX_QP, nic, err, errlen);
 	if (ret)
 		return ret;
-	memcpy(v->mac, nic.mac, sizeof(v->mac));
-	v->pairs = nic.pairs;
-	v->nvec = nic.pairs + 1;
-	v->dp.pt.poll_ns = nic.poll_ns;
+	memcpy(v->mac, nic->mac, sizeof(v->mac));
+	v->pairs = nic->pairs;
+	v->nvec = nic->pairs + 1;
+	v->dp.pt.poll_ns = nic->poll_ns;
 	v->speed_mbps = DEFAULT_SPEED_MBPS;
 	ret = opts_get_u64(o, "speed", 10, 800000, &x);
 	if (ret == -EINVAL) {
@@ -170,13 +169,12 @@ static int parse_opts(struct iavf *v, const char *id, struct opts *o, const char
 	}
 	if (!ret)
 		v->speed_mbps = (uint32_t)x;
-	*net = nic.net;
 	return 0;
 }
 
-static int open_ports(struct iavf *v, const char *net, char *err, size_t errlen)
+static int open_ports(struct iavf *v, const struct nic_opts *nic, char *err, size_t errlen)
 {
-	int ret = nic_ports_open(net, v->port, v->pairs, err, errlen);
+	int ret = nic_ports_open(nic, v, v->port, err, errlen);
 
 	if (ret)
 		return ret;
@@ -188,16 +186,16 @@ static int open_ports(struct iavf *v, const char *net, char *err, size_t errlen)
 static int iavf_check(const char *id, struct opts *o, char *err, size_t errlen)
 {
 	struct iavf *v = calloc(1, sizeof(*v));
-	const char *net;
+	struct nic_opts nic;
 	int ret;
 
 	if (!v)
 		return -ENOMEM;
-	ret = parse_opts(v, id, o, &net, err, errlen);
+	ret = parse_opts(v, id, o, &nic, err, errlen);
 	free(v);
 	if (ret)
 		return ret;
-	return net_port_check(net, err, errlen);
+	return net_port_check(nic.net, err, errlen);
 }
 
 static void iavf_free(struct iavf *v)
@@ -213,7 +211,7 @@ static void iavf_free(struct iavf *v)
 static int iavf_create(struct iomed_device *dev, struct opts *o, char *err, size_t errlen)
 {
 	struct iavf *v = calloc(1, sizeof(*v));
-	const char *net;
+	struct nic_opts nic;
 	int ret;
 
 	if (!v)
@@ -221,9 +219,9 @@ static int iavf_create(struct iomed_device *dev, struct opts *o, char *err, size
 	pthread_mutex_init(&v->ctl, NULL);
 	v->dp.pt.epfd = v->dp.pt.kick_fd = v->dp.pt.ctl_fd = -1;
 	snprintf(v->name, sizeof(v->name), "iavf %s", dev->id);
-	ret = parse_opts(v, dev->id, o, &net, err, errlen);
+	ret = parse_opts(v, dev->id, o, &nic, err, errlen);
 	if (!ret)
-		ret = open_ports(v, net, err, errlen);
+		ret = open_ports(v, &nic, err, errlen);
 	if (ret)
 		goto fail;
 	ret = build_function(v);

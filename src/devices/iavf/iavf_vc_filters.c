@@ -155,6 +155,9 @@ int32_t iavf_vc_promisc(struct iavf *v, const uint8_t *msg)
 	iavf_dp_park(v);
 	v->dp.filt.uc_promisc = flags & VC_PROMISC_UNICAST;
 	v->dp.filt.mc_promisc = flags & VC_PROMISC_MULTICAST;
+	/* a shared port (dpdk:) then gives this VF other devices' unicast too */
+	for (unsigned p = 0; p < v->pairs; p++)
+		net_port_set_promisc(v->port[p], v->dp.filt.uc_promisc);
 	iavf_dp_unpark(v);
 	return VC_STATUS_SUCCESS;
 }

@@ -160,20 +160,19 @@ static int build_function(struct vnet *v)
 
 /* ---- options ---- */
 
-/* Everything but the ports: @net is where they are to be opened. */
-static int parse_opts(struct vnet *v, const char *id, struct opts *o, const char **net,
+/* Everything but the ports, which @nic says how to open. */
+static int parse_opts(struct vnet *v, const char *id, struct opts *o, struct nic_opts *nic,
 		      char *err, size_t errlen)
 {
-	struct nic_opts nic;
 	uint64_t x;
 	int ret;
 
-	ret = nic_opts_parse(o, id, VNET_MAX_PAIRS, &nic, err, errlen);
+	ret = nic_opts_parse(o, id, VNET_MAX_PAIRS, nic, err, errlen);
 	if (ret)
 		return ret;
-	memcpy(v->mac, nic.mac, sizeof(v->mac));
-	v->pairs = nic.pairs;
-	v->dp.pt.poll_ns = nic.poll_ns;
+	memcpy(v->mac, nic->mac, sizeof(v->mac));
+	v->pairs = nic->pairs;
+	v->dp.pt.poll_ns = nic->poll_ns;
 	v->mtu = 0;
 	ret = opts_get_u64(o, "mtu", 68, 65535 - 18, &x);
 	if (ret == -EINVAL) {
@@ -182,14 +181,13 @@ static int parse_opts(struct vnet *v, const char *id, struct opts *o, const char
 	}
 	if (!ret)
 		v->mtu = (uint16_t)x;
-	*net = nic.net;
 	return 0;
 }
 
-static int open_ports(struct vnet *v, const char *net, char *err, size_t errlen)
+static int open_ports(struct vnet *v, const struct nic_opts *nic, char *err, size_t errlen)
 {
 	/* One port per queue pair: a tap gets one queue per pair. */
-	int ret = nic_ports_open(net, v->port, v->pairs, err, errlen);
+	int ret = nic_ports_open(nic, v, v->port, err, errlen);
 
 	if (ret)
 		return ret;
@@ -234,7 +232,7 @@ static void vnet_free(struct vnet *v)
 static int vnet_create(struct iomed_device *dev, struct opts *o, char *err, size_t errlen)
 {
 	struct vnet *v = calloc(1, sizeof(*v));
-	const char *net;
+	struct nic_opts nic;
 	int ret;
 
 	if (!v)
@@ -242,9 +240,9 @@ static int vnet_create(struct iomed_device *dev, struct opts *o, char *err, size
 	v->dp.pt.epfd = v->dp.pt.kick_fd = v->dp.pt.ctl_fd = -1;
 	snprintf(v->name, sizeof(v->name), "virtio-net %s", dev->id);
 	v->stats = dev->stats ? dev->stats : &v->own_stats;
-	ret = parse_opts(v, dev->id, o, &net, err, errlen);
+	ret = parse_opts(v, dev->id, o, &nic, err, errlen);
 	if (!ret)
-		ret = open_ports(v, net, err, errlen);
+		ret = open_ports(v, &nic, err, errlen);
 	if (ret)
 		goto fail;
 	v->nqueues = 2 * v->pairs + 1;
@@ -277,16 +275,16 @@ static void vnet_destroy(struct iomed_device *dev)
 static int vnet_check(const char *id, struct opts *o, char *err, size_t errlen)
 {
 	struct vnet *v = calloc(1, sizeof(*v));
-	const char *net;
+	struct nic_opts nic;
 	int ret;
 
 	if (!v)
 		return -ENOMEM;
-	ret = parse_opts(v, id, o, &net, err, errlen);
+	ret = parse_opts(v, id, o, &nic, err, errlen);
 	free(v);
 	if (ret)
 		return ret;
-	return net_port_check(net, err, errlen);
+	return net_port_check(nic.net, err, errlen);
 }
 
 static void add_u64(struct json_object *o, const char *key, const uint64_t *counter)

@@ -114,6 +114,16 @@ static uint8_t rx_mode(const struct vq_chain *c, bool *mode)
 	return VNET_CTRL_OK;
 }
 
+/* PROMISC also tells the ports: a shared one (dpdk:) then gives us other devices' frames. */
+static uint8_t rx_promisc(struct vnet *v, const struct vq_chain *c)
+{
+	uint8_t ret = rx_mode(c, &v->dp.filter.promisc);
+
+	for (unsigned p = 0; p < v->dp.pairs && ret == VNET_CTRL_OK; p++)
+		net_port_set_promisc(v->port[p], v->dp.filter.promisc);
+	return ret;
+}
+
 static uint8_t mac_addr_set(struct vnet_dp *dp, const struct vq_chain *c)
 {
 	uint8_t mac[ETH_ALEN];
@@ -149,7 +159,7 @@ uint8_t vnet_ctrl_cmd(struct vnet *v, const struct vq_chain *c)
 		return VNET_CTRL_ERR;
 	switch (hdr[0] << 8 | hdr[1]) {
 	case CTRL_RX << 8 | CTRL_RX_PROMISC:
-		return vnet_has(f, VNET_F_CTRL_RX) ? rx_mode(c, &dp->filter.promisc) : VNET_CTRL_ERR;
+		return vnet_has(f, VNET_F_CTRL_RX) ? rx_promisc(v, c) : VNET_CTRL_ERR;
 	case CTRL_RX << 8 | CTRL_RX_ALLMULTI:
 		return vnet_has(f, VNET_F_CTRL_RX) ? rx_mode(c, &dp->filter.allmulti) : VNET_CTRL_ERR;
 	case CTRL_MAC << 8 | CTRL_MAC_TABLE_SET:

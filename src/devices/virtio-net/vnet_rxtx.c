@@ -142,6 +142,7 @@ unsigned vnet_tx(struct vnet *v, unsigned pair)
 	}
 	if (n)
 		complete(v, q);
+	net_port_flush(v->port[pair]);
 	return n;
 }
 

@@ -1,0 +1,42 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# The AF_XDP port against the kernel, on a veth pair in a network namespace of its own (every
+# interface and address lives there and goes away on exit): tap_probe --port acts as a host on
+# one end, the kernel answers on the other (ARP, pings with full, offloaded and bad checksums, a
+# TSO frame the port segments in software). Then the open errors. Needs root (exit 77: skipped
+# otherwise). $TAP_PROBE: tap_probe.
+set -eu
+
+skip() { echo "SKIP: $*"; exit 77; }
+[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, XDP)"
+command -v ip >/dev/null 2>&1 || skip "no ip (iproute2)"
+PROBE=${TAP_PROBE:?TAP_PROBE must name the tap_probe binary}
+
+NS="iomed-xdp-$$-$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')"
+cleanup() { ip netns del "$NS" 2>/dev/null || true; }
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+ip netns add "$NS" || skip "cannot create a network namespace"
+in_ns() { ip netns exec "$NS" "$@"; }
+in_ns sysctl -qw net.ipv6.conf.default.disable_ipv6=1 2>/dev/null || true
+in_ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 2>/dev/null || true
+in_ns ip link set lo up
+in_ns ip link add xv0 type veth peer name xv1
+in_ns ip addr add 10.79.0.1/24 dev xv1
+in_ns ip link set xv0 up
+in_ns ip link set xv1 up
+
+echo "== afxdp:xv0 (queue 0), the kernel at 10.79.0.1 on xv1"
+in_ns "$PROBE" --port afxdp:xv0 10.79.0.1 10.79.0.2
+echo "== afxdp:xv0:queue=0 again, now that the first socket is gone"
+in_ns "$PROBE" --port afxdp:xv0:queue=0 10.79.0.1 10.79.0.3
+
+echo "== errors"
+in_ns "$PROBE" --open-fails afxdp:nosuchif0 | grep -q "no such interface"
+in_ns "$PROBE" --open-fails afxdp:xv0:queue=7 | grep -q "queue=7"
+in_ns "$PROBE" --open-fails afxdp:xv0:queue=x | grep -q "queue= takes 0 to 255"
+in_ns "$PROBE" --open-fails afxdp:xv0:ring=2 | grep -q "the only option is queue=N"
+in_ns "$PROBE" --open-fails afxdp: | grep -q "expected afxdp:IFNAME"
+echo "ok: bad specs fail with their reason"
+echo PASS
