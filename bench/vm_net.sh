@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 #
-# A real guest (Linux 6.12, QEMU 11.1 under TCG) with three NICs, each on its own tap in a network
+# A real guest (Linux 6.12, QEMU 11.1 under TCG) with four NICs, each on its own tap in a network
 # namespace this script creates, measured in the same boot, round after round:
 #   1  iomed virtio-net (vfio-user-pci, net=tap:..., the guest's virtio_net driver)
 #   2  QEMU's own -device virtio-net-pci on -netdev tap,vhost=off
 #   3  QEMU's own -device e1000 on -netdev tap
+#   4  iomed iavf (an emulated E810 VF, vfio-user-pci, net=tap:..., the guest's iavf driver)
 # Per round and NIC: ping RTT (guest -> host, 20 pings), TCP guest->host and host->guest (iperf3,
 # the host side an iperf3 server in the namespace). The table gives medians over rounds and the
 # median of the per-round ratios against QEMU's virtio-net. See docs/performance.md.
@@ -13,8 +14,8 @@
 #   bench/vm_net.sh [--rounds N] [--seconds S] [--iomed-opts OPTS]
 #     --rounds N        rounds (default 3)
 #     --seconds S       iperf3 time per direction (default 10)
-#     --iomed-opts OPTS more options for iomed's --device virtio-net (e.g. poll-us=200)
-#     --nics LIST       which NICs to measure, e.g. 1,2 (default 1,2,3)
+#     --iomed-opts OPTS more options for iomed's --device virtio-net and iavf (e.g. poll-us=200)
+#     --nics LIST       which NICs to measure, e.g. 1,2 (default 1,2,3,4)
 #     --tests LIST      which measurements, of ping,tx,rx (default all three)
 #     --perf FILE       a system-wide profile (perf record -g, cpu-clock) of the first measurement,
 #                       from 2 s after it starts, for half its time
@@ -23,7 +24,7 @@
 # Knobs of tests/vm/lib.sh apply (IOMED_VM_KEEP=1 keeps the serial log). IOMED defaults to the
 # release build (build-release/iomed, built here).
 set -euo pipefail
-ROUNDS=3 SECS=10 XOPTS="" NICS=1,2,3 TESTS=ping,tx,rx PERF=""
+ROUNDS=3 SECS=10 XOPTS="" NICS=1,2,3,4 TESTS=ping,tx,rx PERF=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--rounds) ROUNDS=$2; shift 2 ;;
@@ -33,7 +34,7 @@ while [ $# -gt 0 ]; do
 	--tests) TESTS=$2; shift 2 ;;
 	--perf) PERF=$(realpath -m "$2"); shift 2 ;;
 	--in-ns) IN_NS=$2; shift 2 ;;
-	-h | --help) sed -n '3,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '3,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "vm_net.sh: unknown option $1 (--help)" >&2; exit 2 ;;
 	esac
 done
@@ -57,16 +58,17 @@ export IOMED=${IOMED:-$BENCH_BUILD/iomed} IOMED_LOG_LEVEL=${IOMED_LOG_LEVEL:-inf
 VM_NAME=vm_net
 . "$BENCH_SRC/tests/vm/lib.sh"
 vm_init
-VM_TIMEOUT=$((300 + ROUNDS * 3 * (2 * SECS + 10) * 2))
+VM_TIMEOUT=$((300 + ROUNDS * 4 * (2 * SECS + 10) * 2))
 
 ip link set lo up
 TAP=ivb$$
 TAP=${TAP:0:12}
-SOCK=$VM_WORK/vn0.sock
-daemon_start --device "virtio-net,socket=$SOCK,id=vn0,net=tap:${TAP}1,mac=52:54:00:67:01:02${XOPTS:+,$XOPTS}"
+SOCK=$VM_WORK/vn0.sock SOCK4=$VM_WORK/vf0.sock
+daemon_start --device "virtio-net,socket=$SOCK,id=vn0,net=tap:${TAP}1,mac=52:54:00:67:01:02${XOPTS:+,$XOPTS}" \
+	--device "iavf,socket=$SOCK4,id=vf0,net=tap:${TAP}4,mac=52:54:00:67:04:02${XOPTS:+,$XOPTS}"
 ip tuntap add dev "${TAP}2" mode tap
 ip tuntap add dev "${TAP}3" mode tap
-for n in 1 2 3; do
+for n in 1 2 3 4; do
 	ip addr add "10.67.$n.1/24" dev "$TAP$n"
 	ip link set "$TAP$n" up
 done
@@ -79,12 +81,12 @@ while read -r lib; do
 	files+=(-f "$lib:$lib")
 done < <(ldd "$(command -v iperf3)" | grep -o '/[^ ]*' | sort -u)
 INITRD=$VM_WORK/initrd.img
-vm_initramfs "$INITRD" "$BENCH_SRC/bench/vm_net_guest.sh" -m virtio_net -m e1000 "${files[@]}"
+vm_initramfs "$INITRD" "$BENCH_SRC/bench/vm_net_guest.sh" -m virtio_net -m e1000 -m iavf "${files[@]}"
 
 bench_machine
 echo "command: bench/vm_net.sh --rounds $ROUNDS --seconds $SECS --nics $NICS --tests $TESTS${XOPTS:+ --iomed-opts $XOPTS}"
 echo "guest: Linux $IOMED_KERNEL_VERSION, QEMU $("$VM_SRC/scripts/qemu" --version | head -n1 | awk '{ print $4 }'), $(vm_accel), 1 vCPU, 1 GiB"
-vm_start bench "$INITRD" --mem 1G --vfio-user "vn0=$SOCK" \
+vm_start bench "$INITRD" --mem 1G --vfio-user "vn0=$SOCK" --vfio-user "vf0=$SOCK4" \
 	--append "iomed.rounds=$ROUNDS iomed.secs=$SECS iomed.nics=$NICS iomed.tests=$TESTS" -- \
 	-netdev "tap,id=n2,ifname=${TAP}2,script=no,downscript=no,vhost=off" \
 	-device "virtio-net-pci,netdev=n2,mac=52:54:00:67:02:02" \
@@ -96,7 +98,7 @@ if [ -n "$PERF" ]; then
 	VM_PIDS+=("$!")
 fi
 vm_wait "$VM_TIMEOUT" || vm_log "QEMU exit status $?"
-vm_check bench nic1-up nic2-up nic3-up >/dev/null || { vm_show_serial bench 40; exit 1; }
+vm_check bench nic1-up nic2-up nic3-up nic4-up >/dev/null || { vm_show_serial bench 40; exit 1; }
 daemon_check >/dev/null
 daemon_stop >/dev/null
 
@@ -106,9 +108,10 @@ function val(s) { sub(/^[a-z_]*=/, "", s); return s }
 { r = val($1); n = val($2); v[n, r, 3] = val($3); v[n, r, 1] = val($4); v[n, r, 2] = val($5); if (r > R) R = r }
 END {
 	name[1] = "iomed virtio-net (vfio-user)"; name[2] = "QEMU virtio-net-pci (tap, vhost=off)"; name[3] = "QEMU e1000 (tap)"
+	name[4] = "iomed iavf (vfio-user)"
 	printf "| NIC | guest->host Mbit/s | host->guest Mbit/s | ping RTT ms | x QEMU virtio-net: tx / rx / RTT | rounds |\n"
 	printf "|-----|------:|------:|------:|:------|-----:|\n"
-	for (n = 1; n <= 3; n++) {
+	for (n = 1; n <= 4; n++) {
 		for (m = 1; m <= 3; m++) {
 			k = 0; kk = 0
 			for (r = 1; r <= R; r++) {

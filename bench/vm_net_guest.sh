@@ -1,19 +1,19 @@
 #!/bin/sh
 # vm_net_guest.sh — /init of the guest of bench/vm_net.sh (busybox sh). Not run by hand.
-# The guest has three NICs, told apart by MAC: 52:54:00:67:0N:02 is NIC N (1 iomed virtio-net,
-# 2 QEMU virtio-net-pci, 3 QEMU e1000), addressed 10.67.N.2/24; the host (an iperf3 server) is
+# The guest has four NICs, told apart by MAC: 52:54:00:67:0N:02 is NIC N (1 iomed virtio-net,
+# 2 QEMU virtio-net-pci, 3 QEMU e1000, 4 iomed iavf), addressed 10.67.N.2/24; the host (an iperf3 server) is
 # 10.67.N.1 on the tap of NIC N. Each round measures every NIC in turn (rotating which goes first):
 # ping RTT, TCP guest->host (iperf3 -c), TCP host->guest (iperf3 -c -R), and prints
 #   IOMED-TEST: INFO RESULT round=R nic=N ping_ms=X tx_mbps=Y rx_mbps=Z
 # Kernel command line: iomed.rounds=N (default 3), iomed.secs=N (iperf3 -t, default 10),
-# iomed.nics="1 2 3" and iomed.tests="ping tx rx" (what to measure; skipped ones print nan).
+# iomed.nics="1 2 3 4" and iomed.tests="ping tx rx" (what to measure; skipped ones print nan).
 # Before each measurement: IOMED-TEST: INFO PHASE nic=N test=T (the host may start a profile).
 . /etc/iomed-guest.sh
 guest_setup
 
 rounds=$(cmdline_get iomed.rounds 3)
 secs=$(cmdline_get iomed.secs 10)
-NICS=$(cmdline_get iomed.nics "1 2 3" | tr , ' ')
+NICS=$(cmdline_get iomed.nics "1 2 3 4" | tr , ' ')
 TESTS=$(cmdline_get iomed.tests "ping tx rx" | tr , ' ')
 
 # iface_of MAC: the interface with that address
@@ -39,7 +39,7 @@ up() { # up N
 	ping -c 1 -W 5 "10.67.$1.1" >/dev/null 2>&1
 }
 
-for n in 1 2 3; do
+for n in 1 2 3 4; do
 	if up $n; then pass "nic$n-up"; info "nic$n $IF"; else fail "nic$n-up" "no interface, carrier or ping"; fi
 done
 
