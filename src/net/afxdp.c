@@ -117,8 +117,13 @@ static void kick(struct afxdp_port *x)
 {
 	if (!x->tx_pending)
 		return;
-	/* copy mode needs the syscall to send at all; ENOBUFS/EAGAIN: try again later */
-	sendto(xsk_socket__fd(x->xsk), NULL, 0, MSG_DONTWAIT, NULL, 0);
+	/*
+	 * Copy mode needs the syscall to send at all. ENOBUFS, EAGAIN, EBUSY:
+	 * the frames stay queued, and so does the need to kick again.
+	 */
+	if (sendto(xsk_socket__fd(x->xsk), NULL, 0, MSG_DONTWAIT, NULL, 0) < 0 &&
+	    (errno == ENOBUFS || errno == EAGAIN || errno == EBUSY))
+		return;
 	x->tx_pending = 0;
 }
 

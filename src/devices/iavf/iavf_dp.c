@@ -180,6 +180,9 @@ static bool dp_sleep_prepare(void *opaque, int *timeout)
 		/* A port without an fd can only be polled: nap instead of sleeping. */
 		if (rx && v->port[p]->rx_fd < 0)
 			*timeout = 1;
+		/* A full port does not always wake us when room comes back (vnet_dp.c). */
+		if (v->dp.tx_blocked[p])
+			*timeout = 1;
 	}
 	return true;
 }

@@ -155,6 +155,13 @@ static bool dp_sleep_prepare(void *opaque, int *timeout)
 		/* A port without rx_fd can only be polled: nap instead of sleeping. */
 		if (v->port[p]->rx_fd < 0 && p < dp->active_pairs && !dp->rx_starved[p])
 			*timeout = 1;
+		/*
+		 * A full port says so by its fd, but not every port wakes it when
+		 * room comes back (an AF_XDP socket in copy mode sends only when
+		 * asked): nap while one is full.
+		 */
+		if (dp->tx_blocked[p])
+			*timeout = 1;
 	}
 	return true;
 }
