@@ -51,6 +51,16 @@ static void sanitizer_env(void)
 	setenv("ASAN_OPTIONS", "abort_on_error=1", 0);
 }
 
+int test_daemon_start_with_control(struct test_daemon *d)
+{
+	int ret = test_daemon_prepare(d, 1);
+
+	if (ret)
+		return ret;
+	d->with_control = true;
+	return test_daemon_launch(d);
+}
+
 int test_daemon_prepare(struct test_daemon *d, unsigned ndev)
 {
 	if (ndev < 1 || ndev > 2)

@@ -42,6 +42,8 @@ bool test_daemon_isolated(void);
  * dir; waits until every socket exists. 0 or -errno.
  */
 int test_daemon_start(struct test_daemon *d, unsigned ndev);
+/* The same with one testdev and a control socket (d->control). */
+int test_daemon_start_with_control(struct test_daemon *d);
 /*
  * The two halves of test_daemon_start: make the temp dir and names, then
  * run (set isolate, dev_opts, extra_arg in between).

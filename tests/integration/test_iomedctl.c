@@ -53,11 +53,10 @@ static int group_setup(void **state)
 {
 	struct test_daemon *d = calloc(1, sizeof(*d));
 
-	if (!d || test_daemon_prepare(d, 1))
+	if (!d || test_daemon_start_with_control(d)) {
+		free(d);
 		return -1;
-	d->with_control = true;
-	if (test_daemon_launch(d))
-		return -1;
+	}
 	*state = d;
 	return 0;
 }

@@ -42,10 +42,7 @@ static int group_setup(void **state)
 {
 	struct ttest *t = calloc(1, sizeof(*t));
 
-	if (!t || test_daemon_prepare(&t->d, 1))
-		return -1;
-	t->d.with_control = true;
-	if (test_daemon_launch(&t->d)) {
+	if (!t || test_daemon_start_with_control(&t->d)) {
 		free(t);
 		return -1;
 	}
