@@ -46,7 +46,9 @@ if [ "${IOMED_VM_ISOLATE:-0}" = 1 ]; then
 	ISO_APPEND=" iomed.isolate=1"
 	ISO_CHECKS=(device-processes)
 fi
-vm_boot l1 "$INITRD" --mem 1536M --append "intel_iommu=on iommu=pt$ISO_APPEND" -- \
+# -cpu max: iomed links DPDK, built for x86-64 with SSE4.2 (-march=corei7), which TCG's default
+# CPU model lacks.
+vm_boot l1 "$INITRD" --mem 1536M --append "intel_iommu=on iommu=pt$ISO_APPEND" -- -cpu max \
 	-machine kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=on \
 	-device edu,addr=5 -device edu,addr=6 \
 	-device pcie-root-port,id=rp1,chassis=1,slot=1,addr=7 \
