@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int parse_mac(const char *s, uint8_t mac[6])
@@ -74,6 +75,32 @@ int nic_opts_parse(struct opts *o, const char *id, unsigned max_pairs, struct ni
 	return 0;
 }
 
+int nic_model_parse(const struct nic_model_opts *m, void *state, const char *id, struct opts *o,
+		    struct nic_opts *nic, char *err, size_t errlen)
+{
+	int ret = nic_opts_parse(o, id, m->max_pairs, nic, err, errlen);
+
+	if (ret)
+		return ret;
+	return m->parse_own(state, nic, o, err, errlen);
+}
+
+int nic_model_check(const struct nic_model_opts *m, const char *id, struct opts *o, char *err,
+		    size_t errlen)
+{
+	void *state = calloc(1, m->state_size);
+	struct nic_opts nic;
+	int ret;
+
+	if (!state)
+		return -ENOMEM;
+	ret = nic_model_parse(m, state, id, o, &nic, err, errlen);
+	free(state);
+	if (ret)
+		return ret;
+	return net_port_check(nic.net, err, errlen);
+}
+
 static int open_one(const struct nic_opts *nic, const void *owner, struct net_port **port,
 		    char *err, size_t errlen)
 {
@@ -95,7 +122,7 @@ static int open_one(const struct nic_opts *nic, const void *owner, struct net_po
 }
 
 int nic_ports_open(const struct nic_opts *nic, const void *owner, struct net_port **ports,
-		   char *err, size_t errlen)
+		   uint16_t *mtu, char *err, size_t errlen)
 {
 	int ret;
 
@@ -109,5 +136,7 @@ int nic_ports_open(const struct nic_opts *nic, const void *owner, struct net_por
 		}
 		return ret;
 	}
+	if (!*mtu)
+		*mtu = ports[0]->mtu ? ports[0]->mtu : 1500;
 	return 0;
 }

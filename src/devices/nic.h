@@ -30,12 +30,37 @@ int nic_opts_parse(struct opts *o, const char *id, unsigned max_pairs, struct ni
 		   char *err, size_t errlen);
 
 /*
+ * The options one NIC model takes: the common ones with at most @max_pairs
+ * queue pairs, then its own (speed=, mtu=), which @parse_own takes into
+ * @state, the model's device state (@state_size bytes), along with what it
+ * keeps of @nic. On error -EINVAL and a message in @err.
+ */
+struct nic_model_opts {
+	unsigned max_pairs;
+	size_t state_size;
+	int (*parse_own)(void *state, const struct nic_opts *nic, struct opts *o, char *err,
+			 size_t errlen);
+};
+
+/* nic_opts_parse into @nic, then the model's own options into @state. */
+int nic_model_parse(const struct nic_model_opts *m, void *state, const char *id, struct opts *o,
+		    struct nic_opts *nic, char *err, size_t errlen);
+
+/*
+ * iomed --check-config for a NIC model: the options as create takes them
+ * (into a state thrown away after) and net=, no port opened.
+ */
+int nic_model_check(const struct nic_model_opts *m, const char *id, struct opts *o, char *err,
+		    size_t errlen);
+
+/*
  * Open nic->pairs ports on nic->net (a tap gets one queue per port) and
  * give each the device's address with @owner, the device (a shared port,
  * dpdk:, steers by it and drops frames from other sources); closes them
- * again on error.
+ * again on error. A zero *@mtu (none configured) becomes the first port's
+ * MTU, 1500 if the port has none.
  */
 int nic_ports_open(const struct nic_opts *nic, const void *owner, struct net_port **ports,
-		   char *err, size_t errlen);
+		   uint16_t *mtu, char *err, size_t errlen);
 
 #endif

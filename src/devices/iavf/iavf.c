@@ -147,16 +147,14 @@ static int build_function(struct iavf *v)
 	return ret < 0 ? ret : 0;
 }
 
-/* Everything but the ports, which @nic says how to open. */
-static int parse_opts(struct iavf *v, const char *id, struct opts *o, struct nic_opts *nic,
-		      char *err, size_t errlen)
+/* The options beyond the common ones, and what the VF keeps of those. */
+static int parse_own_opts(void *state, const struct nic_opts *nic, struct opts *o, char *err,
+			  size_t errlen)
 {
+	struct iavf *v = state;
 	uint64_t x;
 	int ret;
 
-	ret = nic_opts_parse(o, id, IAVF_MAX_QP, nic, err, errlen);
-	if (ret)
-		return ret;
 	memcpy(v->mac, nic->mac, sizeof(v->mac));
 	v->pairs = nic->pairs;
 	v->nvec = nic->pairs + 1;
@@ -172,30 +170,16 @@ static int parse_opts(struct iavf *v, const char *id, struct opts *o, struct nic
 	return 0;
 }
 
-static int open_ports(struct iavf *v, const struct nic_opts *nic, char *err, size_t errlen)
-{
-	int ret = nic_ports_open(nic, v, v->port, err, errlen);
-
-	if (ret)
-		return ret;
-	v->mtu = v->port[0]->mtu ? v->port[0]->mtu : 1500;
-	return 0;
-}
+static const struct nic_model_opts iavf_opts = {
+	.max_pairs = IAVF_MAX_QP,
+	.state_size = sizeof(struct iavf),
+	.parse_own = parse_own_opts,
+};
 
 /* iomed --check-config: the options as create takes them, no port opened. */
 static int iavf_check(const char *id, struct opts *o, char *err, size_t errlen)
 {
-	struct iavf *v = calloc(1, sizeof(*v));
-	struct nic_opts nic;
-	int ret;
-
-	if (!v)
-		return -ENOMEM;
-	ret = parse_opts(v, id, o, &nic, err, errlen);
-	free(v);
-	if (ret)
-		return ret;
-	return net_port_check(nic.net, err, errlen);
+	return nic_model_check(&iavf_opts, id, o, err, errlen);
 }
 
 static void iavf_free(struct iavf *v)
@@ -219,9 +203,9 @@ static int iavf_create(struct iomed_device *dev, struct opts *o, char *err, size
 	pthread_mutex_init(&v->ctl, NULL);
 	v->dp.pt.epfd = v->dp.pt.kick_fd = v->dp.pt.ctl_fd = -1;
 	snprintf(v->name, sizeof(v->name), "iavf %s", dev->id);
-	ret = parse_opts(v, dev->id, o, &nic, err, errlen);
+	ret = nic_model_parse(&iavf_opts, v, dev->id, o, &nic, err, errlen);
 	if (!ret)
-		ret = open_ports(v, &nic, err, errlen);
+		ret = nic_ports_open(&nic, v, v->port, &v->mtu, err, errlen);
 	if (ret)
 		goto fail;
 	ret = build_function(v);

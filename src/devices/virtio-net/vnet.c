@@ -160,16 +160,14 @@ static int build_function(struct vnet *v)
 
 /* ---- options ---- */
 
-/* Everything but the ports, which @nic says how to open. */
-static int parse_opts(struct vnet *v, const char *id, struct opts *o, struct nic_opts *nic,
-		      char *err, size_t errlen)
+/* The options beyond the common ones, and what the device keeps of those. */
+static int parse_own_opts(void *state, const struct nic_opts *nic, struct opts *o, char *err,
+			  size_t errlen)
 {
+	struct vnet *v = state;
 	uint64_t x;
 	int ret;
 
-	ret = nic_opts_parse(o, id, VNET_MAX_PAIRS, nic, err, errlen);
-	if (ret)
-		return ret;
 	memcpy(v->mac, nic->mac, sizeof(v->mac));
 	v->pairs = nic->pairs;
 	v->dp.pt.poll_ns = nic->poll_ns;
@@ -184,17 +182,11 @@ static int parse_opts(struct vnet *v, const char *id, struct opts *o, struct nic
 	return 0;
 }
 
-static int open_ports(struct vnet *v, const struct nic_opts *nic, char *err, size_t errlen)
-{
-	/* One port per queue pair: a tap gets one queue per pair. */
-	int ret = nic_ports_open(nic, v, v->port, err, errlen);
-
-	if (ret)
-		return ret;
-	if (!v->mtu)
-		v->mtu = v->port[0]->mtu ? v->port[0]->mtu : 1500;
-	return 0;
-}
+static const struct nic_model_opts vnet_opts = {
+	.max_pairs = VNET_MAX_PAIRS,
+	.state_size = sizeof(struct vnet),
+	.parse_own = parse_own_opts,
+};
 
 static uint64_t host_features(struct vnet *v)
 {
@@ -240,9 +232,10 @@ static int vnet_create(struct iomed_device *dev, struct opts *o, char *err, size
 	v->dp.pt.epfd = v->dp.pt.kick_fd = v->dp.pt.ctl_fd = -1;
 	snprintf(v->name, sizeof(v->name), "virtio-net %s", dev->id);
 	v->stats = dev->stats ? dev->stats : &v->own_stats;
-	ret = parse_opts(v, dev->id, o, &nic, err, errlen);
+	ret = nic_model_parse(&vnet_opts, v, dev->id, o, &nic, err, errlen);
+	/* One port per queue pair: a tap gets one queue per pair. */
 	if (!ret)
-		ret = open_ports(v, &nic, err, errlen);
+		ret = nic_ports_open(&nic, v, v->port, &v->mtu, err, errlen);
 	if (ret)
 		goto fail;
 	v->nqueues = 2 * v->pairs + 1;
@@ -274,17 +267,7 @@ static void vnet_destroy(struct iomed_device *dev)
 
 static int vnet_check(const char *id, struct opts *o, char *err, size_t errlen)
 {
-	struct vnet *v = calloc(1, sizeof(*v));
-	struct nic_opts nic;
-	int ret;
-
-	if (!v)
-		return -ENOMEM;
-	ret = parse_opts(v, id, o, &nic, err, errlen);
-	free(v);
-	if (ret)
-		return ret;
-	return net_port_check(nic.net, err, errlen);
+	return nic_model_check(&vnet_opts, id, o, err, errlen);
 }
 
 static void add_u64(struct json_object *o, const char *key, const uint64_t *counter)
