@@ -154,6 +154,51 @@ static void expect_broken(struct fake *f)
 	assert_int_equal(vq_pop(&f->vq, &f->c), -EIO);
 }
 
+/* The device pops one chain at @head of @out_num readable and @in_num writable pieces. */
+static void expect_chain(struct fake *f, uint16_t head, unsigned out_num, unsigned in_num,
+			 uint32_t out_len, uint32_t in_len)
+{
+	assert_int_equal(vq_pop(&f->vq, &f->c), 1);
+	assert_int_equal(f->c.head, head);
+	assert_int_equal(f->c.out_num, out_num);
+	assert_int_equal(f->c.in_num, in_num);
+	assert_int_equal(f->c.out_len, out_len);
+	assert_int_equal(f->c.in_len, in_len);
+}
+
+/* The driver makes @head available; the device must break on it. */
+static void expect_head_broken(struct fake *f, uint16_t head)
+{
+	publish(f, head);
+	expect_broken(f);
+}
+
+/* The same with descriptor 0 (set here) as the head. */
+static void expect_desc_broken(struct fake *f, uint64_t addr, uint32_t len, uint16_t flags,
+			       uint16_t next)
+{
+	set_desc(f, 0, addr, len, flags, next);
+	expect_head_broken(f, 0);
+}
+
+/* Both sides' ring indices start at @idx (to run them through a wrap). */
+static void start_at(struct fake *f, uint16_t idx)
+{
+	f->vq.last_avail = f->vq.shadow_avail = idx;
+	f->vq.used_idx = idx;
+	f->avail_idx = idx;
+	avail(f)->idx = idx;
+}
+
+/* The driver offers descriptor 0, the device uses it (10 bytes) and publishes that. */
+static void complete_one(struct fake *f)
+{
+	publish(f, 0);
+	assert_int_equal(vq_pop(&f->vq, &f->c), 1);
+	vq_push(&f->vq, 0, 10);
+	vq_flush(&f->vq);
+}
+
 /* ---- correct operation ---- */
 
 static void test_empty(void **state)
@@ -172,12 +217,7 @@ static void test_pop_push(void **state)
 	set_desc(f, 5, BUF + 0x1000, 200, VRING_DESC_F_WRITE, 0);
 	publish(f, 3);
 	assert_true(vq_avail(&f->vq));
-	assert_int_equal(vq_pop(&f->vq, &f->c), 1);
-	assert_int_equal(f->c.head, 3);
-	assert_int_equal(f->c.out_num, 1);
-	assert_int_equal(f->c.in_num, 1);
-	assert_int_equal(f->c.out_len, 100);
-	assert_int_equal(f->c.in_len, 200);
+	expect_chain(f, 3, 1, 1, 100, 200);
 	assert_true(same_mem(f, f->iov[0].iov_base, BUF));
 	assert_true(same_mem(f, f->iov[1].iov_base, BUF + 0x1000));
 	assert_int_equal(vq_pop(&f->vq, &f->c), 0);
@@ -231,12 +271,7 @@ static void test_indirect(void **state)
 	set_desc_at(f, tbl, 1, BUF + 0x2000, 1500, VRING_DESC_F_WRITE, 0);
 	set_desc(f, 4, tbl, 3 * 16, VRING_DESC_F_INDIRECT, 0);
 	publish(f, 4);
-	assert_int_equal(vq_pop(&f->vq, &f->c), 1);
-	assert_int_equal(f->c.head, 4);
-	assert_int_equal(f->c.out_num, 2);
-	assert_int_equal(f->c.in_num, 1);
-	assert_int_equal(f->c.out_len, 1012);
-	assert_int_equal(f->c.in_len, 1500);
+	expect_chain(f, 4, 2, 1, 1012, 1500);
 	assert_false(f->vq.broken);
 }
 
@@ -257,17 +292,10 @@ static void test_ring_wrap(void **state)
 	struct fake *f = *state;
 
 	/* Indices run through 65535 -> 0 many times over. */
-	f->vq.last_avail = f->vq.shadow_avail = 0xfff0;
-	f->vq.used_idx = 0xfff0;
-	f->avail_idx = 0xfff0;
-	avail(f)->idx = 0xfff0;
+	start_at(f, 0xfff0);
 	set_desc(f, 0, BUF, 10, VRING_DESC_F_WRITE, 0);
-	for (unsigned i = 0; i < 40; i++) {
-		publish(f, 0);
-		assert_int_equal(vq_pop(&f->vq, &f->c), 1);
-		vq_push(&f->vq, 0, 10);
-		vq_flush(&f->vq);
-	}
+	for (unsigned i = 0; i < 40; i++)
+		complete_one(f);
 	assert_int_equal(used(f)->idx, (uint16_t)(0xfff0 + 40));
 	assert_false(f->vq.broken);
 }
@@ -279,28 +307,14 @@ static void test_no_interrupt_flag(void **state)
 	struct fake *f = *state;
 
 	set_desc(f, 0, BUF, 10, VRING_DESC_F_WRITE, 0);
-	publish(f, 0);
-	assert_int_equal(vq_pop(&f->vq, &f->c), 1);
-	vq_push(&f->vq, 0, 10);
-	vq_flush(&f->vq);
+	complete_one(f);
 	avail(f)->flags = VRING_AVAIL_F_NO_INTERRUPT;
 	assert_false(vq_needs_interrupt(&f->vq));
 	/* Nothing new: no interrupt whatever the flags say. */
 	avail(f)->flags = 0;
 	assert_false(vq_needs_interrupt(&f->vq));
-	publish(f, 0);
-	assert_int_equal(vq_pop(&f->vq, &f->c), 1);
-	vq_push(&f->vq, 0, 10);
-	vq_flush(&f->vq);
+	complete_one(f);
 	assert_true(vq_needs_interrupt(&f->vq));
-}
-
-static void complete_one(struct fake *f)
-{
-	publish(f, 0);
-	assert_int_equal(vq_pop(&f->vq, &f->c), 1);
-	vq_push(&f->vq, 0, 10);
-	vq_flush(&f->vq);
 }
 
 static void test_event_idx(void **state)
@@ -332,10 +346,7 @@ static void test_event_idx_wrap(void **state)
 	struct fake *f = *state;
 
 	f->vq.event_idx = true;
-	f->vq.last_avail = f->vq.shadow_avail = 0xfffd;
-	f->vq.used_idx = 0xfffd;
-	f->avail_idx = 0xfffd;
-	avail(f)->idx = 0xfffd;
+	start_at(f, 0xfffd);
 	set_desc(f, 0, BUF, 10, VRING_DESC_F_WRITE, 0);
 	complete_one(f); /* used 0xfffe */
 	assert_true(vq_needs_interrupt(&f->vq));
@@ -417,10 +428,8 @@ static void test_loop(void **state)
 {
 	struct fake *f = *state;
 
-	set_desc(f, 0, BUF, 10, VRING_DESC_F_NEXT, 1);
 	set_desc(f, 1, BUF, 10, VRING_DESC_F_NEXT, 0);
-	publish(f, 0);
-	expect_broken(f);
+	expect_desc_broken(f, BUF, 10, VRING_DESC_F_NEXT, 1);
 }
 
 static void test_self_loop(void **state)
@@ -428,8 +437,7 @@ static void test_self_loop(void **state)
 	struct fake *f = *state;
 
 	set_desc(f, 2, BUF, 10, VRING_DESC_F_NEXT, 2);
-	publish(f, 2);
-	expect_broken(f);
+	expect_head_broken(f, 2);
 }
 
 static void test_chain_longer_than_ring(void **state)
@@ -441,54 +449,33 @@ static void test_chain_longer_than_ring(void **state)
 
 	for (unsigned i = 0; i < QSIZE; i++)
 		set_desc_at(f, tbl, i, BUF, 1, i + 1 < QSIZE ? VRING_DESC_F_NEXT : 0, i + 1);
-	set_desc(f, 0, BUF, 1, VRING_DESC_F_NEXT, 1);
 	set_desc(f, 1, tbl, QSIZE * 16, VRING_DESC_F_INDIRECT, 0);
-	publish(f, 0);
-	expect_broken(f);
+	expect_desc_broken(f, BUF, 1, VRING_DESC_F_NEXT, 1);
 }
 
 static void test_addr_out_of_range(void **state)
 {
-	struct fake *f = *state;
-
-	set_desc(f, 0, 0x1000, 10, 0, 0);
-	publish(f, 0);
-	expect_broken(f);
+	expect_desc_broken(*state, 0x1000, 10, 0, 0);
 }
 
 static void test_len_past_map(void **state)
 {
-	struct fake *f = *state;
-
-	set_desc(f, 0, MAP_B + MAP_SIZE - 8, 16, 0, 0);
-	publish(f, 0);
-	expect_broken(f);
+	expect_desc_broken(*state, MAP_B + MAP_SIZE - 8, 16, 0, 0);
 }
 
 static void test_addr_wraps(void **state)
 {
-	struct fake *f = *state;
-
-	set_desc(f, 0, UINT64_MAX - 4, 0x100, 0, 0);
-	publish(f, 0);
-	expect_broken(f);
+	expect_desc_broken(*state, UINT64_MAX - 4, 0x100, 0, 0);
 }
 
 static void test_bad_head(void **state)
 {
-	struct fake *f = *state;
-
-	publish(f, QSIZE);
-	expect_broken(f);
+	expect_head_broken(*state, QSIZE);
 }
 
 static void test_bad_next(void **state)
 {
-	struct fake *f = *state;
-
-	set_desc(f, 0, BUF, 10, VRING_DESC_F_NEXT, 0xffff);
-	publish(f, 0);
-	expect_broken(f);
+	expect_desc_broken(*state, BUF, 10, VRING_DESC_F_NEXT, 0xffff);
 }
 
 static void test_avail_idx_jump(void **state)
@@ -517,10 +504,8 @@ static void test_write_then_read(void **state)
 {
 	struct fake *f = *state;
 
-	set_desc(f, 0, BUF, 10, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 1);
 	set_desc(f, 1, BUF, 10, 0, 0);
-	publish(f, 0);
-	expect_broken(f);
+	expect_desc_broken(f, BUF, 10, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 1);
 }
 
 static void test_indirect_bad_len(void **state)
@@ -532,9 +517,7 @@ static void test_indirect_bad_len(void **state)
 		vq_reset(&f->vq);
 		assert_int_equal(vq_map(&f->vq), 0);
 		f->avail_idx = 0;
-		set_desc(f, 0, BUF + 0x4000, lens[i], VRING_DESC_F_INDIRECT, 0);
-		publish(f, 0);
-		expect_broken(f);
+		expect_desc_broken(f, BUF + 0x4000, lens[i], VRING_DESC_F_INDIRECT, 0);
 	}
 }
 
@@ -544,9 +527,7 @@ static void test_indirect_outside(void **state)
 
 	/* Entry 0 is the last 16 bytes of guest memory, entry 1 past its end. */
 	set_desc_at(f, MAP_B + MAP_SIZE - 16, 0, BUF, 10, VRING_DESC_F_NEXT, 1);
-	set_desc(f, 0, MAP_B + MAP_SIZE - 16, 32, VRING_DESC_F_INDIRECT, 0);
-	publish(f, 0);
-	expect_broken(f);
+	expect_desc_broken(f, MAP_B + MAP_SIZE - 16, 32, VRING_DESC_F_INDIRECT, 0);
 }
 
 static void test_nested_indirect(void **state)
@@ -556,9 +537,7 @@ static void test_nested_indirect(void **state)
 
 	set_desc_at(f, tbl2, 0, BUF, 10, 0, 0);
 	set_desc_at(f, tbl, 0, tbl2, 16, VRING_DESC_F_INDIRECT, 0);
-	set_desc(f, 0, tbl, 16, VRING_DESC_F_INDIRECT, 0);
-	publish(f, 0);
-	expect_broken(f);
+	expect_desc_broken(f, tbl, 16, VRING_DESC_F_INDIRECT, 0);
 }
 
 static void test_indirect_with_next(void **state)
@@ -567,10 +546,8 @@ static void test_indirect_with_next(void **state)
 	uint64_t tbl = BUF + 0x4000;
 
 	set_desc_at(f, tbl, 0, BUF, 10, 0, 0);
-	set_desc(f, 0, tbl, 16, VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT, 1);
 	set_desc(f, 1, BUF, 10, 0, 0);
-	publish(f, 0);
-	expect_broken(f);
+	expect_desc_broken(f, tbl, 16, VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT, 1);
 }
 
 static void test_indirect_loop(void **state)
@@ -580,9 +557,7 @@ static void test_indirect_loop(void **state)
 
 	set_desc_at(f, tbl, 0, BUF, 10, VRING_DESC_F_NEXT, 1);
 	set_desc_at(f, tbl, 1, BUF, 10, VRING_DESC_F_NEXT, 0);
-	set_desc(f, 0, tbl, 32, VRING_DESC_F_INDIRECT, 0);
-	publish(f, 0);
-	expect_broken(f);
+	expect_desc_broken(f, tbl, 32, VRING_DESC_F_INDIRECT, 0);
 }
 
 static void test_indirect_next_out_of_table(void **state)
@@ -591,9 +566,7 @@ static void test_indirect_next_out_of_table(void **state)
 	uint64_t tbl = BUF + 0x4000;
 
 	set_desc_at(f, tbl, 0, BUF, 10, VRING_DESC_F_NEXT, 2); /* table has 2 entries */
-	set_desc(f, 0, tbl, 32, VRING_DESC_F_INDIRECT, 0);
-	publish(f, 0);
-	expect_broken(f);
+	expect_desc_broken(f, tbl, 32, VRING_DESC_F_INDIRECT, 0);
 }
 
 static void test_indirect_not_negotiated(void **state)
@@ -603,9 +576,7 @@ static void test_indirect_not_negotiated(void **state)
 
 	f->vq.indirect = false;
 	set_desc_at(f, tbl, 0, BUF, 10, 0, 0);
-	set_desc(f, 0, tbl, 16, VRING_DESC_F_INDIRECT, 0);
-	publish(f, 0);
-	expect_broken(f);
+	expect_desc_broken(f, tbl, 16, VRING_DESC_F_INDIRECT, 0);
 }
 
 static void test_too_many_iov(void **state)
@@ -613,9 +584,7 @@ static void test_too_many_iov(void **state)
 	struct fake *f = *state;
 
 	f->c.max_iov = 1;
-	set_desc(f, 0, MAP_B - 0x10, 0x20, 0, 0); /* needs two iovecs */
-	publish(f, 0);
-	expect_broken(f);
+	expect_desc_broken(f, MAP_B - 0x10, 0x20, 0, 0); /* needs two iovecs */
 }
 
 static void test_broken_is_inert(void **state)
