@@ -328,6 +328,20 @@ void it_msix_enable(struct vfu_client *c, bool on)
 			 on ? PCI_MSIX_FLAGS_ENABLE : 0);
 }
 
+void it_set_irq_fds(struct vfu_client *c, uint32_t index, uint32_t action, uint32_t start,
+		    uint32_t count, const int *fds)
+{
+	assert_int_equal(vfu_client_set_irqs(c, index, VFU_IRQ_SET_DATA_EVENTFD | action, start,
+					     count, fds, fds ? count : 0, NULL, 0), 0);
+}
+
+void it_set_irq_none(struct vfu_client *c, uint32_t index, uint32_t action, uint32_t start,
+		     uint32_t count)
+{
+	assert_int_equal(vfu_client_set_irqs(c, index, VFU_IRQ_SET_DATA_NONE | action, start,
+					     count, NULL, 0, NULL, 0), 0);
+}
+
 uint32_t it_dma_run(struct vfu_client *c, uint64_t src, uint64_t dst, uint32_t len,
 		    uint32_t cmd)
 {

@@ -93,6 +93,15 @@ void it_cfg_write32(struct vfu_client *c, uint32_t off, uint32_t v);
 void it_cfg_command(struct vfu_client *c, uint16_t bits, bool on);
 /* MSI-X enable bit in the MSI-X capability's message control. */
 void it_msix_enable(struct vfu_client *c, bool on);
+/*
+ * SET_IRQS of @index, vectors @start to @start + @count - 1, asserting success:
+ * @action (VFU_IRQ_SET_ACTION_*) with @count eventfds from @fds (NULL: none,
+ * which releases the vectors' fds), or with no data.
+ */
+void it_set_irq_fds(struct vfu_client *c, uint32_t index, uint32_t action, uint32_t start,
+		    uint32_t count, const int *fds);
+void it_set_irq_none(struct vfu_client *c, uint32_t index, uint32_t action, uint32_t start,
+		     uint32_t count);
 
 /* Program testdev's DMA engine (DMA_CMD = @cmd) and return DMA_STATUS. */
 uint32_t it_dma_run(struct vfu_client *c, uint64_t src, uint64_t dst, uint32_t len,

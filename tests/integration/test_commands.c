@@ -323,9 +323,7 @@ static void test_msix(void **state)
 
 	for (unsigned v = 0; v < 8; v++)
 		efd[v] = it_eventfd();
-	assert_int_equal(vfu_client_set_irqs(t->c, VFU_PCI_MSIX, VFU_IRQ_SET_DATA_EVENTFD |
-					     VFU_IRQ_SET_ACTION_TRIGGER, 0, 8, efd, 8, NULL, 0),
-			 0);
+	it_set_irq_fds(t->c, VFU_PCI_MSIX, VFU_IRQ_SET_ACTION_TRIGGER, 0, 8, efd);
 	it_assert_fds(t, 1 + 8);
 	it_msix_enable(t->c, true);
 
@@ -338,20 +336,15 @@ static void test_msix(void **state)
 	assert_int_equal(it_reg_read(t->c, TESTDEV_IRQ_STATUS), 0);
 
 	/* Masked: latched in the PBA, delivered on unmask. */
-	assert_int_equal(vfu_client_set_irqs(t->c, VFU_PCI_MSIX, VFU_IRQ_SET_DATA_NONE |
-					     VFU_IRQ_SET_ACTION_MASK, 3, 1, NULL, 0, NULL, 0), 0);
+	it_set_irq_none(t->c, VFU_PCI_MSIX, VFU_IRQ_SET_ACTION_MASK, 3, 1);
 	it_reg_write(t->c, TESTDEV_IRQ_RAISE, 3);
 	assert_fired(efd, 8, -1);
 	assert_int_equal(pba(t->c), 1u << 3);
-	assert_int_equal(vfu_client_set_irqs(t->c, VFU_PCI_MSIX, VFU_IRQ_SET_DATA_NONE |
-					     VFU_IRQ_SET_ACTION_UNMASK, 3, 1, NULL, 0, NULL, 0),
-			 0);
+	it_set_irq_none(t->c, VFU_PCI_MSIX, VFU_IRQ_SET_ACTION_UNMASK, 3, 1);
 	assert_fired(efd, 8, 3);
 	assert_int_equal(pba(t->c), 0);
 	/* Unmasking with nothing pending delivers nothing. */
-	assert_int_equal(vfu_client_set_irqs(t->c, VFU_PCI_MSIX, VFU_IRQ_SET_DATA_NONE |
-					     VFU_IRQ_SET_ACTION_UNMASK, 3, 1, NULL, 0, NULL, 0),
-			 0);
+	it_set_irq_none(t->c, VFU_PCI_MSIX, VFU_IRQ_SET_ACTION_UNMASK, 3, 1);
 	assert_fired(efd, 8, -1);
 
 	/* DATA_BOOL trigger: only the vectors set to 1. */
@@ -360,15 +353,11 @@ static void test_msix(void **state)
 			 0);
 	assert_fired(efd, 8, 5);
 	/* DATA_NONE trigger fires the vector. */
-	assert_int_equal(vfu_client_set_irqs(t->c, VFU_PCI_MSIX, VFU_IRQ_SET_DATA_NONE |
-					     VFU_IRQ_SET_ACTION_TRIGGER, 6, 1, NULL, 0, NULL, 0),
-			 0);
+	it_set_irq_none(t->c, VFU_PCI_MSIX, VFU_IRQ_SET_ACTION_TRIGGER, 6, 1);
 	assert_fired(efd, 8, 6);
 
 	/* Unassign vectors 4-7 by sending fewer fds than count. */
-	assert_int_equal(vfu_client_set_irqs(t->c, VFU_PCI_MSIX, VFU_IRQ_SET_DATA_EVENTFD |
-					     VFU_IRQ_SET_ACTION_TRIGGER, 4, 4, NULL, 0, NULL, 0),
-			 0);
+	it_set_irq_fds(t->c, VFU_PCI_MSIX, VFU_IRQ_SET_ACTION_TRIGGER, 4, 4, NULL);
 	it_assert_fds(t, 1 + 4);
 	it_reg_write(t->c, TESTDEV_IRQ_RAISE, 5);
 	assert_fired(efd, 8, -1);
@@ -376,9 +365,7 @@ static void test_msix(void **state)
 	assert_fired(efd, 8, 1);
 
 	/* Disable the index: every eventfd released. */
-	assert_int_equal(vfu_client_set_irqs(t->c, VFU_PCI_MSIX, VFU_IRQ_SET_DATA_NONE |
-					     VFU_IRQ_SET_ACTION_TRIGGER, 0, 0, NULL, 0, NULL, 0),
-			 0);
+	it_set_irq_none(t->c, VFU_PCI_MSIX, VFU_IRQ_SET_ACTION_TRIGGER, 0, 0);
 	it_assert_fds(t, 1);
 	it_reg_write(t->c, TESTDEV_IRQ_RAISE, 0);
 	assert_fired(efd, 8, -1);
@@ -391,12 +378,8 @@ static void test_msix_disabled_goes_intx(void **state)
 	struct itest *t = *state;
 	int msix = it_eventfd(), intx = it_eventfd();
 
-	assert_int_equal(vfu_client_set_irqs(t->c, VFU_PCI_MSIX, VFU_IRQ_SET_DATA_EVENTFD |
-					     VFU_IRQ_SET_ACTION_TRIGGER, 0, 1, &msix, 1, NULL, 0),
-			 0);
-	assert_int_equal(vfu_client_set_irqs(t->c, VFU_PCI_INTX, VFU_IRQ_SET_DATA_EVENTFD |
-					     VFU_IRQ_SET_ACTION_TRIGGER, 0, 1, &intx, 1, NULL, 0),
-			 0);
+	it_set_irq_fds(t->c, VFU_PCI_MSIX, VFU_IRQ_SET_ACTION_TRIGGER, 0, 1, &msix);
+	it_set_irq_fds(t->c, VFU_PCI_INTX, VFU_IRQ_SET_ACTION_TRIGGER, 0, 1, &intx);
 	/* MSI-X not enabled in config: the interrupt is INTx. */
 	it_reg_write(t->c, TESTDEV_IRQ_RAISE, 0);
 	assert_int_equal(it_efd_count(msix), 0);
@@ -413,9 +396,7 @@ static void test_msix_disabled_goes_intx(void **state)
 
 static void intx_unmask(struct vfu_client *c)
 {
-	assert_int_equal(vfu_client_set_irqs(c, VFU_PCI_INTX, VFU_IRQ_SET_DATA_NONE |
-					     VFU_IRQ_SET_ACTION_UNMASK, 0, 1, NULL, 0, NULL, 0),
-			 0);
+	it_set_irq_none(c, VFU_PCI_INTX, VFU_IRQ_SET_ACTION_UNMASK, 0, 1);
 }
 
 static bool intx_status(struct vfu_client *c)
@@ -428,9 +409,7 @@ static void test_intx(void **state)
 	struct itest *t = *state;
 	int efd = it_eventfd();
 
-	assert_int_equal(vfu_client_set_irqs(t->c, VFU_PCI_INTX, VFU_IRQ_SET_DATA_EVENTFD |
-					     VFU_IRQ_SET_ACTION_TRIGGER, 0, 1, &efd, 1, NULL, 0),
-			 0);
+	it_set_irq_fds(t->c, VFU_PCI_INTX, VFU_IRQ_SET_ACTION_TRIGGER, 0, 1, &efd);
 	it_assert_fds(t, 2);
 	assert_false(intx_status(t->c));
 
@@ -469,9 +448,7 @@ static void test_intx(void **state)
 	it_cfg_command(t->c, PCI_COMMAND_INTX_DISABLE, false);
 
 	/* Disable the index. */
-	assert_int_equal(vfu_client_set_irqs(t->c, VFU_PCI_INTX, VFU_IRQ_SET_DATA_NONE |
-					     VFU_IRQ_SET_ACTION_TRIGGER, 0, 0, NULL, 0, NULL, 0),
-			 0);
+	it_set_irq_none(t->c, VFU_PCI_INTX, VFU_IRQ_SET_ACTION_TRIGGER, 0, 0);
 	it_assert_fds(t, 1);
 	it_reg_write(t->c, TESTDEV_IRQ_RAISE, 0);
 	assert_int_equal(it_efd_count(efd), 0);
@@ -494,12 +471,8 @@ static void test_intx_resample(void **state)
 	struct itest *t = *state;
 	int efd = it_eventfd(), rfd = it_eventfd();
 
-	assert_int_equal(vfu_client_set_irqs(t->c, VFU_PCI_INTX, VFU_IRQ_SET_DATA_EVENTFD |
-					     VFU_IRQ_SET_ACTION_TRIGGER, 0, 1, &efd, 1, NULL, 0),
-			 0);
-	assert_int_equal(vfu_client_set_irqs(t->c, VFU_PCI_INTX, VFU_IRQ_SET_DATA_EVENTFD |
-					     VFU_IRQ_SET_ACTION_UNMASK, 0, 1, &rfd, 1, NULL, 0),
-			 0);
+	it_set_irq_fds(t->c, VFU_PCI_INTX, VFU_IRQ_SET_ACTION_TRIGGER, 0, 1, &efd);
+	it_set_irq_fds(t->c, VFU_PCI_INTX, VFU_IRQ_SET_ACTION_UNMASK, 0, 1, &rfd);
 	/* Session, trigger, and the resample fd twice: the IRQ table's and epoll's dup. */
 	it_assert_fds(t, 4);
 
@@ -525,9 +498,7 @@ static void test_intx_resample(void **state)
 	/* Replace the resample fd, then drop it with an empty DATA_EVENTFD|UNMASK. */
 	close(rfd);
 	rfd = it_eventfd();
-	assert_int_equal(vfu_client_set_irqs(t->c, VFU_PCI_INTX, VFU_IRQ_SET_DATA_EVENTFD |
-					     VFU_IRQ_SET_ACTION_UNMASK, 0, 1, &rfd, 1, NULL, 0),
-			 0);
+	it_set_irq_fds(t->c, VFU_PCI_INTX, VFU_IRQ_SET_ACTION_UNMASK, 0, 1, &rfd);
 	/* The old fd and its dup are gone, the new one held twice. */
 	it_assert_fds(t, 4);
 	it_reg_write(t->c, TESTDEV_IRQ_RAISE, 0);
@@ -535,9 +506,7 @@ static void test_intx_resample(void **state)
 	resample(rfd);
 	assert_true(it_wait_readable(efd, 1000));
 	assert_int_equal(it_efd_count(efd), 1);
-	assert_int_equal(vfu_client_set_irqs(t->c, VFU_PCI_INTX, VFU_IRQ_SET_DATA_EVENTFD |
-					     VFU_IRQ_SET_ACTION_UNMASK, 0, 1, NULL, 0, NULL, 0),
-			 0);
+	it_set_irq_fds(t->c, VFU_PCI_INTX, VFU_IRQ_SET_ACTION_UNMASK, 0, 1, NULL);
 	/* Both copies of the resample fd dropped: session and trigger left. */
 	it_assert_fds(t, 2);
 	close(efd);
@@ -549,14 +518,10 @@ static void test_err_req_irqs(void **state)
 	struct itest *t = *state;
 	int e = it_eventfd(), r = it_eventfd();
 
-	assert_int_equal(vfu_client_set_irqs(t->c, VFU_PCI_ERR, VFU_IRQ_SET_DATA_EVENTFD |
-					     VFU_IRQ_SET_ACTION_TRIGGER, 0, 1, &e, 1, NULL, 0), 0);
-	assert_int_equal(vfu_client_set_irqs(t->c, VFU_PCI_REQ, VFU_IRQ_SET_DATA_EVENTFD |
-					     VFU_IRQ_SET_ACTION_TRIGGER, 0, 1, &r, 1, NULL, 0), 0);
+	it_set_irq_fds(t->c, VFU_PCI_ERR, VFU_IRQ_SET_ACTION_TRIGGER, 0, 1, &e);
+	it_set_irq_fds(t->c, VFU_PCI_REQ, VFU_IRQ_SET_ACTION_TRIGGER, 0, 1, &r);
 	it_assert_fds(t, 3);
-	assert_int_equal(vfu_client_set_irqs(t->c, VFU_PCI_ERR, VFU_IRQ_SET_DATA_NONE |
-					     VFU_IRQ_SET_ACTION_TRIGGER, 0, 0, NULL, 0, NULL, 0),
-			 0);
+	it_set_irq_none(t->c, VFU_PCI_ERR, VFU_IRQ_SET_ACTION_TRIGGER, 0, 0);
 	it_assert_fds(t, 2);
 	close(e);
 	close(r);
@@ -850,9 +815,7 @@ static void test_dma_engine(void **state)
 			 TESTDEV_DMA_STATUS_ERROR | EINVAL);
 
 	/* Completion interrupt on MSI-X vector 2. */
-	assert_int_equal(vfu_client_set_irqs(t->c, VFU_PCI_MSIX, VFU_IRQ_SET_DATA_EVENTFD |
-					     VFU_IRQ_SET_ACTION_TRIGGER, 2, 1, &efd, 1, NULL, 0),
-			 0);
+	it_set_irq_fds(t->c, VFU_PCI_MSIX, VFU_IRQ_SET_ACTION_TRIGGER, 2, 1, &efd);
 	it_msix_enable(t->c, true);
 	it_reg_write(t->c, TESTDEV_DMA_VECTOR, 2);
 	fill(mem + 0x100, 64, 9);

@@ -213,21 +213,11 @@ static struct vfu_client *dirty_client(struct itest *t, unsigned iter, int *fds)
 	assert_int_equal(vfu_client_dma_map(c, 0x110000, 0x10000, fds[1], 0,
 					    VFU_DMA_READ | VFU_DMA_WRITE), 0);
 	assert_int_equal(vfu_client_dma_map(c, 0xfffc0000, 0x40000, -1, 0, VFU_DMA_READ), 0);
-	assert_int_equal(vfu_client_set_irqs(c, VFU_PCI_MSIX, VFU_IRQ_SET_DATA_EVENTFD |
-					     VFU_IRQ_SET_ACTION_TRIGGER, 0, 8, fds + 2, 8, NULL,
-					     0), 0);
-	assert_int_equal(vfu_client_set_irqs(c, VFU_PCI_INTX, VFU_IRQ_SET_DATA_EVENTFD |
-					     VFU_IRQ_SET_ACTION_TRIGGER, 0, 1, fds + 10, 1, NULL,
-					     0), 0);
-	assert_int_equal(vfu_client_set_irqs(c, VFU_PCI_INTX, VFU_IRQ_SET_DATA_EVENTFD |
-					     VFU_IRQ_SET_ACTION_UNMASK, 0, 1, fds + 11, 1, NULL,
-					     0), 0);
-	assert_int_equal(vfu_client_set_irqs(c, VFU_PCI_ERR, VFU_IRQ_SET_DATA_EVENTFD |
-					     VFU_IRQ_SET_ACTION_TRIGGER, 0, 1, fds + 12, 1, NULL,
-					     0), 0);
-	assert_int_equal(vfu_client_set_irqs(c, VFU_PCI_REQ, VFU_IRQ_SET_DATA_EVENTFD |
-					     VFU_IRQ_SET_ACTION_TRIGGER, 0, 1, fds + 13, 1, NULL,
-					     0), 0);
+	it_set_irq_fds(c, VFU_PCI_MSIX, VFU_IRQ_SET_ACTION_TRIGGER, 0, 8, fds + 2);
+	it_set_irq_fds(c, VFU_PCI_INTX, VFU_IRQ_SET_ACTION_TRIGGER, 0, 1, fds + 10);
+	it_set_irq_fds(c, VFU_PCI_INTX, VFU_IRQ_SET_ACTION_UNMASK, 0, 1, fds + 11);
+	it_set_irq_fds(c, VFU_PCI_ERR, VFU_IRQ_SET_ACTION_TRIGGER, 0, 1, fds + 12);
+	it_set_irq_fds(c, VFU_PCI_REQ, VFU_IRQ_SET_ACTION_TRIGGER, 0, 1, fds + 13);
 	it_cfg_command(c, PCI_COMMAND_MASTER | PCI_COMMAND_MEMORY, true);
 	it_msix_enable(c, true);
 	it_reg_write(c, TESTDEV_SCRATCH0, 0xd1d1 + iter);
