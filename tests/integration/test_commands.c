@@ -466,6 +466,14 @@ static void resample(int fd)
 	assert_false(it_wait_readable(fd, 0));
 }
 
+/* EOI (on @rfd) with the line still asserted: the interrupt fires again on @efd. */
+static void expect_refire(int efd, int rfd)
+{
+	resample(rfd);
+	assert_true(it_wait_readable(efd, 1000));
+	assert_int_equal(it_efd_count(efd), 1);
+}
+
 static void test_intx_resample(void **state)
 {
 	struct itest *t = *state;
@@ -480,10 +488,7 @@ static void test_intx_resample(void **state)
 	assert_int_equal(it_efd_count(efd), 1);
 	it_reg_write(t->c, TESTDEV_IRQ_RAISE, 1);
 	assert_int_equal(it_efd_count(efd), 0);
-	/* EOI with the line still asserted: fires again. */
-	resample(rfd);
-	assert_true(it_wait_readable(efd, 1000));
-	assert_int_equal(it_efd_count(efd), 1);
+	expect_refire(efd, rfd);
 	/* Acked, then EOI: nothing. */
 	it_reg_write(t->c, TESTDEV_IRQ_ACK, 3);
 	resample(rfd);
@@ -503,9 +508,7 @@ static void test_intx_resample(void **state)
 	it_assert_fds(t, 4);
 	it_reg_write(t->c, TESTDEV_IRQ_RAISE, 0);
 	assert_int_equal(it_efd_count(efd), 1);
-	resample(rfd);
-	assert_true(it_wait_readable(efd, 1000));
-	assert_int_equal(it_efd_count(efd), 1);
+	expect_refire(efd, rfd);
 	it_set_irq_fds(t->c, VFU_PCI_INTX, VFU_IRQ_SET_ACTION_UNMASK, 0, 1, NULL);
 	/* Both copies of the resample fd dropped: session and trigger left. */
 	it_assert_fds(t, 2);
