@@ -99,6 +99,27 @@ static inline int fuzz_count_fds(void)
 	return n - 1; /* the directory's own fd */
 }
 
+/* Every fd the run opened is closed again: @before were open when it began. */
+static inline void fuzz_check_fds(int before)
+{
+	int now = fuzz_count_fds();
+
+	fuzz_check(now == before, "fd leak: %d open before, %d after", before, now);
+}
+
+/* The client is gone, whatever state it left: nothing it gave the device stays. */
+static inline void fuzz_client_gone(struct vfu_device *dev)
+{
+	vfu_device_client_gone(dev);
+	fuzz_check(dev->dma.count == 0 && dev->dma.mapped_bytes == 0,
+		   "%u DMA maps (%llu bytes) left after the session", dev->dma.count,
+		   (unsigned long long)dev->dma.mapped_bytes);
+	fuzz_check(dev->irq.intx_resample_fd < 0, "resample fd left open");
+	for (unsigned i = 0; i < VFU_PCI_NUM_IRQS; i++)
+		for (uint32_t v = 0; v < dev->irq.idx[i].count; v++)
+			fuzz_check(dev->irq.idx[i].vec[v].fd < 0, "irq %u/%u fd left open", i, v);
+}
+
 /* A device through the model registry from a --device spec, as the daemon creates it. */
 static inline struct vfu_device *fuzz_device_create(struct iomed_device *idev, const char *spec,
 						    bool tables)

@@ -514,7 +514,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_table(&d, &m);
 	}
 	vfu_dma_fini(&d);
-	fuzz_check(fuzz_count_fds() == fds_before, "fd leak: %d open before, %d after",
-		   fds_before, fuzz_count_fds());
+	fuzz_check_fds(fds_before);
 	return 0;
 }

@@ -233,17 +233,6 @@ static void intx_resample(struct harness *h)
 		vfu_irq_intx_resample(&h->dev->irq);
 }
 
-static void check_clean(const struct vfu_device *dev)
-{
-	fuzz_check(dev->dma.count == 0 && dev->dma.mapped_bytes == 0,
-		   "%u DMA maps (%llu bytes) left after the session", dev->dma.count,
-		   (unsigned long long)dev->dma.mapped_bytes);
-	fuzz_check(dev->irq.intx_resample_fd < 0, "resample fd left open");
-	for (unsigned i = 0; i < VFU_PCI_NUM_IRQS; i++)
-		for (uint32_t v = 0; v < dev->irq.idx[i].count; v++)
-			fuzz_check(dev->irq.idx[i].vec[v].fd < 0, "irq %u/%u fd left open", i, v);
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
@@ -326,15 +315,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* The client is gone, whatever state it left: what session_end does. */
 	vfu_session_fini(&h.s);
-	vfu_device_client_gone(h.dev);
-	check_clean(h.dev);
+	fuzz_client_gone(h.dev);
 	pthread_join(thr, NULL);
 	close(h.peer);
 	for (unsigned k = 0; k < FD_KINDS; k++)
 		if (h.kind_fd[k] >= 0)
 			close(h.kind_fd[k]);
 	fuzz_testdev_destroy(&h.idev, true);
-	fuzz_check(fuzz_count_fds() == fds_before, "fd leak: %d open before, %d after",
-		   fds_before, fuzz_count_fds());
+	fuzz_check_fds(fds_before);
 	return 0;
 }
