@@ -18,6 +18,7 @@
 #include "fuzz_common.h"
 #include "vfio-user/server.h"
 #include "vfio-user/session.h"
+#include "vfio-user/validate.h"
 
 #ifndef FUZZ_RAM_PAGES /* a harness may want more */
 #define FUZZ_RAM_PAGES 16
@@ -38,6 +39,45 @@ struct fuzz_guest {
 	unsigned nmaps;
 	bool aliased; /* two maps share file bytes: copies are not checkable */
 };
+
+/* The model's region_read and region_write, as the server calls them. */
+static inline int fuzz_rd(struct vfu_device *dev, unsigned region, uint64_t off, void *buf,
+			  uint32_t len)
+{
+	return dev->ops->region_read(dev->opaque, region, off, buf, len);
+}
+
+static inline int fuzz_wr(struct vfu_device *dev, unsigned region, uint64_t off,
+			  const void *buf, uint32_t len)
+{
+	return dev->ops->region_write(dev->opaque, region, off, buf, len);
+}
+
+/*
+ * A region access from @in: any region, an offset in or just past it (or
+ * any at all), 1, 2, 4 or 8 bytes (or up to 16 KiB and more). Returns a
+ * buffer of *@len bytes to free, holding the data of a write, or NULL when
+ * the server's checks (@lim) would refuse the access before the device sees it.
+ */
+static inline uint8_t *fuzz_access(struct fuzz_in *in, const struct vfu_device *dev,
+				   const struct vfu_limits *lim, bool write, unsigned *region,
+				   uint64_t *off, uint32_t *len)
+{
+	static const uint32_t lens[] = { 1, 2, 4, 8 };
+	uint8_t sel = fin_u8(in), lsel = fin_u8(in);
+	uint8_t *buf;
+
+	*region = sel % VFU_PCI_NUM_REGIONS;
+	*off = sel & 0x80 ? fin_u64(in) : fin_u16(in) % (dev->regions[*region].size + 16);
+	*len = lsel & 0x80 ? fin_u16(in) % 0x4100 + 1 : lens[lsel & 3];
+	if (vfu_validate_region_access(lim, *region, *off, *len, write))
+		return NULL;
+	buf = malloc(*len);
+	if (!buf)
+		abort();
+	fin_bytes(in, buf, write ? *len : 0);
+	return buf;
+}
 
 static inline void fuzz_guest_open(struct fuzz_guest *g)
 {

@@ -34,28 +34,18 @@ struct harness {
 
 static uint8_t poweron_cfg[PCI_CFG_SIZE_EXPRESS];
 
-static int rd(struct harness *h, unsigned region, uint64_t off, void *buf, uint32_t len)
-{
-	return h->dev->ops->region_read(h->dev->opaque, region, off, buf, len);
-}
-
-static int wr(struct harness *h, unsigned region, uint64_t off, const void *buf, uint32_t len)
-{
-	return h->dev->ops->region_write(h->dev->opaque, region, off, buf, len);
-}
-
 static uint32_t rd32(struct harness *h, unsigned region, uint64_t off)
 {
 	uint32_t v = 0;
 
-	fuzz_check(!rd(h, region, off, &v, 4), "read of %u:%#llx failed", region,
+	fuzz_check(!fuzz_rd(h->dev, region, off, &v, 4), "read of %u:%#llx failed", region,
 		   (unsigned long long)off);
 	return v;
 }
 
 static void wr32(struct harness *h, unsigned region, uint64_t off, uint32_t v)
 {
-	fuzz_check(!wr(h, region, off, &v, 4), "write of %u:%#llx failed", region,
+	fuzz_check(!fuzz_wr(h->dev, region, off, &v, 4), "write of %u:%#llx failed", region,
 		   (unsigned long long)off);
 }
 
@@ -82,7 +72,8 @@ static void check_pba(struct harness *h)
 {
 	uint8_t pba;
 
-	fuzz_check(!rd(h, TESTDEV_MSIX_BAR, TESTDEV_MSIX_PBA, &pba, 1), "PBA read failed");
+	fuzz_check(!fuzz_rd(h->dev, TESTDEV_MSIX_BAR, TESTDEV_MSIX_PBA, &pba, 1),
+		   "PBA read failed");
 	for (unsigned v = 0; v < TESTDEV_MSIX_VECTORS; v++)
 		fuzz_check(!!(pba & (1u << v)) == vfu_irq_pending(&h->dev->irq, VFU_PCI_MSIX, v),
 			   "PBA bit %u disagrees with the IRQ table", v);
@@ -128,29 +119,23 @@ static void dma_write(struct harness *h, uint32_t cmd)
 
 static void op_access(struct harness *h, struct fuzz_in *in, bool write)
 {
-	uint8_t sel = fin_u8(in), lsel = fin_u8(in);
-	unsigned region = sel % VFU_PCI_NUM_REGIONS;
-	uint64_t size = h->dev->regions[region].size;
-	uint64_t off = sel & 0x80 ? fin_u64(in) : fin_u16(in) % (size + 16);
-	static const uint32_t lens[] = { 1, 2, 4, 8 };
-	uint32_t len = lsel & 0x80 ? fin_u16(in) % 0x4100 + 1 : lens[lsel & 3];
+	unsigned region;
+	uint64_t off;
+	uint32_t len;
 	uint8_t *buf;
 	int ret;
 
-	if (vfu_validate_region_access(&h->lim, region, off, len, write))
-		return; /* the server would refuse it before the device sees it */
-	buf = malloc(len);
+	buf = fuzz_access(in, h->dev, &h->lim, write, &region, &off, &len);
 	if (!buf)
-		abort();
+		return;
 	if (!write) {
-		ret = rd(h, region, off, buf, len);
+		ret = fuzz_rd(h->dev, region, off, buf, len);
 		fuzz_check(ret <= 0 && ret > -4096, "region_read returned %d", ret);
 		if (!ret && region == TESTDEV_REGS_BAR && off == TESTDEV_ID && len == 4)
 			fuzz_check(!memcmp(buf, &(uint32_t){ TESTDEV_ID_VALUE }, 4), "ID read");
 		free(buf);
 		return;
 	}
-	fin_bytes(in, buf, len);
 	if (region == TESTDEV_REGS_BAR && off == TESTDEV_DMA_CMD && len == 4) {
 		uint32_t cmd;
 
@@ -159,7 +144,7 @@ static void op_access(struct harness *h, struct fuzz_in *in, bool write)
 		free(buf);
 		return;
 	}
-	ret = wr(h, region, off, buf, len);
+	ret = fuzz_wr(h->dev, region, off, buf, len);
 	fuzz_check(ret <= 0 && ret > -4096, "region_write returned %d", ret);
 	if (region == TESTDEV_REGS_BAR && len == 4 && off >= TESTDEV_SCRATCH0 &&
 	    off <= TESTDEV_SCRATCH7 && !(off & 3))
@@ -175,7 +160,7 @@ static void op_access(struct harness *h, struct fuzz_in *in, bool write)
 
 		if (!back)
 			abort();
-		fuzz_check(!rd(h, region, off, back, len) && !memcmp(back, buf, len),
+		fuzz_check(!fuzz_rd(h->dev, region, off, back, len) && !memcmp(back, buf, len),
 			   "MSI-X table readback");
 		free(back);
 	}
@@ -194,13 +179,13 @@ static void check_poweron(struct harness *h)
 
 	if (!cfg || !shm)
 		abort();
-	fuzz_check(!rd(h, VFU_PCI_CONFIG, 0, cfg, h->dev->regions[VFU_PCI_CONFIG].size),
+	fuzz_check(!fuzz_rd(h->dev, VFU_PCI_CONFIG, 0, cfg, h->dev->regions[VFU_PCI_CONFIG].size),
 		   "config read failed");
 	for (unsigned i = 0; i < h->dev->regions[VFU_PCI_CONFIG].size; i++)
 		fuzz_check(cfg[i] == poweron_cfg[i],
 			   "config byte %#x is %#x after reset, %#x at power-on", i, cfg[i],
 			   poweron_cfg[i]);
-	fuzz_check(!rd(h, TESTDEV_SHM_BAR, 0, shm, TESTDEV_SHM_SIZE), "shm read failed");
+	fuzz_check(!fuzz_rd(h->dev, TESTDEV_SHM_BAR, 0, shm, TESTDEV_SHM_SIZE), "shm read failed");
 	for (uint32_t i = 0; i < TESTDEV_SHM_SIZE / 4; i++) {
 		uint32_t v;
 
@@ -223,8 +208,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	fuzz_quiet_logs();
 	dev = fuzz_testdev_create(&idev, false);
-	if (dev->ops->region_read(dev->opaque, VFU_PCI_CONFIG, 0, poweron_cfg,
-				  dev->regions[VFU_PCI_CONFIG].size))
+	if (fuzz_rd(dev, VFU_PCI_CONFIG, 0, poweron_cfg, dev->regions[VFU_PCI_CONFIG].size))
 		abort();
 	fuzz_testdev_destroy(&idev, false);
 	return 0;

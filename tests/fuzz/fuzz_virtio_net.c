@@ -71,19 +71,9 @@ struct harness {
 static uint8_t poweron_cfg[PCI_CFG_SIZE_EXPRESS];
 static uint8_t poweron_common[VIRTIO_PCI_COMMON_SIZE];
 
-static int rd(struct harness *h, unsigned region, uint64_t off, void *buf, uint32_t len)
-{
-	return h->dev->ops->region_read(h->dev->opaque, region, off, buf, len);
-}
-
-static int wr(struct harness *h, unsigned region, uint64_t off, const void *buf, uint32_t len)
-{
-	return h->dev->ops->region_write(h->dev->opaque, region, off, buf, len);
-}
-
 static void wreg(struct harness *h, uint64_t off, uint64_t v, uint32_t len)
 {
-	fuzz_check(!wr(h, VNET_REGS_BAR, off, &v, len), "BAR0 write %#llx failed",
+	fuzz_check(!fuzz_wr(h->dev, VNET_REGS_BAR, off, &v, len), "BAR0 write %#llx failed",
 		   (unsigned long long)off);
 }
 
@@ -91,7 +81,7 @@ static uint32_t rreg(struct harness *h, uint64_t off, uint32_t len)
 {
 	uint32_t v = 0;
 
-	fuzz_check(!rd(h, VNET_REGS_BAR, off, &v, len), "BAR0 read %#llx failed",
+	fuzz_check(!fuzz_rd(h->dev, VNET_REGS_BAR, off, &v, len), "BAR0 read %#llx failed",
 		   (unsigned long long)off);
 	return v;
 }
@@ -112,22 +102,17 @@ static void gwrite16(struct harness *h, uint64_t gpa, uint16_t v)
 
 static void op_access(struct harness *h, struct fuzz_in *in, bool write)
 {
-	static const uint32_t lens[] = { 1, 2, 4, 8 };
-	uint8_t sel = fin_u8(in), lsel = fin_u8(in);
-	unsigned region = sel % VFU_PCI_NUM_REGIONS;
-	uint64_t size = h->dev->regions[region].size;
-	uint64_t off = sel & 0x80 ? fin_u64(in) : fin_u16(in) % (size + 16);
-	uint32_t len = lsel & 0x80 ? fin_u16(in) % 0x4100 + 1 : lens[lsel & 3];
+	unsigned region;
+	uint64_t off;
+	uint32_t len;
 	uint8_t *buf;
 	int ret;
 
-	if (vfu_validate_region_access(&h->lim, region, off, len, write))
-		return; /* the server would refuse it before the device sees it */
-	buf = malloc(len);
+	buf = fuzz_access(in, h->dev, &h->lim, write, &region, &off, &len);
 	if (!buf)
-		abort();
-	fin_bytes(in, buf, write ? len : 0);
-	ret = write ? wr(h, region, off, buf, len) : rd(h, region, off, buf, len);
+		return;
+	ret = write ? fuzz_wr(h->dev, region, off, buf, len) :
+		      fuzz_rd(h->dev, region, off, buf, len);
 	fuzz_check(ret <= 0 && ret > -4096, "region access returned %d", ret);
 	free(buf);
 }
@@ -458,8 +443,9 @@ static void create(struct harness *h, struct fuzz_in *in)
 	h->v->dp.pt.manual = true;
 	h->lim = (struct vfu_limits){ .regions = h->dev->regions, .irqs = h->dev->irqs,
 				     .negotiated = true, .max_data_xfer = VFU_MAX_DATA_XFER };
-	fuzz_check(!rd(h, VFU_PCI_CONFIG, 0, poweron_cfg, h->dev->regions[VFU_PCI_CONFIG].size) &&
-		   !rd(h, VNET_REGS_BAR, 0, poweron_common, sizeof(poweron_common)),
+	fuzz_check(!fuzz_rd(h->dev, VFU_PCI_CONFIG, 0, poweron_cfg,
+			    h->dev->regions[VFU_PCI_CONFIG].size) &&
+		   !fuzz_rd(h->dev, VNET_REGS_BAR, 0, poweron_common, sizeof(poweron_common)),
 		   "power-on read failed");
 }
 
@@ -487,8 +473,8 @@ static void check_poweron(struct harness *h)
 	uint8_t cfg[PCI_CFG_SIZE_EXPRESS], common[VIRTIO_PCI_COMMON_SIZE];
 
 	fuzz_check(!h->v->dp.pt.running, "datapath still running after the client went");
-	fuzz_check(!rd(h, VFU_PCI_CONFIG, 0, cfg, size) &&
-		   !rd(h, VNET_REGS_BAR, 0, common, sizeof(common)), "reads failed");
+	fuzz_check(!fuzz_rd(h->dev, VFU_PCI_CONFIG, 0, cfg, size) &&
+		   !fuzz_rd(h->dev, VNET_REGS_BAR, 0, common, sizeof(common)), "reads failed");
 	for (unsigned i = 0; i < size; i++)
 		fuzz_check(cfg[i] == poweron_cfg[i], "config byte %#x is %#x, %#x at power-on", i,
 			   cfg[i], poweron_cfg[i]);
