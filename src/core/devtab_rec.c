@@ -158,12 +158,17 @@ static int start_isolated(struct devtab_entry *d, bool pcap, const char *path)
 	bool existed = !stat(path, &st);
 	int fd, ret;
 
-	/* Busy first: the file of a running recording is not to be truncated. */
+	/*
+	 * Whatever the process would refuse is refused before the file is
+	 * truncated: a running recording's, or one that was there already.
+	 */
 	ret = isolate_recording(d, &i);
 	if (ret)
 		return ret;
 	if (pcap ? i.capturing : i.tracing)
 		return -EBUSY;
+	if (pcap && !i.has_ports)
+		return -ENODEV;
 	fd = open_for(path);
 	if (fd < 0)
 		return fd;

@@ -114,6 +114,30 @@ static void expect(struct ttest *t, int code, const char *needle)
 		fail_msg("expected \"%s\" (code %d) in %s", needle, code, t->out);
 }
 
+/* Write @text into @path, replacing what was there (asserts). */
+static void put_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* @path holds exactly @text: a refused start must not have touched it (asserts). */
+static void expect_text(const char *path, const char *text)
+{
+	char buf[256] = "";
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	assert_string_equal(buf, text);
+}
+
 /* A client session on td0 the trace must show: a scratch register written and read back. */
 static void touch_td0(struct ttest *t, uint32_t value)
 {
@@ -213,6 +237,12 @@ static void test_bad_requests(void **state)
 			      file(t, "td0.pcap")), RPC_INVALID_PARAMS);
 	expect(t, RPC_INVALID_PARAMS, "no packet port");
 	assert_int_equal(access(file(t, "td0.pcap"), F_OK), -1);
+	/* ...and a file that was there keeps what it had */
+	put_text(file(t, "keep.pcap"), "keep me\n");
+	assert_int_equal(call(t, "trace_start", "{\"id\":\"td0\",\"path\":\"%s\",\"kind\":\"pcap\"}",
+			      file(t, "keep.pcap")), RPC_INVALID_PARAMS);
+	expect(t, RPC_INVALID_PARAMS, "no packet port");
+	expect_text(file(t, "keep.pcap"), "keep me\n");
 	/* not running, then already running */
 	assert_int_equal(call(t, "trace_stop", "{\"id\":\"td0\"}"), RPC_RECORDING_STATE);
 	expect(t, RPC_RECORDING_STATE, "no trace is running");
