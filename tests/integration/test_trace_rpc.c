@@ -277,10 +277,26 @@ static void test_file_of_another_device(void **state)
 	assert_int_equal(call(t, "device_add", "{\"model\":\"testdev\",\"id\":\"td2\",\"socket\":"
 			      "\"%s2\",\"trace\":\"%s\"}", sock, path), RPC_DEVICE_EXISTS);
 	expect(t, RPC_DEVICE_EXISTS, "\"key\":\"trace\"");
+	/* ...and under another name (a symbolic link): refused, and td1's trace goes on whole */
+	assert_int_equal(symlink(path, file(t, "alias.trc")), 0);
+	assert_int_equal(call(t, "trace_start", "{\"id\":\"td0\",\"path\":\"%s\"}",
+			      file(t, "alias.trc")), RPC_DEVICE_FAILED);
+	expect(t, RPC_DEVICE_FAILED, "is already written by device td1");
+	expect(t, RPC_DEVICE_FAILED, "\"errno\":17");
+	assert_int_equal(call(t, "trace_stop", "{\"id\":\"td0\"}"), RPC_RECORDING_STATE);
+	assert_int_equal(call(t, "device_add", "{\"model\":\"testdev\",\"id\":\"td2\",\"socket\":"
+			      "\"%s2\",\"pcap\":\"%s\"}", sock, file(t, "alias.trc")),
+			 RPC_DEVICE_EXISTS);
+	assert_int_equal(call(t, "device_add", "{\"model\":\"testdev\",\"id\":\"td2\",\"socket\":"
+			      "\"%s2\",\"trace\":\"%s\"}", sock, file(t, "alias.trc")),
+			 RPC_DEVICE_EXISTS);
+	expect(t, RPC_DEVICE_EXISTS, "\"key\":\"trace\"");
+	unlink(file(t, "alias.trc"));
 	/* trace= given at creation stops through the socket too, and the file is written out */
 	it_assert_serves_at(sock);
 	assert_int_equal(call(t, "trace_stop", "{\"id\":\"td1\"}"), 0);
 	expect_decoded(t, path, "read region=bar0");
+	expect_decoded(t, path, "VERSION");
 	assert_int_equal(call(t, "trace_start", "{\"id\":\"td0\",\"path\":\"%s\"}", path), 0);
 	assert_int_equal(call(t, "trace_stop", "{\"id\":\"td0\"}"), 0);
 	assert_int_equal(call(t, "device_remove", "{\"id\":\"td1\"}"), 0);
