@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -605,6 +606,49 @@ static void test_too_many_connections(void **state)
 		ctl_client_close(cs[i]);
 }
 
+/* The lowest fd number @pid has free: what its next accept would get. */
+static int lowest_free_fd(pid_t pid)
+{
+	char path[64];
+
+	for (int fd = 0;; fd++) {
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+		if (access(path, F_OK))
+			return fd;
+	}
+}
+
+/*
+ * Out of fds, a connection cannot be accepted: the daemon waits for fds
+ * instead of spinning on the listener, and serves the client once it has
+ * them again.
+ */
+static void test_out_of_fds(void **state)
+{
+	struct ctest *t = *state;
+	struct rlimit old, low;
+	struct ctl_client *late;
+	struct json_object *resp;
+	long before, used;
+
+	assert_int_equal(prlimit(t->d.pid, RLIMIT_NOFILE, NULL, &old), 0);
+	low = old;
+	low.rlim_cur = (rlim_t)lowest_free_fd(t->d.pid);
+	assert_int_equal(prlimit(t->d.pid, RLIMIT_NOFILE, &low, NULL), 0);
+	late = ct_connect(t->d.control); /* in the listen backlog */
+	before = test_daemon_cpu_ms(&t->d);
+	usleep(IT_SPIN_WINDOW_MS * 1000);
+	used = test_daemon_cpu_ms(&t->d) - before;
+	assert_int_equal(prlimit(t->d.pid, RLIMIT_NOFILE, &old, NULL), 0);
+	if (used >= IT_SPIN_MAX_CPU_MS)
+		fail_msg("out of fds, the daemon used %ld ms of CPU in %d ms: it spins", used,
+			 IT_SPIN_WINDOW_MS);
+	resp = ct_call(late, "device_list", NULL);
+	ct_result(resp);
+	json_object_put(resp);
+	ctl_client_close(late);
+}
+
 static void test_socket_mode(void **state)
 {
 	struct ctest *t = *state;
@@ -849,6 +893,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_oversize_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pipelined_and_split, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_too_many_connections, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_out_of_fds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_churn_while_serving, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_signals, setup, teardown),
