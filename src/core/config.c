@@ -19,6 +19,7 @@
 #include <json-c/json.h>
 
 #define CONFIG_MAX_DEPTH 16
+#define VALUE_MAX 1024 /* bytes of a device option's value, with its NUL */
 #define TOP_KEYS "log_level, control, isolate or devices"
 #define CONTROL_KEYS "socket, mode or group"
 
@@ -76,10 +77,22 @@ int config_add_spec(struct config *c, const char *spec)
 
 /* ---- JSON device objects ---- */
 
+/* A string member as C text: not cut short by a NUL in it. */
+static bool plain_string(struct json_object *v)
+{
+	return json_object_is_type(v, json_type_string) &&
+	       strlen(json_object_get_string(v)) == (size_t)json_object_get_string_len(v);
+}
+
+/* -EINVAL not a string, an integer or a boolean; -EILSEQ a NUL in it; -E2BIG too long. */
 static int value_string(struct json_object *v, char *buf, size_t len)
 {
 	switch (json_object_get_type(v)) {
 	case json_type_string:
+		if (!plain_string(v))
+			return -EILSEQ;
+		if ((size_t)json_object_get_string_len(v) >= len)
+			return -E2BIG;
 		snprintf(buf, len, "%s", json_object_get_string(v));
 		return 0;
 	case json_type_int:
@@ -101,7 +114,7 @@ int opts_from_json(struct opts *o, struct json_object *obj, char *key, size_t ke
 		   size_t errlen)
 {
 	struct json_object *model;
-	char value[1024];
+	char value[VALUE_MAX];
 	int ret = 0;
 
 	memset(o, 0, sizeof(*o));
@@ -110,8 +123,8 @@ int opts_from_json(struct opts *o, struct json_object *obj, char *key, size_t ke
 		snprintf(err, errlen, "expected a device object {\"model\": NAME, \"socket\": PATH, ...}");
 		return -EINVAL;
 	}
-	if (!json_object_object_get_ex(obj, "model", &model) ||
-	    !json_object_is_type(model, json_type_string) || !*json_object_get_string(model)) {
+	if (!json_object_object_get_ex(obj, "model", &model) || !plain_string(model) ||
+	    !*json_object_get_string(model)) {
 		snprintf(key, keylen, "model");
 		snprintf(err, errlen, "expected the device model's name (see iomed --help)");
 		return -EINVAL;
@@ -123,8 +136,14 @@ int opts_from_json(struct opts *o, struct json_object *obj, char *key, size_t ke
 		if (!strcmp(k, "model"))
 			continue;
 		snprintf(key, keylen, "%s", k);
-		if (value_string(v, value, sizeof(value))) {
-			snprintf(err, errlen, "expected a string, an integer or a boolean");
+		ret = value_string(v, value, sizeof(value));
+		if (ret) {
+			if (ret == -E2BIG)
+				snprintf(err, errlen, "longer than %d bytes", VALUE_MAX - 1);
+			else
+				snprintf(err, errlen, "%s", ret == -EILSEQ ?
+					 "a NUL character in the string" :
+					 "expected a string, an integer or a boolean");
 			ret = -EINVAL;
 			break;
 		}

@@ -248,6 +248,26 @@ static void test_opts_from_json(void **state)
 	assert_string_equal(key, "");
 }
 
+/* A value is taken whole or refused: never cut at a NUL or at a buffer's end. */
+static void test_opts_from_json_whole(void **state)
+{
+	char key[64], err[256], text[4096];
+	struct opts o;
+
+	(void)state;
+	assert_int_equal(from_json("{\"model\":\"m\",\"s\":\"a\\u0000b\"}", &o, key, err), -EINVAL);
+	assert_string_equal(key, "s");
+	assert_int_equal(from_json("{\"model\":\"m\\u0000x\"}", &o, key, err), -EINVAL);
+	assert_string_equal(key, "model");
+	snprintf(text, sizeof(text), "{\"model\":\"m\",\"s\":\"%02000d\"}", 7);
+	assert_int_equal(from_json(text, &o, key, err), -EINVAL);
+	assert_string_equal(key, "s");
+	snprintf(text, sizeof(text), "{\"model\":\"m\",\"s\":\"%01000d\"}", 7);
+	assert_int_equal(from_json(text, &o, key, err), 0);
+	assert_int_equal(strlen(opt(&o, "s")), 1000);
+	opts_free(&o);
+}
+
 static void test_key_of_error(void **state)
 {
 	char key[64], err[64];
@@ -278,6 +298,7 @@ int main(void)
 		cmocka_unit_test(test_params_helpers),
 		cmocka_unit_test(test_framing),
 		cmocka_unit_test(test_opts_from_json),
+		cmocka_unit_test(test_opts_from_json_whole),
 		cmocka_unit_test(test_key_of_error),
 	};
 
