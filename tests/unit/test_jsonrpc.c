@@ -144,6 +144,11 @@ static void test_params_helpers(void **state)
 	assert_null(s);
 	assert_int_equal(rpc_param_string(NULL, "id", true, &s, &err), RPC_INVALID_PARAMS);
 	json_object_put(p);
+	/* "td0\u0000x" is not device td0: the string is refused, not cut */
+	p = json_tokener_parse("{\"id\":\"td0\\u0000x\"}");
+	assert_int_equal(rpc_param_string(p, "id", true, &s, &err), RPC_INVALID_PARAMS);
+	assert_string_equal(err.message, "id: a NUL character in the string");
+	json_object_put(p);
 }
 
 /* ---- framing ---- */
