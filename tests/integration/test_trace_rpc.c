@@ -338,6 +338,24 @@ static void test_iomedctl(void **state)
 	assert_int_equal(ctl(t, (const char *[]){ "trace", "start", "td0", NULL }), 2);
 }
 
+/* A relative PATH is iomedctl's (taken from its working directory), not the daemon's. */
+static void test_iomedctl_relative_path(void **state)
+{
+	struct ttest *t = *state;
+	char cwd[256], want[256];
+	int ret;
+
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(t->d.dir), 0);
+	ret = ctl(t, (const char *[]){ "trace", "start", "td0", "rel.trc", NULL });
+	assert_int_equal(chdir(cwd), 0);
+	assert_int_equal(ret, 0);
+	snprintf(want, sizeof(want), "started: %s/rel.trc", t->d.dir);
+	expect(t, 0, want);
+	assert_int_equal(ctl(t, (const char *[]){ "trace", "stop", "td0", NULL }), 0);
+	expect_decoded(t, file(t, "rel.trc"), " end records=");
+}
+
 /* --check-config takes trace= and pcap= and makes no file; a bad one is refused (3). */
 static void test_check_config(void **state)
 {
@@ -371,6 +389,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_of_another_device, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iomedctl, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_iomedctl_relative_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_config, setup, teardown),
 	};
 
