@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -341,7 +342,14 @@ static int control_socket(struct config *c, const char *file, struct json_object
 
 static int control_group(struct config *c, const char *file, struct json_object *v)
 {
-	return control_string(file, "group", v, &c->control_group);
+	int ret = control_string(file, "group", v, &c->control_group);
+
+	/* A group that is not there is the file's error, and --check-config says so. */
+	if (!ret && !getgrnam(c->control_group)) {
+		pr_err("%s: control.group: no group '%s'", file, c->control_group);
+		ret = -EINVAL;
+	}
+	return ret;
 }
 
 static int control_mode(struct config *c, const char *file, struct json_object *v)

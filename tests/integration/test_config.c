@@ -242,6 +242,8 @@ static void test_config_errors(void **state)
 		{ "{ \"control\": { \"socket\": \"@D/c.sock\", \"owner\": \"me\" } }",
 		  ": control.owner: unknown key" },
 		{ "{ \"control\": { \"socket\": 42 } }", ": control.socket: expected a non-empty string" },
+		{ "{ \"control\": { \"socket\": \"@D/c.sock\", \"group\": \"no-such-group-iomed\" } }",
+		  ": control.group: no group 'no-such-group-iomed'" },
 		{ "{ \"isolate\": 1 }", ": isolate: expected true, false or an object with user" },
 		{ "{ \"isolate\": { \"usr\": \"x\" } }", ": isolate.usr: unknown key (expected user)" },
 		{ "{ \"isolate\": { \"user\": \"\" } }", ": isolate.user: expected a user name or uid" },
