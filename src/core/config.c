@@ -178,7 +178,7 @@ void opts_key_of_error(const struct opts *o, const char *msg, char *key, size_t 
 
 /* ---- the file ---- */
 
-static int read_file(const char *file, char **out)
+static int read_file(const char *file, char **out, size_t *len)
 {
 	struct stat st;
 	ssize_t n;
@@ -213,6 +213,7 @@ static int read_file(const char *file, char **out)
 	}
 	buf[n] = '\0';
 	*out = buf;
+	*len = (size_t)n;
 out:
 	close(fd);
 	return ret;
@@ -232,13 +233,20 @@ static void where_in_text(const char *text, size_t off, unsigned *line, unsigned
 	}
 }
 
-static struct json_object *parse_text(const char *file, const char *text)
+static struct json_object *parse_text(const char *file, const char *text, size_t len)
 {
-	struct json_tokener *tok = json_tokener_new_ex(CONFIG_MAX_DEPTH);
-	size_t len = strlen(text), end;
+	struct json_tokener *tok;
 	struct json_object *root;
 	unsigned line, col;
+	size_t end = strlen(text);
 
+	/* The text ends at its first NUL for the parser: what follows would go unread. */
+	if (end < len) {
+		where_in_text(text, end, &line, &col);
+		pr_err("%s:%u:%u: malformed JSON: a NUL byte", file, line, col);
+		return NULL;
+	}
+	tok = json_tokener_new_ex(CONFIG_MAX_DEPTH);
 	if (!tok)
 		return NULL;
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
@@ -451,16 +459,17 @@ int config_load(struct config *c, const char *file)
 {
 	struct json_object *root;
 	char *text = NULL;
+	size_t len = 0;
 	int ret;
 
-	ret = read_file(file, &text);
+	ret = read_file(file, &text, &len);
 	if (ret) {
 		pr_err("%s: cannot read: %s", file,
 		       ret == -EFBIG ? "larger than 4 MiB" :
 		       ret == -EINVAL ? "not a regular file" : strerror(-ret));
 		return ret;
 	}
-	root = parse_text(file, text);
+	root = parse_text(file, text, len);
 	free(text);
 	if (!root)
 		return -EINVAL;

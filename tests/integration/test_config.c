@@ -342,6 +342,7 @@ static void test_config_isolate(void **state)
 
 static void test_config_file_errors(void **state)
 {
+	static const char nul[] = "{}\n\0{ \"bogus\": 1 }";
 	char big[160], missing[160];
 	int fd;
 
@@ -361,6 +362,13 @@ static void test_config_file_errors(void **state)
 	write_config("");
 	run_iomed(3, (const char *[]){ "--check-config", "--config", file, NULL });
 	assert_contains(out, "malformed JSON");
+	/* A NUL byte does not end the file: what follows it is not ignored */
+	fd = open(file, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, nul, sizeof(nul) - 1), (ssize_t)sizeof(nul) - 1);
+	close(fd);
+	run_iomed(3, (const char *[]){ "--check-config", "--config", file, NULL });
+	assert_contains(out, ":2:1: malformed JSON: a NUL byte");
 }
 
 static void test_exit_statuses(void **state)
