@@ -212,6 +212,24 @@ static void feed(struct ctl_server *s, struct ctl_conn *c, const char *buf, size
 	}
 }
 
+/*
+ * The client ended its side: the end of the stream ends a bare value, and
+ * a request cut short is malformed JSON, answered as such.
+ */
+static void end_of_stream(struct ctl_server *s, struct ctl_conn *c)
+{
+	bool done = false;
+
+	if (!c->frame.started || c->closing)
+		return;
+	if (json_frame_feed(&c->frame, "\n", 1, &done) < 0 || !done) {
+		fatal_error(c, RPC_PARSE_ERROR, "malformed JSON: the stream ended inside a request");
+		return;
+	}
+	request(s, c);
+	json_frame_reset(&c->frame);
+}
+
 static void conn_readable(struct ctl_server *s, struct ctl_conn *c)
 {
 	char buf[CTL_READ_CHUNK];
@@ -221,6 +239,8 @@ static void conn_readable(struct ctl_server *s, struct ctl_conn *c)
 		return;
 	if (n <= 0) {
 		/* Closed (or half-closed): answers to what came still go out. */
+		if (!n)
+			end_of_stream(s, c);
 		c->closing = true;
 		return;
 	}
