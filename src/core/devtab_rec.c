@@ -275,8 +275,9 @@ int devtab_record_stop(struct devtab *t, const char *id, bool pcap,
 			   : iomed_trace_stop(&d->dev, err, sizeof(err));
 	if (ret == -ENOENT)
 		ret = -EALREADY;
-	if (ret != -EALREADY && ret != -ESRCH && ret != -ETIMEDOUT)
-		d->rec_path[pcap][0] = '\0'; /* the file is closed, well or not */
+	/* The file is closed, well or not, or was not open (gone with a restart of the process). */
+	if (ret != -ESRCH && ret != -ETIMEDOUT)
+		d->rec_path[pcap][0] = '\0';
 	if (ret == -EALREADY)
 		snprintf(e->msg, sizeof(e->msg), "device %s: no %s is running", id,
 			 pcap ? "packet capture" : "trace");

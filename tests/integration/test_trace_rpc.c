@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -338,6 +339,36 @@ static void test_iomedctl(void **state)
 	assert_int_equal(ctl(t, (const char *[]){ "trace", "start", "td0", NULL }), 2);
 }
 
+/*
+ * --isolate: a trace started through the socket ends with its device's
+ * process. Once trace_stop said it is not running, its file is free for
+ * another device.
+ */
+static void test_isolated_restart_frees_file(void **state)
+{
+	struct ttest *t = *state;
+	char path[192], sock[192];
+	int64_t pid;
+
+	if (!t->d.isolate)
+		skip();
+	snprintf(path, sizeof(path), "%s", file(t, "crash.trc"));
+	snprintf(sock, sizeof(sock), "%s", file(t, "td1.sock"));
+	assert_int_equal(call(t, "device_add", "{\"model\":\"testdev\",\"id\":\"td1\",\"socket\":"
+			      "\"%s\"}", sock), 0);
+	assert_int_equal(call(t, "trace_start", "{\"id\":\"td1\",\"path\":\"%s\"}", path), 0);
+	pid = ct_stat(t->d.control, "td1", "pid");
+	assert_true(pid > 0);
+	assert_int_equal(kill((pid_t)pid, SIGKILL), 0);
+	for (int i = 0; i < 500 && ct_stat(t->d.control, "td1", "restarts") < 1; i++)
+		usleep(10000);
+	assert_int_equal(ct_stat(t->d.control, "td1", "restarts"), 1);
+	assert_int_equal(call(t, "trace_stop", "{\"id\":\"td1\"}"), RPC_RECORDING_STATE);
+	assert_int_equal(call(t, "trace_start", "{\"id\":\"td0\",\"path\":\"%s\"}", path), 0);
+	assert_int_equal(call(t, "trace_stop", "{\"id\":\"td0\"}"), 0);
+	assert_int_equal(call(t, "device_remove", "{\"id\":\"td1\"}"), 0);
+}
+
 /* A relative PATH is iomedctl's (taken from its working directory), not the daemon's. */
 static void test_iomedctl_relative_path(void **state)
 {
@@ -390,6 +421,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_file_of_another_device, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iomedctl, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iomedctl_relative_path, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_isolated_restart_frees_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_config, setup, teardown),
 	};
 
