@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include <json-c/json.h>
 
 #define CONFIG_MAX_DEPTH 16
+#define VALUE_MAX 1024 /* bytes of a device option's value, with its NUL */
 #define TOP_KEYS "log_level, control, isolate or devices"
 #define CONTROL_KEYS "socket, mode or group"
 
@@ -76,10 +78,22 @@ int config_add_spec(struct config *c, const char *spec)
 
 /* ---- JSON device objects ---- */
 
+/* A string member as C text: not cut short by a NUL in it. */
+static bool plain_string(struct json_object *v)
+{
+	return json_object_is_type(v, json_type_string) &&
+	       strlen(json_object_get_string(v)) == (size_t)json_object_get_string_len(v);
+}
+
+/* -EINVAL not a string, an integer or a boolean; -EILSEQ a NUL in it; -E2BIG too long. */
 static int value_string(struct json_object *v, char *buf, size_t len)
 {
 	switch (json_object_get_type(v)) {
 	case json_type_string:
+		if (!plain_string(v))
+			return -EILSEQ;
+		if ((size_t)json_object_get_string_len(v) >= len)
+			return -E2BIG;
 		snprintf(buf, len, "%s", json_object_get_string(v));
 		return 0;
 	case json_type_int:
@@ -101,7 +115,7 @@ int opts_from_json(struct opts *o, struct json_object *obj, char *key, size_t ke
 		   size_t errlen)
 {
 	struct json_object *model;
-	char value[1024];
+	char value[VALUE_MAX];
 	int ret = 0;
 
 	memset(o, 0, sizeof(*o));
@@ -110,8 +124,8 @@ int opts_from_json(struct opts *o, struct json_object *obj, char *key, size_t ke
 		snprintf(err, errlen, "expected a device object {\"model\": NAME, \"socket\": PATH, ...}");
 		return -EINVAL;
 	}
-	if (!json_object_object_get_ex(obj, "model", &model) ||
-	    !json_object_is_type(model, json_type_string) || !*json_object_get_string(model)) {
+	if (!json_object_object_get_ex(obj, "model", &model) || !plain_string(model) ||
+	    !*json_object_get_string(model)) {
 		snprintf(key, keylen, "model");
 		snprintf(err, errlen, "expected the device model's name (see iomed --help)");
 		return -EINVAL;
@@ -123,8 +137,14 @@ int opts_from_json(struct opts *o, struct json_object *obj, char *key, size_t ke
 		if (!strcmp(k, "model"))
 			continue;
 		snprintf(key, keylen, "%s", k);
-		if (value_string(v, value, sizeof(value))) {
-			snprintf(err, errlen, "expected a string, an integer or a boolean");
+		ret = value_string(v, value, sizeof(value));
+		if (ret) {
+			if (ret == -E2BIG)
+				snprintf(err, errlen, "longer than %d bytes", VALUE_MAX - 1);
+			else
+				snprintf(err, errlen, "%s", ret == -EILSEQ ?
+					 "a NUL character in the string" :
+					 "expected a string, an integer or a boolean");
 			ret = -EINVAL;
 			break;
 		}
@@ -158,7 +178,7 @@ void opts_key_of_error(const struct opts *o, const char *msg, char *key, size_t 
 
 /* ---- the file ---- */
 
-static int read_file(const char *file, char **out)
+static int read_file(const char *file, char **out, size_t *len)
 {
 	struct stat st;
 	ssize_t n;
@@ -193,6 +213,7 @@ static int read_file(const char *file, char **out)
 	}
 	buf[n] = '\0';
 	*out = buf;
+	*len = (size_t)n;
 out:
 	close(fd);
 	return ret;
@@ -212,13 +233,20 @@ static void where_in_text(const char *text, size_t off, unsigned *line, unsigned
 	}
 }
 
-static struct json_object *parse_text(const char *file, const char *text)
+static struct json_object *parse_text(const char *file, const char *text, size_t len)
 {
-	struct json_tokener *tok = json_tokener_new_ex(CONFIG_MAX_DEPTH);
-	size_t len = strlen(text), end;
+	struct json_tokener *tok;
 	struct json_object *root;
 	unsigned line, col;
+	size_t end = strlen(text);
 
+	/* The text ends at its first NUL for the parser: what follows would go unread. */
+	if (end < len) {
+		where_in_text(text, end, &line, &col);
+		pr_err("%s:%u:%u: malformed JSON: a NUL byte", file, line, col);
+		return NULL;
+	}
+	tok = json_tokener_new_ex(CONFIG_MAX_DEPTH);
 	if (!tok)
 		return NULL;
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
@@ -322,7 +350,14 @@ static int control_socket(struct config *c, const char *file, struct json_object
 
 static int control_group(struct config *c, const char *file, struct json_object *v)
 {
-	return control_string(file, "group", v, &c->control_group);
+	int ret = control_string(file, "group", v, &c->control_group);
+
+	/* A group that is not there is the file's error, and --check-config says so. */
+	if (!ret && !getgrnam(c->control_group)) {
+		pr_err("%s: control.group: no group '%s'", file, c->control_group);
+		ret = -EINVAL;
+	}
+	return ret;
 }
 
 static int control_mode(struct config *c, const char *file, struct json_object *v)
@@ -424,16 +459,17 @@ int config_load(struct config *c, const char *file)
 {
 	struct json_object *root;
 	char *text = NULL;
+	size_t len = 0;
 	int ret;
 
-	ret = read_file(file, &text);
+	ret = read_file(file, &text, &len);
 	if (ret) {
 		pr_err("%s: cannot read: %s", file,
 		       ret == -EFBIG ? "larger than 4 MiB" :
 		       ret == -EINVAL ? "not a regular file" : strerror(-ret));
 		return ret;
 	}
-	root = parse_text(file, text);
+	root = parse_text(file, text, len);
 	free(text);
 	if (!root)
 		return -EINVAL;

@@ -18,6 +18,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -29,6 +30,8 @@
 #define CTL_MAX_DEPTH 32
 #define CTL_READ_CHUNK 16384
 #define TAG_LISTEN CTL_MAX_CONNS
+#define TAG_RETRY (CTL_MAX_CONNS + 1)
+#define ACCEPT_RETRY_MS 100 /* out of fds: try accepting again after this */
 
 struct ctl_conn {
 	int fd; /* -1: free slot */
@@ -42,6 +45,7 @@ struct ctl_conn {
 struct ctl_server {
 	char *path;
 	int listen_fd;
+	int retry_fd; /* timerfd: accepting again once a pause for want of fds is over */
 	int epfd;
 	const struct rpc_method *methods;
 	void *ctx;
@@ -208,6 +212,24 @@ static void feed(struct ctl_server *s, struct ctl_conn *c, const char *buf, size
 	}
 }
 
+/*
+ * The client ended its side: the end of the stream ends a bare value, and
+ * a request cut short is malformed JSON, answered as such.
+ */
+static void end_of_stream(struct ctl_server *s, struct ctl_conn *c)
+{
+	bool done = false;
+
+	if (!c->frame.started || c->closing)
+		return;
+	if (json_frame_feed(&c->frame, "\n", 1, &done) < 0 || !done) {
+		fatal_error(c, RPC_PARSE_ERROR, "malformed JSON: the stream ended inside a request");
+		return;
+	}
+	request(s, c);
+	json_frame_reset(&c->frame);
+}
+
 static void conn_readable(struct ctl_server *s, struct ctl_conn *c)
 {
 	char buf[CTL_READ_CHUNK];
@@ -217,6 +239,8 @@ static void conn_readable(struct ctl_server *s, struct ctl_conn *c)
 		return;
 	if (n <= 0) {
 		/* Closed (or half-closed): answers to what came still go out. */
+		if (!n)
+			end_of_stream(s, c);
 		c->closing = true;
 		return;
 	}
@@ -242,6 +266,31 @@ static void log_peer(int fd)
 		pr_debug("control: connection from pid %d uid %u", (int)cr.pid, (unsigned)cr.uid);
 }
 
+/* Out of fds (or memory) for a connection: the listener stays readable, so wait a moment. */
+static void pause_accepting(struct ctl_server *s, int err)
+{
+	struct itimerspec its = { .it_value.tv_nsec = ACCEPT_RETRY_MS * 1000000L };
+	struct epoll_event ev = { .events = 0, .data.u32 = TAG_LISTEN };
+
+	pr_warn_rl("control: cannot accept a connection: %s; trying again in %d ms", strerror(err),
+		   ACCEPT_RETRY_MS);
+	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->listen_fd, &ev) ||
+	    timerfd_settime(s->retry_fd, 0, &its, NULL)) {
+		ev.events = EPOLLIN; /* cannot wait: at least keep accepting */
+		epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->listen_fd, &ev);
+	}
+}
+
+static void resume_accepting(struct ctl_server *s)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = TAG_LISTEN };
+	uint64_t expirations;
+
+	if (read(s->retry_fd, &expirations, sizeof(expirations)) < 0)
+		return; /* not expired yet */
+	epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->listen_fd, &ev);
+}
+
 static void accept_one(struct ctl_server *s)
 {
 	static const char busy[] = "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32004,"
@@ -250,8 +299,11 @@ static void accept_one(struct ctl_server *s)
 	struct ctl_conn *c = NULL;
 	int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-	if (fd < 0)
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+			pause_accepting(s, errno);
 		return;
+	}
 	for (unsigned i = 0; i < CTL_MAX_CONNS && !c; i++)
 		if (s->conns[i].fd < 0)
 			c = &s->conns[i];
@@ -275,14 +327,16 @@ static void accept_one(struct ctl_server *s)
 
 void ctl_server_process(struct ctl_server *s)
 {
-	struct epoll_event evs[CTL_MAX_CONNS + 1];
-	int n = epoll_wait(s->epfd, evs, CTL_MAX_CONNS + 1, 0);
+	struct epoll_event evs[CTL_MAX_CONNS + 2];
+	int n = epoll_wait(s->epfd, evs, CTL_MAX_CONNS + 2, 0);
 
 	for (int i = 0; i < n; i++) {
 		uint32_t tag = evs[i].data.u32;
 
 		if (tag == TAG_LISTEN)
 			accept_one(s);
+		else if (tag == TAG_RETRY)
+			resume_accepting(s);
 		else if (s->conns[tag].fd >= 0)
 			conn_event(s, &s->conns[tag], evs[i].events);
 	}
@@ -337,6 +391,7 @@ int ctl_server_create(struct ctl_server **out, const char *path, unsigned mode,
 		      const char *group, const struct rpc_method *methods, void *ctx)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = TAG_LISTEN };
+	struct epoll_event retry = { .events = EPOLLIN, .data.u32 = TAG_RETRY };
 	struct ctl_server *s = calloc(1, sizeof(*s));
 	int ret;
 
@@ -349,8 +404,13 @@ int ctl_server_create(struct ctl_server **out, const char *path, unsigned mode,
 	s->ctx = ctx;
 	s->path = strdup(path);
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (!s->path || s->epfd < 0) {
+	s->retry_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (!s->path || s->epfd < 0 || s->retry_fd < 0) {
 		ret = s->path ? -errno : -ENOMEM;
+		goto err;
+	}
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->retry_fd, &retry)) {
+		ret = -errno;
 		goto err;
 	}
 	ret = listen_at(s, mode, group);
@@ -384,6 +444,8 @@ void ctl_server_destroy(struct ctl_server *s)
 		close(s->listen_fd);
 		unlink(s->path);
 	}
+	if (s->retry_fd >= 0)
+		close(s->retry_fd);
 	if (s->epfd >= 0)
 		close(s->epfd);
 	free(s->path);

@@ -32,12 +32,29 @@ static int fail(struct devtab_error *e, int ret, const char *key, const char *ms
 	return ret;
 }
 
-/* The device that writes (or is to write) @path, or NULL. */
-static struct devtab_entry *writer_of(const struct devtab *t, const char *path, unsigned *kind)
+/* Is @path, or the file @st (if not NULL), the file of @d's recording of @kind? */
+static bool writes(const struct devtab_entry *d, unsigned kind, const char *path,
+		   const struct stat *st)
+{
+	const char *mine = d->rec_path[kind];
+	struct stat o;
+
+	if (!*mine)
+		return false;
+	if (!strcmp(mine, path))
+		return true;
+	/* Another name for the same file (a link): in another process, no spool would see it. */
+	return st && !stat(mine, &o) && o.st_dev == st->st_dev && o.st_ino == st->st_ino;
+}
+
+/* The device that writes (or is to write) @path (file @st), or NULL; @skip's @skip_kind aside. */
+static struct devtab_entry *writer_of(const struct devtab *t, const char *path,
+				      const struct stat *st, const struct devtab_entry *skip,
+				      unsigned skip_kind, unsigned *kind)
 {
 	for (unsigned i = 0; i < t->n; i++) {
 		for (unsigned k = 0; k < 2; k++) {
-			if (!strcmp(t->dev[i]->rec_path[k], path)) {
+			if ((t->dev[i] != skip || k != skip_kind) && writes(t->dev[i], k, path, st)) {
 				*kind = k;
 				return t->dev[i];
 			}
@@ -46,13 +63,15 @@ static struct devtab_entry *writer_of(const struct devtab *t, const char *path, 
 	return NULL;
 }
 
-static int path_taken(const struct devtab *t, const char *key, const char *path,
-		      struct devtab_error *e)
+/* -EEXIST with @e filled when a recording but @skip's of @skip_kind writes @path. */
+static int path_taken(const struct devtab *t, const struct devtab_entry *skip, unsigned skip_kind,
+		      const char *key, const char *path, struct devtab_error *e)
 {
 	struct devtab_entry *w;
+	struct stat st;
 	unsigned k;
 
-	w = writer_of(t, path, &k);
+	w = writer_of(t, path, stat(path, &st) ? NULL : &st, skip, skip_kind, &k);
 	if (!w)
 		return 0;
 	snprintf(e->key, sizeof(e->key), "%s", key);
@@ -69,7 +88,7 @@ int devtab_rec_validate(const struct devtab *t, struct devtab_entry *d, struct d
 	for (unsigned k = 0; k < 2; k++) {
 		path[k] = opts_get(&d->opts, rec_key[k]);
 		if (path[k] && *path[k] && !ret)
-			ret = path_taken(t, rec_key[k], path[k], e);
+			ret = path_taken(t, NULL, 0, rec_key[k], path[k], e);
 	}
 	if (!ret && path[0] && path[1] && *path[0] && !strcmp(path[0], path[1]))
 		ret = fail(e, -EINVAL, "pcap", "pcap: the same file as trace=", path[1]);
@@ -128,12 +147,15 @@ void devtab_rec_json(struct devtab_entry *d, struct json_object *out)
 
 /*
  * The file for an isolated device, opened as spool.c would open it: a
- * regular file (0600, created if missing), truncated. fd or -errno.
+ * regular file (0600, created if missing) no other recording writes,
+ * truncated. fd or -errno.
  */
-static int open_for(const char *path)
+static int open_for(const struct devtab *t, const struct devtab_entry *d, unsigned kind,
+		    const char *path)
 {
 	struct stat st;
 	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
+	unsigned k;
 	int ret = 0;
 
 	if (fd < 0)
@@ -142,6 +164,8 @@ static int open_for(const char *path)
 		ret = -errno;
 	else if (!S_ISREG(st.st_mode))
 		ret = -EINVAL;
+	else if (writer_of(t, path, &st, d, kind, &k))
+		ret = -EEXIST; /* renamed or linked since the check by name */
 	else if (ftruncate(fd, 0))
 		ret = -errno;
 	if (ret) {
@@ -151,20 +175,26 @@ static int open_for(const char *path)
 	return fd;
 }
 
-static int start_isolated(struct devtab_entry *d, bool pcap, const char *path)
+static int start_isolated(const struct devtab *t, struct devtab_entry *d, bool pcap,
+			  const char *path)
 {
 	struct iomed_recording_info i;
 	struct stat st;
 	bool existed = !stat(path, &st);
 	int fd, ret;
 
-	/* Busy first: the file of a running recording is not to be truncated. */
+	/*
+	 * Whatever the process would refuse is refused before the file is
+	 * truncated: a running recording's, or one that was there already.
+	 */
 	ret = isolate_recording(d, &i);
 	if (ret)
 		return ret;
 	if (pcap ? i.capturing : i.tracing)
 		return -EBUSY;
-	fd = open_for(path);
+	if (pcap && !i.has_ports)
+		return -ENODEV;
+	fd = open_for(t, d, pcap, path);
 	if (fd < 0)
 		return fd;
 	ret = isolate_record_start(d, pcap, path, fd);
@@ -184,7 +214,7 @@ static const char *start_error(int ret)
 	case -EINVAL:
 		return "not a regular file";
 	case -EEXIST:
-		return "another trace or capture of this device writes this file";
+		return "another trace or capture writes this file";
 	case -ESRCH:
 		return "the device is not serving (its process is restarting)";
 	case -ETIMEDOUT:
@@ -209,13 +239,11 @@ int devtab_record_start(struct devtab *t, const char *id, bool pcap, const char 
 		return fail(e, -EINVAL, "path", "path: expected a file path of 1 to 255 bytes",
 			    NULL);
 	/* This very recording is the device's to judge: running, or gone with a restart. */
-	if (strcmp(d->rec_path[pcap], path)) {
-		ret = path_taken(t, "path", path, e);
-		if (ret)
-			return ret;
-	}
+	ret = path_taken(t, d, pcap, "path", path, e);
+	if (ret)
+		return ret;
 	if (d->iso)
-		ret = start_isolated(d, pcap, path);
+		ret = start_isolated(t, d, pcap, path);
 	else
 		ret = iomed_record_start(&d->dev, pcap, path, -1, err, sizeof(err));
 	if (ret) {
@@ -247,8 +275,9 @@ int devtab_record_stop(struct devtab *t, const char *id, bool pcap,
 			   : iomed_trace_stop(&d->dev, err, sizeof(err));
 	if (ret == -ENOENT)
 		ret = -EALREADY;
-	if (ret != -EALREADY && ret != -ESRCH && ret != -ETIMEDOUT)
-		d->rec_path[pcap][0] = '\0'; /* the file is closed, well or not */
+	/* The file is closed, well or not, or was not open (gone with a restart of the process). */
+	if (ret != -ESRCH && ret != -ETIMEDOUT)
+		d->rec_path[pcap][0] = '\0';
 	if (ret == -EALREADY)
 		snprintf(e->msg, sizeof(e->msg), "device %s: no %s is running", id,
 			 pcap ? "packet capture" : "trace");

@@ -239,8 +239,8 @@ static unsigned backoff_ms(struct iso_dev *dev, int64_t now)
 	return ms < RESTART_MAX_MS ? ms : RESTART_MAX_MS;
 }
 
-/* @dev's process ended with @status; @stopping: we asked it to. */
-static void on_exit_status(struct iso_dev *dev, int status, bool stopping)
+/* @dev's process ended with @status; @stopping: we asked it to; @restart: start another. */
+static void on_exit_status(struct iso_dev *dev, int status, bool stopping, bool restart)
 {
 	int64_t now = vfu_now_ms();
 	const char *id = dev->d->dev.id;
@@ -264,6 +264,10 @@ static void on_exit_status(struct iso_dev *dev, int status, bool stopping)
 		pr_err("device %s (pid %d) %s while stopping", id, (int)pid, what);
 		return;
 	}
+	if (!restart) {
+		pr_err("device %s (pid %d) %s", id, (int)pid, what);
+		return;
+	}
 	ms = backoff_ms(dev, now);
 	dev->restart_at_ms = now + ms;
 	pr_err("device %s (pid %d) %s; restarting it in %u ms", id, (int)pid, what, ms);
@@ -277,7 +281,7 @@ void isolate_reap(struct isolate *iso)
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 		if ((dev = find_pid(iso, pid)))
-			on_exit_status(dev, status, iso->stopping);
+			on_exit_status(dev, status, iso->stopping, !iso->stopping);
 }
 
 void isolate_restart_due(struct isolate *iso)
@@ -350,14 +354,30 @@ static void kill_stragglers(struct isolate *iso)
 		       dev->d->dev.id, (int)dev->pid, STOP_TIMEOUT_MS);
 		kill(dev->pid, SIGKILL);
 		wait_exit(dev->pid, &status);
-		on_exit_status(dev, status, true);
+		on_exit_status(dev, status, true, false);
 	}
+}
+
+/*
+ * A process dead before we ask it to stop (its SIGCHLD not read yet)
+ * crashed: reported as such, not as a stop that failed. True if it had.
+ */
+static bool reap_crashed(struct iso_dev *dev)
+{
+	int status;
+
+	if (!dev->pid || waitpid(dev->pid, &status, WNOHANG) <= 0)
+		return false;
+	on_exit_status(dev, status, false, false);
+	return true;
 }
 
 void isolate_stop_all(struct isolate *iso)
 {
 	int64_t deadline = vfu_now_ms() + STOP_TIMEOUT_MS;
 
+	for (unsigned i = 0; i < iso->ndev; i++)
+		reap_crashed(iso->devs[i]);
 	iso->stopping = true;
 	for (unsigned i = 0; i < iso->ndev; i++) {
 		iso->devs[i]->restart_at_ms = 0;
@@ -378,6 +398,8 @@ static void stop_one(struct iso_dev *dev)
 	int status = 0;
 	pid_t got = 0;
 
+	if (reap_crashed(dev))
+		return;
 	kill(dev->pid, SIGTERM);
 	while (vfu_now_ms() < deadline) {
 		got = waitpid(dev->pid, &status, WNOHANG);
@@ -386,7 +408,7 @@ static void stop_one(struct iso_dev *dev)
 		nap_ms(5);
 	}
 	if (got > 0) {
-		on_exit_status(dev, status, true);
+		on_exit_status(dev, status, true, false);
 		return;
 	}
 	if (got == 0) {
@@ -395,7 +417,7 @@ static void stop_one(struct iso_dev *dev)
 		kill(dev->pid, SIGKILL);
 	}
 	wait_exit(dev->pid, &status);
-	on_exit_status(dev, status, true);
+	on_exit_status(dev, status, true, false);
 }
 
 static void log_stats(const struct iso_dev *dev)

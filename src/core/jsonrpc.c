@@ -199,6 +199,9 @@ int rpc_param_string(struct json_object *params, const char *key, bool required,
 	}
 	if (!json_object_is_type(v, json_type_string))
 		return rpc_fail(err, RPC_INVALID_PARAMS, "%s: expected a string", key);
+	/* As C text it would end at the NUL: another id, another path. */
+	if (strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v))
+		return rpc_fail(err, RPC_INVALID_PARAMS, "%s: a NUL character in the string", key);
 	*out = json_object_get_string(v);
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -77,6 +78,30 @@ static struct json_object *spec_params(const char *spec)
 	for (unsigned i = 0; i < o.count; i++)
 		json_object_object_add(p, o.items[i].key, json_object_new_string(o.items[i].value));
 	opts_free(&o);
+	return p;
+}
+
+/*
+ * The daemon opens the file from its own working directory: a relative
+ * @path is made ours. NULL (with the reason said) if it cannot be.
+ */
+static struct json_object *path_of(const char *path)
+{
+	struct json_object *p;
+	char *cwd, *abs;
+
+	if (path[0] == '/')
+		return json_object_new_string(path);
+	cwd = getcwd(NULL, 0);
+	if (!cwd || asprintf(&abs, "%s/%s", cwd, path) < 0) {
+		fprintf(stderr, "iomedctl: %s: cannot make the path absolute: %s\n", path,
+			strerror(errno));
+		free(cwd);
+		return NULL;
+	}
+	p = json_object_new_string(abs);
+	free(abs);
+	free(cwd);
 	return p;
 }
 
@@ -165,8 +190,16 @@ static int build(int argc, char **argv, const char **method, struct json_object 
 		*method = start ? "trace_start" : "trace_stop";
 		*params = id_params(argv[2]);
 		json_object_object_add(*params, "kind", json_object_new_string(cmd));
-		if (start)
-			json_object_object_add(*params, "path", json_object_new_string(argv[3]));
+		if (start) {
+			struct json_object *path = path_of(argv[3]);
+
+			if (!path) {
+				json_object_put(*params);
+				*params = NULL;
+				return CTL_USAGE;
+			}
+			json_object_object_add(*params, "path", path);
+		}
 		return CTL_OK;
 	}
 	if (!strcmp(cmd, "log-level") && argc <= 2) {

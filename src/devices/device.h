@@ -100,6 +100,7 @@ int iomed_pcap_stop(struct iomed_device *dev, char *err, size_t errlen);
 /* What is being recorded, for status reports. */
 struct iomed_recording_info {
 	bool tracing, capturing;
+	bool has_ports; /* a packet capture can start: the device has a packet port */
 	char trace_path[256], pcap_path[256];
 	uint64_t trace_records, trace_lost; /* records so far, dropped so far */
 	uint64_t pcap_frames, pcap_lost;

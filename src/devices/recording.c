@@ -162,6 +162,7 @@ void iomed_recording_get(struct iomed_device *dev, struct iomed_recording_info *
 
 	memset(info, 0, sizeof(*info));
 	pthread_mutex_lock(&rec->lock);
+	info->has_ports = rec->ports.ports != NULL;
 	info->tracing = spool_is_open(&rec->trace.sp);
 	if (info->tracing) {
 		spool_get_stats(&rec->trace.sp, &st);

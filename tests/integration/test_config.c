@@ -242,6 +242,8 @@ static void test_config_errors(void **state)
 		{ "{ \"control\": { \"socket\": \"@D/c.sock\", \"owner\": \"me\" } }",
 		  ": control.owner: unknown key" },
 		{ "{ \"control\": { \"socket\": 42 } }", ": control.socket: expected a non-empty string" },
+		{ "{ \"control\": { \"socket\": \"@D/c.sock\", \"group\": \"no-such-group-iomed\" } }",
+		  ": control.group: no group 'no-such-group-iomed'" },
 		{ "{ \"isolate\": 1 }", ": isolate: expected true, false or an object with user" },
 		{ "{ \"isolate\": { \"usr\": \"x\" } }", ": isolate.usr: unknown key (expected user)" },
 		{ "{ \"isolate\": { \"user\": \"\" } }", ": isolate.user: expected a user name or uid" },
@@ -340,6 +342,7 @@ static void test_config_isolate(void **state)
 
 static void test_config_file_errors(void **state)
 {
+	static const char nul[] = "{}\n\0{ \"bogus\": 1 }";
 	char big[160], missing[160];
 	int fd;
 
@@ -359,6 +362,13 @@ static void test_config_file_errors(void **state)
 	write_config("");
 	run_iomed(3, (const char *[]){ "--check-config", "--config", file, NULL });
 	assert_contains(out, "malformed JSON");
+	/* A NUL byte does not end the file: what follows it is not ignored */
+	fd = open(file, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, nul, sizeof(nul) - 1), (ssize_t)sizeof(nul) - 1);
+	close(fd);
+	run_iomed(3, (const char *[]){ "--check-config", "--config", file, NULL });
+	assert_contains(out, ":2:1: malformed JSON: a NUL byte");
 }
 
 static void test_exit_statuses(void **state)

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <setjmp.h>
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -349,6 +351,54 @@ static void test_malformed_json(void **state)
 	}
 }
 
+/* Send @text on a new connection, end our side of it; what comes back before the daemon's end. */
+static const char *half_closed_answer(struct ctest *t, const char *text)
+{
+	static char buf[1024];
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	size_t len = 0;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	assert_true(strlen(t->d.control) < sizeof(addr.sun_path));
+	memcpy(addr.sun_path, t->d.control, strlen(t->d.control));
+	assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	assert_int_equal(shutdown(fd, SHUT_WR), 0);
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&p, 1, CT_TIMEOUT_MS) != 1)
+			fail_msg("no end of the connection after \"%s\"", text);
+		n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		assert_true(n >= 0);
+		if (!n)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	return buf;
+}
+
+/* A request cut short by the end of the stream is answered as malformed, a bare value as itself. */
+static void test_end_of_stream(void **state)
+{
+	struct ctest *t = *state;
+	const char *got;
+
+	got = half_closed_answer(t, "{\"jsonrpc\":\"2.0\",\"method\":\"device_list\",\"id\":1");
+	if (!strstr(got, "\"code\":-32700"))
+		fail_msg("a request cut short got: %s", got);
+	got = half_closed_answer(t, "{\"jsonrpc\":\"2.0\",\"method\":\"log_level\",\"id\":1} 7");
+	if (!strstr(got, "\"result\":{\"level\":") || !strstr(got, "\"code\":-32600"))
+		fail_msg("a request and a bare 7 got: %s", got);
+	got = half_closed_answer(t, "{\"jsonrpc\":\"2.0\",\"method\":\"log_level\",\"id\":2}");
+	if (!strstr(got, "\"result\":{\"level\":") || strstr(got, "error"))
+		fail_msg("a whole request got: %s", got);
+}
+
 static void test_invalid_requests(void **state)
 {
 	struct ctest *t = *state;
@@ -605,6 +655,49 @@ static void test_too_many_connections(void **state)
 		ctl_client_close(cs[i]);
 }
 
+/* The lowest fd number @pid has free: what its next accept would get. */
+static int lowest_free_fd(pid_t pid)
+{
+	char path[64];
+
+	for (int fd = 0;; fd++) {
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+		if (access(path, F_OK))
+			return fd;
+	}
+}
+
+/*
+ * Out of fds, a connection cannot be accepted: the daemon waits for fds
+ * instead of spinning on the listener, and serves the client once it has
+ * them again.
+ */
+static void test_out_of_fds(void **state)
+{
+	struct ctest *t = *state;
+	struct rlimit old, low;
+	struct ctl_client *late;
+	struct json_object *resp;
+	long before, used;
+
+	assert_int_equal(prlimit(t->d.pid, RLIMIT_NOFILE, NULL, &old), 0);
+	low = old;
+	low.rlim_cur = (rlim_t)lowest_free_fd(t->d.pid);
+	assert_int_equal(prlimit(t->d.pid, RLIMIT_NOFILE, &low, NULL), 0);
+	late = ct_connect(t->d.control); /* in the listen backlog */
+	before = test_daemon_cpu_ms(&t->d);
+	usleep(IT_SPIN_WINDOW_MS * 1000);
+	used = test_daemon_cpu_ms(&t->d) - before;
+	assert_int_equal(prlimit(t->d.pid, RLIMIT_NOFILE, &old, NULL), 0);
+	if (used >= IT_SPIN_MAX_CPU_MS)
+		fail_msg("out of fds, the daemon used %ld ms of CPU in %d ms: it spins", used,
+			 IT_SPIN_WINDOW_MS);
+	resp = ct_call(late, "device_list", NULL);
+	ct_result(resp);
+	json_object_put(resp);
+	ctl_client_close(late);
+}
+
 static void test_socket_mode(void **state)
 {
 	struct ctest *t = *state;
@@ -839,6 +932,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_log_level, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_json, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_end_of_stream, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalid_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notification, setup, teardown),
@@ -849,6 +943,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_oversize_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pipelined_and_split, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_too_many_connections, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_out_of_fds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_churn_while_serving, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_signals, setup, teardown),

@@ -218,6 +218,52 @@ static void test_crash_leaves_others(void **state)
 	test_daemon_cleanup(&d);
 }
 
+/* @pid has died and waits to be reaped (a zombie), within 5 s. */
+static void wait_zombie(pid_t pid)
+{
+	char path[64], line[128];
+	bool zombie = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	for (int i = 0; i < 500 && !zombie; i++) {
+		FILE *f = fopen(path, "r");
+
+		while (f && fgets(line, sizeof(line), f))
+			if (!strncmp(line, "State:", 6))
+				zombie = strchr(line, 'Z') != NULL;
+		if (f)
+			fclose(f);
+		if (!zombie)
+			usleep(10 * 1000);
+	}
+	assert_true(zombie);
+}
+
+/*
+ * A device process that died just before SIGTERM (both signals pending at
+ * once) is a crash like any other: the stop is still clean (status 0), not
+ * reported as a device that failed to stop.
+ */
+static void test_crash_then_sigterm(void **state)
+{
+	struct test_daemon d;
+	pid_t pid0;
+
+	(void)state;
+	start(&d, 2, true, NULL, NULL);
+	pid0 = test_daemon_device_pid(&d, 0);
+	assert_int_equal(kill(d.pid, SIGSTOP), 0);
+	assert_int_equal(kill(pid0, SIGKILL), 0);
+	wait_zombie(pid0);
+	assert_int_equal(kill(d.pid, SIGTERM), 0);
+	assert_int_equal(kill(d.pid, SIGCONT), 0);
+	stop_keep_log(&d);
+	assert_non_null(strstr(logbuf, "device td0 (pid "));
+	if (strstr(logbuf, "while stopping"))
+		fail_msg("a crash before the stop reported as a failed stop:\n%s", logbuf);
+	test_daemon_cleanup(&d);
+}
+
 /* ---- what a device process holds ---- */
 
 /*
@@ -360,6 +406,7 @@ int main(void)
 		cmocka_unit_test(test_selftest_unsandboxed),
 		cmocka_unit_test(test_forbidden_syscall),
 		cmocka_unit_test(test_crash_leaves_others),
+		cmocka_unit_test(test_crash_then_sigterm),
 		cmocka_unit_test(test_privileges_dropped),
 		cmocka_unit_test(test_privileges_user),
 		cmocka_unit_test(test_command_line),

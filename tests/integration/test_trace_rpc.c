@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -114,6 +115,30 @@ static void expect(struct ttest *t, int code, const char *needle)
 		fail_msg("expected \"%s\" (code %d) in %s", needle, code, t->out);
 }
 
+/* Write @text into @path, replacing what was there (asserts). */
+static void put_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* @path holds exactly @text: a refused start must not have touched it (asserts). */
+static void expect_text(const char *path, const char *text)
+{
+	char buf[256] = "";
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	assert_string_equal(buf, text);
+}
+
 /* A client session on td0 the trace must show: a scratch register written and read back. */
 static void touch_td0(struct ttest *t, uint32_t value)
 {
@@ -213,6 +238,12 @@ static void test_bad_requests(void **state)
 			      file(t, "td0.pcap")), RPC_INVALID_PARAMS);
 	expect(t, RPC_INVALID_PARAMS, "no packet port");
 	assert_int_equal(access(file(t, "td0.pcap"), F_OK), -1);
+	/* ...and a file that was there keeps what it had */
+	put_text(file(t, "keep.pcap"), "keep me\n");
+	assert_int_equal(call(t, "trace_start", "{\"id\":\"td0\",\"path\":\"%s\",\"kind\":\"pcap\"}",
+			      file(t, "keep.pcap")), RPC_INVALID_PARAMS);
+	expect(t, RPC_INVALID_PARAMS, "no packet port");
+	expect_text(file(t, "keep.pcap"), "keep me\n");
 	/* not running, then already running */
 	assert_int_equal(call(t, "trace_stop", "{\"id\":\"td0\"}"), RPC_RECORDING_STATE);
 	expect(t, RPC_RECORDING_STATE, "no trace is running");
@@ -247,10 +278,26 @@ static void test_file_of_another_device(void **state)
 	assert_int_equal(call(t, "device_add", "{\"model\":\"testdev\",\"id\":\"td2\",\"socket\":"
 			      "\"%s2\",\"trace\":\"%s\"}", sock, path), RPC_DEVICE_EXISTS);
 	expect(t, RPC_DEVICE_EXISTS, "\"key\":\"trace\"");
+	/* ...and under another name (a symbolic link): refused, and td1's trace goes on whole */
+	assert_int_equal(symlink(path, file(t, "alias.trc")), 0);
+	assert_int_equal(call(t, "trace_start", "{\"id\":\"td0\",\"path\":\"%s\"}",
+			      file(t, "alias.trc")), RPC_DEVICE_FAILED);
+	expect(t, RPC_DEVICE_FAILED, "is already written by device td1");
+	expect(t, RPC_DEVICE_FAILED, "\"errno\":17");
+	assert_int_equal(call(t, "trace_stop", "{\"id\":\"td0\"}"), RPC_RECORDING_STATE);
+	assert_int_equal(call(t, "device_add", "{\"model\":\"testdev\",\"id\":\"td2\",\"socket\":"
+			      "\"%s2\",\"pcap\":\"%s\"}", sock, file(t, "alias.trc")),
+			 RPC_DEVICE_EXISTS);
+	assert_int_equal(call(t, "device_add", "{\"model\":\"testdev\",\"id\":\"td2\",\"socket\":"
+			      "\"%s2\",\"trace\":\"%s\"}", sock, file(t, "alias.trc")),
+			 RPC_DEVICE_EXISTS);
+	expect(t, RPC_DEVICE_EXISTS, "\"key\":\"trace\"");
+	unlink(file(t, "alias.trc"));
 	/* trace= given at creation stops through the socket too, and the file is written out */
 	it_assert_serves_at(sock);
 	assert_int_equal(call(t, "trace_stop", "{\"id\":\"td1\"}"), 0);
 	expect_decoded(t, path, "read region=bar0");
+	expect_decoded(t, path, "VERSION");
 	assert_int_equal(call(t, "trace_start", "{\"id\":\"td0\",\"path\":\"%s\"}", path), 0);
 	assert_int_equal(call(t, "trace_stop", "{\"id\":\"td0\"}"), 0);
 	assert_int_equal(call(t, "device_remove", "{\"id\":\"td1\"}"), 0);
@@ -292,6 +339,54 @@ static void test_iomedctl(void **state)
 	assert_int_equal(ctl(t, (const char *[]){ "trace", "start", "td0", NULL }), 2);
 }
 
+/*
+ * --isolate: a trace started through the socket ends with its device's
+ * process. Once trace_stop said it is not running, its file is free for
+ * another device.
+ */
+static void test_isolated_restart_frees_file(void **state)
+{
+	struct ttest *t = *state;
+	char path[192], sock[192];
+	int64_t pid;
+
+	if (!t->d.isolate)
+		skip();
+	snprintf(path, sizeof(path), "%s", file(t, "crash.trc"));
+	snprintf(sock, sizeof(sock), "%s", file(t, "td1.sock"));
+	assert_int_equal(call(t, "device_add", "{\"model\":\"testdev\",\"id\":\"td1\",\"socket\":"
+			      "\"%s\"}", sock), 0);
+	assert_int_equal(call(t, "trace_start", "{\"id\":\"td1\",\"path\":\"%s\"}", path), 0);
+	pid = ct_stat(t->d.control, "td1", "pid");
+	assert_true(pid > 0);
+	assert_int_equal(kill((pid_t)pid, SIGKILL), 0);
+	for (int i = 0; i < 500 && ct_stat(t->d.control, "td1", "restarts") < 1; i++)
+		usleep(10000);
+	assert_int_equal(ct_stat(t->d.control, "td1", "restarts"), 1);
+	assert_int_equal(call(t, "trace_stop", "{\"id\":\"td1\"}"), RPC_RECORDING_STATE);
+	assert_int_equal(call(t, "trace_start", "{\"id\":\"td0\",\"path\":\"%s\"}", path), 0);
+	assert_int_equal(call(t, "trace_stop", "{\"id\":\"td0\"}"), 0);
+	assert_int_equal(call(t, "device_remove", "{\"id\":\"td1\"}"), 0);
+}
+
+/* A relative PATH is iomedctl's (taken from its working directory), not the daemon's. */
+static void test_iomedctl_relative_path(void **state)
+{
+	struct ttest *t = *state;
+	char cwd[256], want[256];
+	int ret;
+
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(t->d.dir), 0);
+	ret = ctl(t, (const char *[]){ "trace", "start", "td0", "rel.trc", NULL });
+	assert_int_equal(chdir(cwd), 0);
+	assert_int_equal(ret, 0);
+	snprintf(want, sizeof(want), "started: %s/rel.trc", t->d.dir);
+	expect(t, 0, want);
+	assert_int_equal(ctl(t, (const char *[]){ "trace", "stop", "td0", NULL }), 0);
+	expect_decoded(t, file(t, "rel.trc"), " end records=");
+}
+
 /* --check-config takes trace= and pcap= and makes no file; a bad one is refused (3). */
 static void test_check_config(void **state)
 {
@@ -325,6 +420,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_of_another_device, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iomedctl, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_iomedctl_relative_path, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_isolated_restart_frees_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_config, setup, teardown),
 	};
 

@@ -144,6 +144,11 @@ static void test_params_helpers(void **state)
 	assert_null(s);
 	assert_int_equal(rpc_param_string(NULL, "id", true, &s, &err), RPC_INVALID_PARAMS);
 	json_object_put(p);
+	/* "td0\u0000x" is not device td0: the string is refused, not cut */
+	p = json_tokener_parse("{\"id\":\"td0\\u0000x\"}");
+	assert_int_equal(rpc_param_string(p, "id", true, &s, &err), RPC_INVALID_PARAMS);
+	assert_string_equal(err.message, "id: a NUL character in the string");
+	json_object_put(p);
 }
 
 /* ---- framing ---- */
@@ -248,6 +253,26 @@ static void test_opts_from_json(void **state)
 	assert_string_equal(key, "");
 }
 
+/* A value is taken whole or refused: never cut at a NUL or at a buffer's end. */
+static void test_opts_from_json_whole(void **state)
+{
+	char key[64], err[256], text[4096];
+	struct opts o;
+
+	(void)state;
+	assert_int_equal(from_json("{\"model\":\"m\",\"s\":\"a\\u0000b\"}", &o, key, err), -EINVAL);
+	assert_string_equal(key, "s");
+	assert_int_equal(from_json("{\"model\":\"m\\u0000x\"}", &o, key, err), -EINVAL);
+	assert_string_equal(key, "model");
+	snprintf(text, sizeof(text), "{\"model\":\"m\",\"s\":\"%02000d\"}", 7);
+	assert_int_equal(from_json(text, &o, key, err), -EINVAL);
+	assert_string_equal(key, "s");
+	snprintf(text, sizeof(text), "{\"model\":\"m\",\"s\":\"%01000d\"}", 7);
+	assert_int_equal(from_json(text, &o, key, err), 0);
+	assert_int_equal(strlen(opt(&o, "s")), 1000);
+	opts_free(&o);
+}
+
 static void test_key_of_error(void **state)
 {
 	char key[64], err[64];
@@ -278,6 +303,7 @@ int main(void)
 		cmocka_unit_test(test_params_helpers),
 		cmocka_unit_test(test_framing),
 		cmocka_unit_test(test_opts_from_json),
+		cmocka_unit_test(test_opts_from_json_whole),
 		cmocka_unit_test(test_key_of_error),
 	};
 
