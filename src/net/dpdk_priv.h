@@ -96,11 +96,12 @@ struct dpdk_ep {
 	struct rte_mbuf *held[DPDK_BURST];
 	unsigned nheld;
 	unsigned tx_stuck;    /* flushes in a row that sent nothing */
-	/* a GSO frame being segmented for a receiver without TSO */
-	struct rte_mbuf *gso_m;
+	/* a GSO frame being segmented for a receiver without TSO, across recvs */
 	struct net_gso gso;
-	uint8_t *scratch;     /* NET_MAX_FRAME: linearized frames for software GSO */
-	uint8_t *seg;         /* NET_MAX_FRAME: one segment */
+	uint8_t *scratch;     /* NET_MAX_FRAME: that frame, linearized */
+	/* sends segment a GSO frame in one go, but may come between those recvs */
+	uint8_t *tx_scratch;  /* NET_MAX_FRAME: a sent GSO frame, linearized */
+	uint8_t *seg;         /* NET_MAX_FRAME: one segment, either way */
 };
 
 static inline struct dpdk_meta *dpdk_meta(struct rte_mbuf *m)

@@ -208,13 +208,14 @@ static void hold(struct dpdk_ep *ep, struct rte_mbuf *m)
 static int sw_gso(struct dpdk_ep *ep, const struct iovec *iov, int iovcnt, size_t len)
 {
 	struct iovec seg = { .iov_base = ep->seg + NET_HDR_LEN };
+	struct net_gso g; /* not ep->gso: recv may be half-way through a frame */
 	ssize_t n;
 
-	net_iov_gather(ep->scratch, len, iov, iovcnt);
-	if (net_gso_start(&ep->gso, ep->scratch, len))
+	net_iov_gather(ep->tx_scratch, len, iov, iovcnt);
+	if (net_gso_start(&g, ep->tx_scratch, len))
 		return -EINVAL;
 	dpdk_count(&ep->dev->stats.tx_sw_gso, 1);
-	while ((n = net_gso_next(&ep->gso, ep->seg, NET_MAX_FRAME)) > 0) {
+	while ((n = net_gso_next(&g, ep->seg, NET_MAX_FRAME)) > 0) {
 		struct rte_mbuf *m;
 
 		seg.iov_len = (size_t)n - NET_HDR_LEN;
@@ -226,7 +227,6 @@ static int sw_gso(struct dpdk_ep *ep, const struct iovec *iov, int iovcnt, size_
 		}
 		hold(ep, m);
 	}
-	ep->gso.frame = NULL;
 	return 0;
 }
 
