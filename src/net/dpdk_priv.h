@@ -29,6 +29,12 @@
 #define DPDK_MAX_QUEUES 16
 #define DPDK_BURST 32
 #define DPDK_INBOX 1024   /* frames waiting for one member */
+/*
+ * mbufs one member's inbox may hold (a frame from another member takes up
+ * to 33): the pool has room for every member's, so a device that does not
+ * receive (not booted, driver unloaded, flooded) cannot starve the others.
+ */
+#define DPDK_INBOX_MBUFS 256
 #define DPDK_RXD 256
 #define DPDK_TXD 256
 
@@ -76,6 +82,7 @@ struct dpdk_dev {
 	struct dpdk_rxq rxq[DPDK_MAX_QUEUES];
 	struct dpdk_txq txq[DPDK_MAX_QUEUES];
 	struct rte_ring *inbox[MUX_MAX_MEMBERS];
+	uint32_t inbox_mbufs[MUX_MAX_MEMBERS]; /* atomics: mbufs each inbox holds */
 	struct mux mux;
 	struct dpdk_stats stats; /* atomics */
 };

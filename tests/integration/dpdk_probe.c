@@ -471,6 +471,35 @@ static void check_gso_both_ways(void)
 	free(f);
 }
 
+/*
+ * A member that does not receive (a guest not booted yet, a driver not
+ * loaded) while another floods it with 64 KiB frames: its inbox must not
+ * take the mbufs the port needs for everyone else. Then it drains.
+ */
+static void check_stalled_member(void)
+{
+	uint8_t *f = malloc(NET_MAX_FRAME), small[128];
+	size_t len = ip_frame(f, macs[1], macs[0], true, 60000, TSO_MSS), n;
+	int sent = 0, ret = 0, own, bc, other;
+
+	for (int k = 0; k < 400; k++)
+		sent += !port_send(0, f, len);
+	check(sent == 400, "stalled-flood-sent", "%d of 400 sends taken", sent);
+	wire_drain();
+	for (int k = 0; k < 40; k++)
+		wire_send(small + HDR, eth_frame(small, macs[2], wire_mac, TYPE_PROBE, 46, 9) - HDR);
+	count(2, &own, &bc, &other);
+	check(own == 40, "stalled-others-receive", "c got %d of 40 frames from the wire", own);
+	for (int k = 0; k < 40 && !ret; k++)
+		ret = port_send(2, small, eth_frame(small, wire_mac, macs[2], TYPE_PROBE, 46, 10));
+	check(!ret && wire_recv(buf, WAIT_MS), "stalled-others-send", "c's send gave %d", ret);
+	n = 0;
+	while (port_recv(1, QUIET_MS))
+		n++;
+	check(n > 0 && n < 400, "stalled-inbox-bounded", "b had %zu frames waiting", n);
+	free(f);
+}
+
 /* After check_from_wire: hw steering puts each device's unicast on its own queue. */
 static void check_steering(bool hw)
 {
@@ -543,6 +572,7 @@ int main(int argc, char **argv)
 	check_spoof();
 	check_offloads();
 	check_gso_both_ways();
+	check_stalled_member();
 	for (int i = 0; i < NEP; i++)
 		net_port_close(ep[i]);
 	net_dpdk_fini();
