@@ -118,11 +118,12 @@ static void kick(struct afxdp_port *x)
 	if (!x->tx_pending)
 		return;
 	/*
-	 * Copy mode needs the syscall to send at all. ENOBUFS, EAGAIN, EBUSY:
-	 * the frames stay queued, and so does the need to kick again.
+	 * Copy mode needs the syscall to send at all. Any failure (ENOBUFS,
+	 * EAGAIN, EBUSY; ENETDOWN while the link is down) leaves the frames
+	 * queued, and so the need to kick again: forgetting it would leave
+	 * them there for good once every Tx frame waits in the ring.
 	 */
-	if (sendto(xsk_socket__fd(x->xsk), NULL, 0, MSG_DONTWAIT, NULL, 0) < 0 &&
-	    (errno == ENOBUFS || errno == EAGAIN || errno == EBUSY))
+	if (sendto(xsk_socket__fd(x->xsk), NULL, 0, MSG_DONTWAIT, NULL, 0) < 0)
 		return;
 	x->tx_pending = 0;
 }

@@ -11,6 +11,7 @@ skip() { echo "SKIP: $*"; exit 77; }
 [ "$(id -u)" = 0 ] || skip "needs root (network namespaces, XDP)"
 command -v ip >/dev/null 2>&1 || skip "no ip (iproute2)"
 PROBE=${TAP_PROBE:?TAP_PROBE must name the tap_probe binary}
+XPROBE=${AFXDP_PROBE:?AFXDP_PROBE must name the afxdp_probe binary}
 
 NS="iomed-xdp-$$-$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')"
 TMPDIR_AFXDP=$(mktemp -d)
@@ -40,6 +41,20 @@ for try in $(seq 10); do
 	fi
 	if [ "$try" = 10 ] || ! grep -q "has an XDP socket already" "$TMPDIR_AFXDP/again"; then
 		cat "$TMPDIR_AFXDP/again"
+		exit 1
+	fi
+	sleep 0.2
+done
+
+echo "== Tx frames at their limits: link down and up"
+# a queue the last socket just left may be busy a little longer (see above)
+for try in $(seq 10); do
+	if in_ns "$XPROBE" afxdp:xv0 xv0 xv1 >"$TMPDIR_AFXDP/limits" 2>&1; then
+		cat "$TMPDIR_AFXDP/limits"
+		break
+	fi
+	if [ "$try" = 10 ] || ! grep -q "has an XDP socket already" "$TMPDIR_AFXDP/limits"; then
+		cat "$TMPDIR_AFXDP/limits"
 		exit 1
 	fi
 	sleep 0.2
