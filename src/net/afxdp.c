@@ -190,10 +190,19 @@ static int send_segments(struct afxdp_port *x, const struct iovec *iov, int iovc
 		kick(x);
 		return -EAGAIN;
 	}
-	while ((n = net_gso_next(&x->gso, tx_frame(x, &addr), AFXDP_FRAME)) > 0)
+	/* exactly nseg frames: asking for one more could hand back one just submitted */
+	for (size_t i = 0; i < nseg; i++) {
+		uint8_t *f = tx_frame(x, &addr);
+
+		n = net_gso_next(&x->gso, f, AFXDP_FRAME);
+		if (n <= 0) {
+			/* too big for a frame: the first segment already (the others are no longer) */
+			x->free_tx[x->nfree_tx++] = addr;
+			return -EMSGSIZE;
+		}
 		tx_submit(x, addr, (size_t)n);
-	x->free_tx[x->nfree_tx++] = addr; /* the frame the end of the loop did not use */
-	return n < 0 ? -EMSGSIZE : 0;
+	}
+	return 0;
 }
 
 static int afxdp_send(struct net_port *p, const struct iovec *iov, int iovcnt)

@@ -7,7 +7,9 @@
  *   afxdp_probe SPEC IFNAME PEER_IFNAME
  *
  * Checks: while IFNAME is down every Tx frame fills up (sends give -EAGAIN),
- * and once it is up again the port sends again.
+ * and once it is up again the port sends again; a GSO frame that takes
+ * exactly every free Tx frame comes out whole, even when a send follows
+ * before the kernel got to it.
  * One line per check; exits 0 only if all passed.
  */
 #include <arpa/inet.h>
@@ -32,6 +34,7 @@
 #define HDR sizeof(struct net_hdr)
 #define ETH 14
 #define TX_FRAMES 2048 /* the port's Tx frames (afxdp.c: half of its UMEM) */
+#define MSS 16
 #define WAIT_MS 3000
 
 static const uint8_t dst[6] = { 0x02, 0x79, 0, 0, 0, 0x01 };
@@ -70,6 +73,22 @@ static void put16(uint8_t *p, uint16_t v)
 	p[1] = v & 0xff;
 }
 
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint16_t fold(uint32_t s, const uint8_t *p, size_t len)
+{
+	for (; len > 1; p += 2, len -= 2)
+		s += get16(p);
+	if (len)
+		s += (uint32_t)p[0] << 8;
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)s;
+}
+
 static void set_link(bool up)
 {
 	struct ifreq ifr = { 0 };
@@ -99,6 +118,84 @@ static size_t small_frame(uint8_t tag)
 	put16(frame + HDR + 12, 0x88b5);
 	memset(frame + HDR + ETH, tag, 46);
 	return HDR + ETH + 46;
+}
+
+/* IPv4 TCP (10.79.9.2 -> 10.79.9.1, nobody's) with GSO: @payload bytes in @mss segments. */
+static size_t gso_frame(size_t payload, uint16_t mss)
+{
+	uint8_t *ip = frame + HDR + ETH, *tcp = ip + 20;
+	struct net_hdr h = {
+		.flags = NET_HDR_F_NEEDS_CSUM, .gso_type = NET_HDR_GSO_TCPV4,
+		.gso_size = htole16(mss), .hdr_len = htole16(ETH + 40),
+		.csum_start = htole16(ETH + 20), .csum_offset = htole16(16),
+	};
+
+	small_frame(0);
+	put16(frame + HDR + 12, 0x0800);
+	memcpy(frame, &h, sizeof(h));
+	memset(ip, 0, 40);
+	ip[0] = 0x45;
+	put16(ip + 2, (uint16_t)(40 + payload));
+	ip[8] = 64;
+	ip[9] = 6;
+	ip[12] = 10, ip[13] = 79, ip[14] = 9, ip[15] = 2;
+	ip[16] = 10, ip[17] = 79, ip[18] = 9, ip[19] = 1;
+	put16(ip + 10, (uint16_t)~fold(0, ip, 20));
+	put16(tcp, 40000);
+	put16(tcp + 2, 9);
+	tcp[12] = 5 << 4;
+	tcp[13] = 0x10;
+	put16(tcp + 14, 1024);
+	for (size_t i = 0; i < payload; i++)
+		tcp[20 + i] = (uint8_t)(i * 7);
+	/* the pseudo-header sum, uncomplemented, as a guest leaves it */
+	put16(tcp + 16, fold(6 + 20 + (uint32_t)payload, ip + 12, 8));
+	return HDR + ETH + 40 + payload;
+}
+
+/* A whole TCP segment of gso_frame: checksum right, payload as sent. */
+static bool segment_ok(const uint8_t *eth, size_t len, size_t *payload)
+{
+	const uint8_t *ip = eth + ETH, *tcp = ip + 20;
+	size_t l4 = len - ETH - 20, off;
+
+	if (len < ETH + 40 || get16(eth + 12) != 0x0800 || ip[9] != 6 || ip[14] != 9)
+		return false;
+	if (fold(fold(6 + (uint32_t)l4, ip + 12, 8), tcp, l4) != 0xffff)
+		return false;
+	off = ((size_t)get16(tcp + 4) << 16 | get16(tcp + 6));
+	for (size_t i = 0; i < l4 - 20; i++)
+		if (tcp[20 + i] != (uint8_t)((off + i) * 7))
+			return false;
+	*payload += l4 - 20;
+	return true;
+}
+
+/* Flush and read the peer until @want TCP segments came or WAIT_MS passed. */
+static int collect(int want, size_t *payload, int *bad)
+{
+	long end = now_ms() + WAIT_MS;
+	int good = 0;
+
+	*payload = 0;
+	*bad = 0;
+	while (good + *bad < want && now_ms() < end) {
+		struct pollfd p = { .fd = peer, .events = POLLIN };
+		ssize_t n;
+
+		net_port_flush(port);
+		if (poll(&p, 1, 1) <= 0)
+			continue;
+		while ((n = recv(peer, rbuf, sizeof(rbuf), MSG_DONTWAIT)) > 0) {
+			if (get16(rbuf + 12) != 0x0800)
+				continue;
+			if (segment_ok(rbuf, (size_t)n, payload))
+				good++;
+			else
+				(*bad)++;
+		}
+	}
+	return good;
 }
 
 /* Flush until the kernel took everything (the peer's copies are thrown away). */
@@ -135,6 +232,25 @@ static void check_link_flap(void)
 	settle();
 }
 
+static void check_gso_exact(void)
+{
+	size_t payload;
+	int ret, good, bad;
+
+	set_link(false);
+	ret = send_one(gso_frame(TX_FRAMES * MSS, MSS));
+	check(!ret, "gso-every-frame-taken", "send gave %d", ret);
+	/* no Tx frame is free until the kernel sends: this one must wait */
+	ret = send_one(small_frame(3));
+	check(ret == -EAGAIN, "gso-then-full", "send gave %d", ret);
+	set_link(true);
+	good = collect(TX_FRAMES, &payload, &bad);
+	check(good == TX_FRAMES && !bad && payload == TX_FRAMES * MSS, "gso-every-segment-whole",
+	      "%d good segments, %d bad, %zu payload bytes (want %d, 0, %d)", good, bad, payload,
+	      TX_FRAMES, TX_FRAMES * MSS);
+	settle();
+}
+
 static int open_peer(const char *name)
 {
 	struct sockaddr_ll a = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
@@ -167,6 +283,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	check_link_flap();
+	check_gso_exact();
 	net_port_close(port);
 	close(peer);
 	printf("%s: %d failure(s)\n", failures ? "FAIL" : "PASS", failures);
