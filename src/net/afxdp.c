@@ -184,6 +184,9 @@ static int send_segments(struct afxdp_port *x, const struct iovec *iov, int iovc
 		return -EINVAL;
 	payload = len - NET_HDR_LEN - x->gso.hlen;
 	nseg = (payload + x->gso.mss - 1) / x->gso.mss;
+	/* a tiny gso_size: more segments than Tx frames would be -EAGAIN for ever */
+	if (nseg > AFXDP_FRAMES - AFXDP_RX_FRAMES || nseg > AFXDP_RING)
+		return -EMSGSIZE;
 	if (x->nfree_tx < nseg)
 		reclaim(x);
 	if (x->nfree_tx < nseg || xsk_prod_nb_free(&x->tx, (uint32_t)nseg) < nseg) {

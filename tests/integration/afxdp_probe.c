@@ -9,7 +9,8 @@
  * Checks: while IFNAME is down every Tx frame fills up (sends give -EAGAIN),
  * and once it is up again the port sends again; a GSO frame that takes
  * exactly every free Tx frame comes out whole, even when a send follows
- * before the kernel got to it.
+ * before the kernel got to it; a GSO frame with more segments than the
+ * port has Tx frames is dropped (-EMSGSIZE), not retried forever (-EAGAIN).
  * One line per check; exits 0 only if all passed.
  */
 #include <arpa/inet.h>
@@ -251,6 +252,15 @@ static void check_gso_exact(void)
 	settle();
 }
 
+static void check_gso_too_many(void)
+{
+	uint64_t drops = port->stats.tx_drops;
+	int ret = send_one(gso_frame(TX_FRAMES * MSS, MSS / 2));
+
+	check(ret == -EMSGSIZE && port->stats.tx_drops == drops + 1, "gso-too-many-segments-dropped",
+	      "send gave %d, tx_drops +%llu", ret, (unsigned long long)(port->stats.tx_drops - drops));
+}
+
 static int open_peer(const char *name)
 {
 	struct sockaddr_ll a = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
@@ -284,6 +294,7 @@ int main(int argc, char **argv)
 	}
 	check_link_flap();
 	check_gso_exact();
+	check_gso_too_many();
 	net_port_close(port);
 	close(peer);
 	printf("%s: %d failure(s)\n", failures ? "FAIL" : "PASS", failures);

@@ -46,7 +46,7 @@ for try in $(seq 10); do
 	sleep 0.2
 done
 
-echo "== Tx frames at their limits: link down and up, a GSO frame of 2048 segments"
+echo "== Tx frames at their limits: link down and up, GSO frames of 2048 and 4096 segments"
 # a queue the last socket just left may be busy a little longer (see above)
 for try in $(seq 10); do
 	if in_ns "$XPROBE" afxdp:xv0 xv0 xv1 >"$TMPDIR_AFXDP/limits" 2>&1; then
