@@ -500,6 +500,26 @@ static void check_stalled_member(void)
 	free(f);
 }
 
+/* The lying headers of check_offloads, to a member that takes offloads: never delivered. */
+static void check_hostile_to_members(void)
+{
+	uint8_t *f = malloc(NET_MAX_FRAME);
+	size_t len, refused;
+
+	len = ip_frame(f, macs[1], macs[0], true, TSO_PAYLOAD, TSO_MSS);
+	f[1] = NET_HDR_GSO_TCPV6; /* an IPv4 frame */
+	refused = (size_t)(port_send(0, f, len) == -EINVAL);
+	len = ip_frame(f, macs[1], macs[0], true, TSO_PAYLOAD, TSO_MSS);
+	f[4] = f[5] = 0; /* gso_size 0 */
+	refused += (size_t)(port_send(0, f, len) == -EINVAL);
+	len = ip_frame(f, macs[1], macs[0], false, 200, 0);
+	f[8] = 0xff; /* checksum field beyond the frame */
+	refused += (size_t)(port_send(0, f, len) == -EINVAL);
+	check(refused == 3 && !port_recv(1, QUIET_MS), "hostile-headers-not-to-members",
+	      "%zu of 3 refused, or b got one", refused);
+	free(f);
+}
+
 /* After check_from_wire: hw steering puts each device's unicast on its own queue. */
 static void check_steering(bool hw)
 {
@@ -572,6 +592,7 @@ int main(int argc, char **argv)
 	check_spoof();
 	check_offloads();
 	check_gso_both_ways();
+	check_hostile_to_members();
 	check_stalled_member();
 	for (int i = 0; i < NEP; i++)
 		net_port_close(ep[i]);
