@@ -118,11 +118,12 @@ static void kick(struct afxdp_port *x)
 	if (!x->tx_pending)
 		return;
 	/*
-	 * Copy mode needs the syscall to send at all. ENOBUFS, EAGAIN, EBUSY:
-	 * the frames stay queued, and so does the need to kick again.
+	 * Copy mode needs the syscall to send at all. Any failure (ENOBUFS,
+	 * EAGAIN, EBUSY; ENETDOWN while the link is down) leaves the frames
+	 * queued, and so the need to kick again: forgetting it would leave
+	 * them there for good once every Tx frame waits in the ring.
 	 */
-	if (sendto(xsk_socket__fd(x->xsk), NULL, 0, MSG_DONTWAIT, NULL, 0) < 0 &&
-	    (errno == ENOBUFS || errno == EAGAIN || errno == EBUSY))
+	if (sendto(xsk_socket__fd(x->xsk), NULL, 0, MSG_DONTWAIT, NULL, 0) < 0)
 		return;
 	x->tx_pending = 0;
 }
@@ -183,16 +184,28 @@ static int send_segments(struct afxdp_port *x, const struct iovec *iov, int iovc
 		return -EINVAL;
 	payload = len - NET_HDR_LEN - x->gso.hlen;
 	nseg = (payload + x->gso.mss - 1) / x->gso.mss;
+	/* a tiny gso_size: more segments than Tx frames would be -EAGAIN for ever */
+	if (nseg > AFXDP_FRAMES - AFXDP_RX_FRAMES || nseg > AFXDP_RING)
+		return -EMSGSIZE;
 	if (x->nfree_tx < nseg)
 		reclaim(x);
 	if (x->nfree_tx < nseg || xsk_prod_nb_free(&x->tx, (uint32_t)nseg) < nseg) {
 		kick(x);
 		return -EAGAIN;
 	}
-	while ((n = net_gso_next(&x->gso, tx_frame(x, &addr), AFXDP_FRAME)) > 0)
+	/* exactly nseg frames: asking for one more could hand back one just submitted */
+	for (size_t i = 0; i < nseg; i++) {
+		uint8_t *f = tx_frame(x, &addr);
+
+		n = net_gso_next(&x->gso, f, AFXDP_FRAME);
+		if (n <= 0) {
+			/* too big for a frame: the first segment already (the others are no longer) */
+			x->free_tx[x->nfree_tx++] = addr;
+			return -EMSGSIZE;
+		}
 		tx_submit(x, addr, (size_t)n);
-	x->free_tx[x->nfree_tx++] = addr; /* the frame the end of the loop did not use */
-	return n < 0 ? -EMSGSIZE : 0;
+	}
+	return 0;
 }
 
 static int afxdp_send(struct net_port *p, const struct iovec *iov, int iovcnt)

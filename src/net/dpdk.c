@@ -165,6 +165,7 @@ static void dpdk_destroy(struct net_port *p)
 		 (unsigned long long)p->stats.rx_drops, (unsigned long long)p->stats.tx_drops,
 		 (unsigned long long)p->stats.tx_spoofed);
 	free(ep->scratch);
+	free(ep->tx_scratch);
 	free(ep->seg);
 	free(ep);
 }
@@ -236,9 +237,10 @@ int net_dpdk_open(const char *arg, struct net_port **out, char *err, size_t errl
 	ep = calloc(1, sizeof(*ep));
 	if (ep) {
 		ep->scratch = malloc(NET_MAX_FRAME);
+		ep->tx_scratch = malloc(NET_MAX_FRAME);
 		ep->seg = malloc(NET_MAX_FRAME);
 	}
-	if (!ep || !ep->scratch || !ep->seg) {
+	if (!ep || !ep->scratch || !ep->tx_scratch || !ep->seg) {
 		ret = net_err(err, errlen, -ENOMEM, "net dpdk:%s: out of memory", name);
 		goto fail;
 	}
@@ -263,6 +265,7 @@ int net_dpdk_open(const char *arg, struct net_port **out, char *err, size_t errl
 fail:
 	if (ep) {
 		free(ep->scratch);
+		free(ep->tx_scratch);
 		free(ep->seg);
 	}
 	free(ep);

@@ -123,7 +123,7 @@ static int setup_queues(struct dpdk_dev *d, char *err, size_t errlen)
 	int ret;
 
 	rte_eth_dev_adjust_nb_rx_tx_desc(d->port_id, &rxd, &txd);
-	n = d->nrxq * rxd + d->ntxq * txd + 4096;
+	n = d->nrxq * rxd + d->ntxq * txd + 4096 + MUX_MAX_MEMBERS * DPDK_INBOX_MBUFS;
 	snprintf(pool, sizeof(pool), "iomed_%u", d->port_id);
 	d->pool = rte_pktmbuf_pool_create(pool, n, 0, sizeof(struct dpdk_meta),
 					  RTE_MBUF_DEFAULT_BUF_SIZE, socket);

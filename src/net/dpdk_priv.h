@@ -29,6 +29,12 @@
 #define DPDK_MAX_QUEUES 16
 #define DPDK_BURST 32
 #define DPDK_INBOX 1024   /* frames waiting for one member */
+/*
+ * mbufs one member's inbox may hold (a frame from another member takes up
+ * to 33): the pool has room for every member's, so a device that does not
+ * receive (not booted, driver unloaded, flooded) cannot starve the others.
+ */
+#define DPDK_INBOX_MBUFS 256
 #define DPDK_RXD 256
 #define DPDK_TXD 256
 
@@ -76,6 +82,7 @@ struct dpdk_dev {
 	struct dpdk_rxq rxq[DPDK_MAX_QUEUES];
 	struct dpdk_txq txq[DPDK_MAX_QUEUES];
 	struct rte_ring *inbox[MUX_MAX_MEMBERS];
+	uint32_t inbox_mbufs[MUX_MAX_MEMBERS]; /* atomics: mbufs each inbox holds */
 	struct mux mux;
 	struct dpdk_stats stats; /* atomics */
 };
@@ -96,11 +103,12 @@ struct dpdk_ep {
 	struct rte_mbuf *held[DPDK_BURST];
 	unsigned nheld;
 	unsigned tx_stuck;    /* flushes in a row that sent nothing */
-	/* a GSO frame being segmented for a receiver without TSO */
-	struct rte_mbuf *gso_m;
+	/* a GSO frame being segmented for a receiver without TSO, across recvs */
 	struct net_gso gso;
-	uint8_t *scratch;     /* NET_MAX_FRAME: linearized frames for software GSO */
-	uint8_t *seg;         /* NET_MAX_FRAME: one segment */
+	uint8_t *scratch;     /* NET_MAX_FRAME: that frame, linearized */
+	/* sends segment a GSO frame in one go, but may come between those recvs */
+	uint8_t *tx_scratch;  /* NET_MAX_FRAME: a sent GSO frame, linearized */
+	uint8_t *seg;         /* NET_MAX_FRAME: one segment, either way */
 };
 
 static inline struct dpdk_meta *dpdk_meta(struct rte_mbuf *m)

@@ -27,6 +27,31 @@ static struct dpdk_ep *to_ep(struct net_port *p)
 	return net_port_of(p, struct dpdk_ep, port);
 }
 
+/* Into member @i's inbox, within its share of the pool; false when it has no room. */
+static bool inbox_put(struct dpdk_dev *d, unsigned i, struct rte_mbuf *m)
+{
+	struct rte_ring *r = __atomic_load_n(&d->inbox[i], __ATOMIC_ACQUIRE);
+	uint32_t segs = m->nb_segs;
+
+	if (!r)
+		return false;
+	if (__atomic_add_fetch(&d->inbox_mbufs[i], segs, __ATOMIC_RELAXED) <= DPDK_INBOX_MBUFS &&
+	    !rte_ring_mp_enqueue(r, m))
+		return true;
+	__atomic_sub_fetch(&d->inbox_mbufs[i], segs, __ATOMIC_RELAXED);
+	return false;
+}
+
+static struct rte_mbuf *inbox_get(struct dpdk_dev *d, unsigned i)
+{
+	void *m;
+
+	if (rte_ring_sc_dequeue(d->inbox[i], &m))
+		return NULL;
+	__atomic_sub_fetch(&d->inbox_mbufs[i], ((struct rte_mbuf *)m)->nb_segs, __ATOMIC_RELAXED);
+	return m;
+}
+
 void dpdk_dispatch(struct dpdk_ep *ep, struct rte_mbuf *m, uint64_t to)
 {
 	struct dpdk_dev *d = ep->dev;
@@ -40,10 +65,9 @@ void dpdk_dispatch(struct dpdk_ep *ep, struct rte_mbuf *m, uint64_t to)
 		rte_pktmbuf_refcnt_update(m, (int16_t)(n - 1));
 	while (to) {
 		unsigned i = (unsigned)__builtin_ctzll(to);
-		struct rte_ring *r = __atomic_load_n(&d->inbox[i], __ATOMIC_ACQUIRE);
 
 		to &= to - 1;
-		if (!r || rte_ring_mp_enqueue(r, m)) {
+		if (!inbox_put(d, i, m)) {
 			dpdk_count(&d->stats.rx_inbox_full, 1);
 			rte_pktmbuf_free(m);
 		}
@@ -112,13 +136,9 @@ static void poll_all(struct dpdk_ep *ep)
 
 static struct rte_mbuf *take(struct dpdk_ep *ep)
 {
-	void *m;
-
 	if (ep->ipend < ep->npend)
 		return ep->pend[ep->ipend++];
-	if (!rte_ring_sc_dequeue(ep->dev->inbox[ep->slot], &m))
-		return m;
-	return NULL;
+	return inbox_get(ep->dev, (unsigned)ep->slot);
 }
 
 static bool gso_enabled(unsigned offloads, uint8_t gso_type)
@@ -266,13 +286,12 @@ ssize_t dpdk_recv(struct net_port *p, const struct iovec *iov, int iovcnt)
 
 void dpdk_ep_drain(struct dpdk_ep *ep)
 {
-	struct rte_ring *r = ep->slot >= 0 ? ep->dev->inbox[ep->slot] : NULL;
-	void *m;
+	struct rte_mbuf *m;
 
 	while (ep->ipend < ep->npend)
 		rte_pktmbuf_free(ep->pend[ep->ipend++]);
 	ep->npend = ep->ipend = 0;
-	while (r && !rte_ring_sc_dequeue(r, &m))
+	while (ep->slot >= 0 && (m = inbox_get(ep->dev, (unsigned)ep->slot)))
 		rte_pktmbuf_free(m);
 	for (unsigned i = 0; i < ep->nheld; i++)
 		rte_pktmbuf_free(ep->held[i]);

@@ -139,6 +139,26 @@ static bool can_csum(const struct dpdk_dev *d, const struct net_hdr *h)
 	return false;
 }
 
+/*
+ * What a PMD or another member's driver is told must be true of the frame:
+ * a guest wrote this header. 0 (and l2/l3 lengths, the IP version) or -EINVAL.
+ */
+static int check_hdr(struct rte_mbuf *m, const struct net_hdr *h, bool *ipv6)
+{
+	bool gso = h->gso_type != NET_HDR_GSO_NONE;
+
+	if (!(h->flags & NET_HDR_F_NEEDS_CSUM) && !gso)
+		return 0;
+	if (!(h->flags & NET_HDR_F_NEEDS_CSUM))
+		return -EINVAL; /* a GSO frame always leaves its checksum partial */
+	if (parse_l3(m, h, ipv6))
+		return -EINVAL;
+	if (gso && (!h->gso_size || le16toh(h->csum_offset) != 16 ||
+		    (h->gso_type & ~NET_HDR_GSO_ECN) != (*ipv6 ? NET_HDR_GSO_TCPV6 : NET_HDR_GSO_TCPV4)))
+		return -EINVAL;
+	return 0;
+}
+
 static int offload(struct dpdk_ep *ep, struct rte_mbuf *m, const struct net_hdr *h)
 {
 	bool gso = h->gso_type != NET_HDR_GSO_NONE;
@@ -146,13 +166,7 @@ static int offload(struct dpdk_ep *ep, struct rte_mbuf *m, const struct net_hdr 
 
 	if (!(h->flags & NET_HDR_F_NEEDS_CSUM) && !gso)
 		return 0;
-	if (!(h->flags & NET_HDR_F_NEEDS_CSUM))
-		return -EINVAL; /* a GSO frame always leaves its checksum partial */
-	if (parse_l3(m, h, &ipv6))
-		return -EINVAL;
-	/* what a PMD is told must be true of the frame: a guest wrote this header */
-	if (gso && (!h->gso_size || le16toh(h->csum_offset) != 16 ||
-		    (h->gso_type & ~NET_HDR_GSO_ECN) != (ipv6 ? NET_HDR_GSO_TCPV6 : NET_HDR_GSO_TCPV4)))
+	if (check_hdr(m, h, &ipv6))
 		return -EINVAL;
 	if (gso || can_csum(ep->dev, h))
 		return hw_offload(ep->dev, m, h, ipv6);
@@ -208,13 +222,14 @@ static void hold(struct dpdk_ep *ep, struct rte_mbuf *m)
 static int sw_gso(struct dpdk_ep *ep, const struct iovec *iov, int iovcnt, size_t len)
 {
 	struct iovec seg = { .iov_base = ep->seg + NET_HDR_LEN };
+	struct net_gso g; /* not ep->gso: recv may be half-way through a frame */
 	ssize_t n;
 
-	net_iov_gather(ep->scratch, len, iov, iovcnt);
-	if (net_gso_start(&ep->gso, ep->scratch, len))
+	net_iov_gather(ep->tx_scratch, len, iov, iovcnt);
+	if (net_gso_start(&g, ep->tx_scratch, len))
 		return -EINVAL;
 	dpdk_count(&ep->dev->stats.tx_sw_gso, 1);
-	while ((n = net_gso_next(&ep->gso, ep->seg, NET_MAX_FRAME)) > 0) {
+	while ((n = net_gso_next(&g, ep->seg, NET_MAX_FRAME)) > 0) {
 		struct rte_mbuf *m;
 
 		seg.iov_len = (size_t)n - NET_HDR_LEN;
@@ -226,7 +241,6 @@ static int sw_gso(struct dpdk_ep *ep, const struct iovec *iov, int iovcnt, size_
 		}
 		hold(ep, m);
 	}
-	ep->gso.frame = NULL;
 	return 0;
 }
 
@@ -254,20 +268,27 @@ static int to_wire(struct dpdk_ep *ep, const struct iovec *iov, int iovcnt, size
 	return 0;
 }
 
-/* Frames for other devices: one shared copy with the sender's header. */
-static void to_members(struct dpdk_ep *ep, const struct iovec *iov, int iovcnt, size_t len,
-		       const struct net_hdr *h, uint64_t to)
+/* Frames for other devices: one shared copy with the sender's header (checked: -EINVAL). */
+static int to_members(struct dpdk_ep *ep, const struct iovec *iov, int iovcnt, size_t len,
+		      const struct net_hdr *h, uint64_t to)
 {
 	struct rte_mbuf *m = dpdk_mbuf_from_iov(ep->dev, iov, iovcnt, NET_HDR_LEN,
 						len - NET_HDR_LEN);
+	bool ipv6;
 
 	if (!m) {
 		dpdk_count(&ep->dev->stats.rx_inbox_full, (uint64_t)__builtin_popcountll(to));
-		return;
+		return 0;
+	}
+	/* a receiver that took the offload hands the header to its driver as it is */
+	if (check_hdr(m, h, &ipv6)) {
+		rte_pktmbuf_free(m);
+		return -EINVAL;
 	}
 	dpdk_meta(m)->hdr = *h;
 	dpdk_meta(m)->local = 1;
 	dpdk_dispatch(ep, m, to);
+	return 0;
 }
 
 static int tx_drop(struct dpdk_ep *ep, int ret)
@@ -302,13 +323,13 @@ int dpdk_send(struct net_port *p, const struct iovec *iov, int iovcnt)
 	mux_enter(x, (unsigned)ep->slot);
 	mux_classify(x, head + NET_HDR_LEN, ep->slot, &v);
 	if (v.to)
-		to_members(ep, iov, iovcnt, len, &h, v.to);
+		ret = to_members(ep, iov, iovcnt, len, &h, v.to);
 	mux_exit(x, (unsigned)ep->slot);
 	if (v.spoofed) {
 		p->stats.tx_spoofed++;
 		return tx_drop(ep, -EPERM);
 	}
-	if (v.wire)
+	if (!ret && v.wire)
 		ret = to_wire(ep, iov, iovcnt, len, &h);
 	if (ret)
 		return tx_drop(ep, ret);

@@ -441,6 +441,85 @@ static void check_offloads(void)
 	free(f);
 }
 
+/*
+ * A member without TSO receiving another's GSO frame gets it one segment
+ * per recv; sending a GSO frame to a wire without TSO in between (segmented
+ * in software too) must not cut the received one short.
+ */
+static void check_gso_both_ways(void)
+{
+	uint8_t *f = malloc(NET_MAX_FRAME);
+	size_t len, n, got = 0;
+	int segs = 0;
+
+	wire_drain();
+	len = ip_frame(f, macs[2], macs[0], true, TSO_PAYLOAD, TSO_MSS);
+	check(!port_send(0, f, len), "gso-both-send-c", "send failed");
+	n = port_recv(2, WAIT_MS);
+	check(n > HDR + ETH + 40, "gso-both-first-segment", "got %zu bytes", n);
+	len = ip_frame(f, wire_mac, macs[2], true, TSO_PAYLOAD, TSO_MSS);
+	check(!port_send(2, f, len), "gso-both-c-sends", "send failed");
+	while (segs < 8 && (n = port_recv(2, QUIET_MS))) {
+		if (get16(buf + HDR + 12) != 0x0800 || !l4_csum_ok(buf + HDR, n - HDR))
+			break;
+		got += n - HDR - ETH - 40;
+		segs++;
+	}
+	check(segs == 2 && got == 2 * TSO_MSS, "gso-both-rest-received",
+	      "%d more segments, %zu payload bytes (want 2, %d)", segs, got, 2 * TSO_MSS);
+	segments_ok("gso-both-wire-segments", wire_next, seg, 0);
+	free(f);
+}
+
+/*
+ * A member that does not receive (a guest not booted yet, a driver not
+ * loaded) while another floods it with 64 KiB frames: its inbox must not
+ * take the mbufs the port needs for everyone else. Then it drains.
+ */
+static void check_stalled_member(void)
+{
+	uint8_t *f = malloc(NET_MAX_FRAME), small[128];
+	size_t len = ip_frame(f, macs[1], macs[0], true, 60000, TSO_MSS), n;
+	int sent = 0, ret = 0, own, bc, other;
+
+	for (int k = 0; k < 400; k++)
+		sent += !port_send(0, f, len);
+	check(sent == 400, "stalled-flood-sent", "%d of 400 sends taken", sent);
+	wire_drain();
+	for (int k = 0; k < 40; k++)
+		wire_send(small + HDR, eth_frame(small, macs[2], wire_mac, TYPE_PROBE, 46, 9) - HDR);
+	count(2, &own, &bc, &other);
+	check(own == 40, "stalled-others-receive", "c got %d of 40 frames from the wire", own);
+	for (int k = 0; k < 40 && !ret; k++)
+		ret = port_send(2, small, eth_frame(small, wire_mac, macs[2], TYPE_PROBE, 46, 10));
+	check(!ret && wire_recv(buf, WAIT_MS), "stalled-others-send", "c's send gave %d", ret);
+	n = 0;
+	while (port_recv(1, QUIET_MS))
+		n++;
+	check(n > 0 && n < 400, "stalled-inbox-bounded", "b had %zu frames waiting", n);
+	free(f);
+}
+
+/* The lying headers of check_offloads, to a member that takes offloads: never delivered. */
+static void check_hostile_to_members(void)
+{
+	uint8_t *f = malloc(NET_MAX_FRAME);
+	size_t len, refused;
+
+	len = ip_frame(f, macs[1], macs[0], true, TSO_PAYLOAD, TSO_MSS);
+	f[1] = NET_HDR_GSO_TCPV6; /* an IPv4 frame */
+	refused = (size_t)(port_send(0, f, len) == -EINVAL);
+	len = ip_frame(f, macs[1], macs[0], true, TSO_PAYLOAD, TSO_MSS);
+	f[4] = f[5] = 0; /* gso_size 0 */
+	refused += (size_t)(port_send(0, f, len) == -EINVAL);
+	len = ip_frame(f, macs[1], macs[0], false, 200, 0);
+	f[8] = 0xff; /* checksum field beyond the frame */
+	refused += (size_t)(port_send(0, f, len) == -EINVAL);
+	check(refused == 3 && !port_recv(1, QUIET_MS), "hostile-headers-not-to-members",
+	      "%zu of 3 refused, or b got one", refused);
+	free(f);
+}
+
 /* After check_from_wire: hw steering puts each device's unicast on its own queue. */
 static void check_steering(bool hw)
 {
@@ -512,6 +591,9 @@ int main(int argc, char **argv)
 	check_member_to_member();
 	check_spoof();
 	check_offloads();
+	check_gso_both_ways();
+	check_hostile_to_members();
+	check_stalled_member();
 	for (int i = 0; i < NEP; i++)
 		net_port_close(ep[i]);
 	net_dpdk_fini();

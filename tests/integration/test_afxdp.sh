@@ -11,6 +11,7 @@ skip() { echo "SKIP: $*"; exit 77; }
 [ "$(id -u)" = 0 ] || skip "needs root (network namespaces, XDP)"
 command -v ip >/dev/null 2>&1 || skip "no ip (iproute2)"
 PROBE=${TAP_PROBE:?TAP_PROBE must name the tap_probe binary}
+XPROBE=${AFXDP_PROBE:?AFXDP_PROBE must name the afxdp_probe binary}
 
 NS="iomed-xdp-$$-$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')"
 TMPDIR_AFXDP=$(mktemp -d)
@@ -30,20 +31,26 @@ in_ns ip link set xv1 up
 
 echo "== afxdp:xv0 (queue 0), the kernel at 10.79.0.1 on xv1"
 in_ns "$PROBE" --port afxdp:xv0 10.79.0.1 10.79.0.2
-echo "== afxdp:xv0:queue=0 again, now that the first socket is gone"
 # The kernel lets go of a closed XDP socket's queue a little later (deferred release): until then
 # the queue is busy, which is what the port says. Only that answer is retried, for at most 2 s.
-for try in $(seq 10); do
-	if in_ns "$PROBE" --port afxdp:xv0:queue=0 10.79.0.1 10.79.0.3 >"$TMPDIR_AFXDP/again" 2>&1; then
-		cat "$TMPDIR_AFXDP/again"
-		break
-	fi
-	if [ "$try" = 10 ] || ! grep -q "has an XDP socket already" "$TMPDIR_AFXDP/again"; then
-		cat "$TMPDIR_AFXDP/again"
-		exit 1
-	fi
-	sleep 0.2
-done
+retry_busy() { # retry_busy CMD...: the command's output, its failure fatal
+	for try in $(seq 10); do
+		if in_ns "$@" >"$TMPDIR_AFXDP/out" 2>&1; then
+			cat "$TMPDIR_AFXDP/out"
+			return 0
+		fi
+		if [ "$try" = 10 ] || ! grep -q "has an XDP socket already" "$TMPDIR_AFXDP/out"; then
+			cat "$TMPDIR_AFXDP/out"
+			exit 1
+		fi
+		sleep 0.2
+	done
+}
+echo "== afxdp:xv0:queue=0 again, now that the first socket is gone"
+retry_busy "$PROBE" --port afxdp:xv0:queue=0 10.79.0.1 10.79.0.3
+
+echo "== Tx frames at their limits: link down and up, GSO frames of 2048 and 4096 segments"
+retry_busy "$XPROBE" afxdp:xv0 xv0 xv1
 
 echo "== errors"
 in_ns "$PROBE" --open-fails afxdp:nosuchif0 | grep -q "no such interface"
