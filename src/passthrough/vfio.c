@@ -172,30 +172,40 @@ static const struct vfu_device_ops pt_vfio_ops = {
 
 /* ---- describing the device ---- */
 
-/* VFIO_DEVICE_GET_REGION_INFO with its capabilities; free() the result. */
-static struct vfio_region_info *get_region_info(int dev, unsigned index)
+/*
+ * VFIO_DEVICE_GET_REGION_INFO with its capabilities into *@out (free() it);
+ * 0 or -errno, -E2BIG for a capability chain longer than we take.
+ */
+static int get_region_info(int dev, unsigned index, struct vfio_region_info **out)
 {
 	uint32_t argsz = sizeof(struct vfio_region_info);
 	struct vfio_region_info *info = NULL, *n;
+	int ret = -E2BIG;
 
 	for (int tries = 0; tries < 2; tries++) {
 		n = realloc(info, argsz);
-		if (!n)
+		if (!n) {
+			ret = -ENOMEM;
 			break;
+		}
 		info = n;
 		memset(info, 0, argsz);
 		info->argsz = argsz;
 		info->index = index;
-		if (ioctl(dev, VFIO_DEVICE_GET_REGION_INFO, info))
+		if (ioctl(dev, VFIO_DEVICE_GET_REGION_INFO, info)) {
+			ret = -errno;
 			break;
-		if (info->argsz <= argsz)
-			return info;
+		}
+		if (info->argsz <= argsz) {
+			*out = info;
+			return 0;
+		}
 		if (info->argsz > MAX_REGION_INFO)
 			break;
 		argsz = info->argsz;
 	}
 	free(info);
-	return NULL;
+	return ret;
 }
 
 /*
@@ -249,11 +259,12 @@ static int describe_region(struct pt_vfio *pt, unsigned index)
 {
 	struct vfu_region_desc *d = &pt->vfu.regions[index];
 	struct vfio_region_info *info;
+	int ret;
 
 	d->fd = -1;
-	info = get_region_info(pt->dev, index);
-	if (!info)
-		return index == VFU_PCI_VGA ? 0 : -errno; /* VGA: only VGA devices have it */
+	ret = get_region_info(pt->dev, index, &info);
+	if (ret)
+		return index == VFU_PCI_VGA ? 0 : ret; /* VGA: only VGA devices have it */
 	d->size = info->size;
 	d->flags = info->flags & (VFU_REGION_FLAG_READ | VFU_REGION_FLAG_WRITE);
 	pt->offset[index] = info->offset;
