@@ -69,24 +69,37 @@ static int pt_region_write(void *opaque, unsigned region, uint64_t off, const vo
 
 /* ---- reset, DMA, interrupts ---- */
 
+/* Keep the function from mastering the bus: no DMA with a previous client's setup. */
+static void stop_bus_master(struct pt_vfio *pt)
+{
+	uint16_t cmd;
+
+	if (region_rw(pt, VFU_PCI_CONFIG, PCI_COMMAND, &cmd, sizeof(cmd), false) ||
+	    !(cmd & PCI_COMMAND_MASTER))
+		return;
+	cmd &= ~PCI_COMMAND_MASTER;
+	region_rw(pt, VFU_PCI_CONFIG, PCI_COMMAND, &cmd, sizeof(cmd), true);
+}
+
 /*
- * VFIO's reset (FLR, PM or bus reset). A function without one (QEMU's edu)
- * is at least kept from mastering the bus, and the client is told.
+ * VFIO's reset (FLR, PM or bus reset). A function without one (QEMU's edu),
+ * or whose reset failed (a bus reset VFIO may not do now), is at least kept
+ * from mastering the bus, and the client is told.
  */
 static int pt_reset(void *opaque)
 {
 	struct pt_vfio *pt = to_pt(opaque);
-	uint16_t cmd;
-	int ret;
+	int ret = -ENOTTY;
 
-	if (pt->vfu.flags & VFU_DEV_FLAG_RESET)
-		return ioctl(pt->dev, VFIO_DEVICE_RESET) ? -errno : 0;
-	ret = region_rw(pt, VFU_PCI_CONFIG, PCI_COMMAND, &cmd, sizeof(cmd), false);
-	if (!ret && (cmd & PCI_COMMAND_MASTER)) {
-		cmd &= ~PCI_COMMAND_MASTER;
-		region_rw(pt, VFU_PCI_CONFIG, PCI_COMMAND, &cmd, sizeof(cmd), true);
+	if ((pt->vfu.flags & VFU_DEV_FLAG_RESET) && !ioctl(pt->dev, VFIO_DEVICE_RESET))
+		return 0;
+	if (pt->vfu.flags & VFU_DEV_FLAG_RESET) {
+		ret = -errno;
+		pr_warn_rl("%s: VFIO reset of %s failed: %s; bus mastering turned off", pt->name,
+			   pt->host.addr, strerror(-ret));
 	}
-	return -ENOTTY;
+	stop_bus_master(pt);
+	return ret;
 }
 
 static int pt_dma_map(void *opaque, const struct vfu_dma_region *r, int fd)

@@ -8,8 +8,9 @@
  * fake sysfs tree (legacy container/group: no VFIO cdev).
  *
  * Covers: every VFIO step failing in turn costs no fd; a capability chain
- * too long to follow is a clear error, not a missing region; a client
- * that goes away leaves no IOMMU map and no eventfd with VFIO.
+ * too long to follow is a clear error, not a missing region; a failed
+ * VFIO reset still stops the device's DMA; a client that goes away leaves
+ * no IOMMU map and no eventfd with VFIO.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -380,6 +381,45 @@ static void test_region_info_too_long(void **state)
 	assert_int_equal(count_fds(), fds);
 }
 
+static uint16_t command(void)
+{
+	uint16_t cmd;
+
+	memcpy(&cmd, k.config + PCI_COMMAND, sizeof(cmd));
+	return cmd;
+}
+
+/* A VFIO reset that fails leaves the function at least unable to master the bus. */
+static void test_failed_reset_stops_dma(void **state)
+{
+	uint16_t cmd = PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+	struct pt_vfio *pt;
+	struct vfu_device *dev;
+
+	(void)state;
+	k.reset_flag = true;
+	pt = open_ok();
+	dev = pt_vfio_device(pt);
+	memcpy(k.config + PCI_COMMAND, &cmd, sizeof(cmd));
+	assert_int_equal(dev->ops->reset(dev->opaque), 0);
+	assert_int_equal(k.resets, 1);
+
+	k.reset_fails = true;
+	assert_int_equal(dev->ops->reset(dev->opaque), -EBUSY);
+	assert_int_equal(k.resets, 2);
+	assert_int_equal(command(), PCI_COMMAND_MEMORY);
+
+	/* Without any VFIO reset: the same, and the client is told. */
+	k.reset_flag = false;
+	pt_vfio_close(pt);
+	pt = open_ok();
+	dev = pt_vfio_device(pt);
+	memcpy(k.config + PCI_COMMAND, &cmd, sizeof(cmd));
+	assert_int_equal(dev->ops->reset(dev->opaque), -ENOTTY);
+	assert_int_equal(command(), PCI_COMMAND_MEMORY);
+	pt_vfio_close(pt);
+}
+
 static void map(struct vfu_device *dev, uint64_t iova, int fd)
 {
 	int i;
@@ -433,6 +473,7 @@ int main(void)
 		T(test_open_describes),
 		T(test_open_failures_leak_nothing),
 		T(test_region_info_too_long),
+		T(test_failed_reset_stops_dma),
 		T(test_client_gone_cleans_up),
 	};
 
