@@ -69,24 +69,37 @@ static int pt_region_write(void *opaque, unsigned region, uint64_t off, const vo
 
 /* ---- reset, DMA, interrupts ---- */
 
+/* Keep the function from mastering the bus: no DMA with a previous client's setup. */
+static void stop_bus_master(struct pt_vfio *pt)
+{
+	uint16_t cmd;
+
+	if (region_rw(pt, VFU_PCI_CONFIG, PCI_COMMAND, &cmd, sizeof(cmd), false) ||
+	    !(cmd & PCI_COMMAND_MASTER))
+		return;
+	cmd &= ~PCI_COMMAND_MASTER;
+	region_rw(pt, VFU_PCI_CONFIG, PCI_COMMAND, &cmd, sizeof(cmd), true);
+}
+
 /*
- * VFIO's reset (FLR, PM or bus reset). A function without one (QEMU's edu)
- * is at least kept from mastering the bus, and the client is told.
+ * VFIO's reset (FLR, PM or bus reset). A function without one (QEMU's edu),
+ * or whose reset failed (a bus reset VFIO may not do now), is at least kept
+ * from mastering the bus, and the client is told.
  */
 static int pt_reset(void *opaque)
 {
 	struct pt_vfio *pt = to_pt(opaque);
-	uint16_t cmd;
-	int ret;
+	int ret = -ENOTTY;
 
-	if (pt->vfu.flags & VFU_DEV_FLAG_RESET)
-		return ioctl(pt->dev, VFIO_DEVICE_RESET) ? -errno : 0;
-	ret = region_rw(pt, VFU_PCI_CONFIG, PCI_COMMAND, &cmd, sizeof(cmd), false);
-	if (!ret && (cmd & PCI_COMMAND_MASTER)) {
-		cmd &= ~PCI_COMMAND_MASTER;
-		region_rw(pt, VFU_PCI_CONFIG, PCI_COMMAND, &cmd, sizeof(cmd), true);
+	if ((pt->vfu.flags & VFU_DEV_FLAG_RESET) && !ioctl(pt->dev, VFIO_DEVICE_RESET))
+		return 0;
+	if (pt->vfu.flags & VFU_DEV_FLAG_RESET) {
+		ret = -errno;
+		pr_warn_rl("%s: VFIO reset of %s failed: %s; bus mastering turned off", pt->name,
+			   pt->host.addr, strerror(-ret));
 	}
-	return -ENOTTY;
+	stop_bus_master(pt);
+	return ret;
 }
 
 static int pt_dma_map(void *opaque, const struct vfu_dma_region *r, int fd)
@@ -172,30 +185,40 @@ static const struct vfu_device_ops pt_vfio_ops = {
 
 /* ---- describing the device ---- */
 
-/* VFIO_DEVICE_GET_REGION_INFO with its capabilities; free() the result. */
-static struct vfio_region_info *get_region_info(int dev, unsigned index)
+/*
+ * VFIO_DEVICE_GET_REGION_INFO with its capabilities into *@out (free() it);
+ * 0 or -errno, -E2BIG for a capability chain longer than we take.
+ */
+static int get_region_info(int dev, unsigned index, struct vfio_region_info **out)
 {
 	uint32_t argsz = sizeof(struct vfio_region_info);
 	struct vfio_region_info *info = NULL, *n;
+	int ret = -E2BIG;
 
 	for (int tries = 0; tries < 2; tries++) {
 		n = realloc(info, argsz);
-		if (!n)
+		if (!n) {
+			ret = -ENOMEM;
 			break;
+		}
 		info = n;
 		memset(info, 0, argsz);
 		info->argsz = argsz;
 		info->index = index;
-		if (ioctl(dev, VFIO_DEVICE_GET_REGION_INFO, info))
+		if (ioctl(dev, VFIO_DEVICE_GET_REGION_INFO, info)) {
+			ret = -errno;
 			break;
-		if (info->argsz <= argsz)
-			return info;
+		}
+		if (info->argsz <= argsz) {
+			*out = info;
+			return 0;
+		}
 		if (info->argsz > MAX_REGION_INFO)
 			break;
 		argsz = info->argsz;
 	}
 	free(info);
-	return NULL;
+	return ret;
 }
 
 /*
@@ -249,11 +272,12 @@ static int describe_region(struct pt_vfio *pt, unsigned index)
 {
 	struct vfu_region_desc *d = &pt->vfu.regions[index];
 	struct vfio_region_info *info;
+	int ret;
 
 	d->fd = -1;
-	info = get_region_info(pt->dev, index);
-	if (!info)
-		return index == VFU_PCI_VGA ? 0 : -errno; /* VGA: only VGA devices have it */
+	ret = get_region_info(pt->dev, index, &info);
+	if (ret)
+		return index == VFU_PCI_VGA ? 0 : ret; /* VGA: only VGA devices have it */
 	d->size = info->size;
 	d->flags = info->flags & (VFU_REGION_FLAG_READ | VFU_REGION_FLAG_WRITE);
 	pt->offset[index] = info->offset;

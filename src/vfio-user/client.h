@@ -78,7 +78,11 @@ int vfu_client_dma_map(struct vfu_client *c, uint64_t addr, uint64_t size, int f
 /* Same, and serve server DMA_READ/WRITE of [addr, addr+size) from @local. */
 int vfu_client_dma_map_local(struct vfu_client *c, uint64_t addr, uint64_t size, int fd,
 			     uint64_t offset, uint32_t prot, void *local);
-/* @flags VFU_DMA_UNMAP_ALL (with addr = size = 0) drops every mapping. */
+/*
+ * @flags VFU_DMA_UNMAP_ALL (with addr = size = 0) drops every mapping. The
+ * local memory of the range is no longer served, even when the server
+ * refuses the unmap.
+ */
 int vfu_client_dma_unmap(struct vfu_client *c, uint64_t addr, uint64_t size, uint32_t flags);
 
 /* Device, region and IRQ info. */

@@ -175,13 +175,15 @@ int vfu_client_dma_unmap(struct vfu_client *c, uint64_t addr, uint64_t size, uin
 
 	ret = vfu_client_call(c, VFU_CMD_DMA_UNMAP, &u, sizeof(u), NULL, 0, rep, sizeof(rep),
 			      NULL, NULL, NULL);
-	if (ret)
-		return ret;
+	/*
+	 * Whatever the server answers, the caller takes its memory back (and
+	 * may unmap it next): the server's DMA_READ/WRITE no longer reach it.
+	 */
 	if (flags & VFU_DMA_UNMAP_ALL)
 		c->ndma = 0;
 	else
 		dma_del(c, addr, size);
-	return 0;
+	return ret;
 }
 
 /* ---- info ---- */

@@ -328,10 +328,21 @@ void vfu_device_resume(struct vfu_device *dev)
 		dev->ops->resume(dev->opaque);
 }
 
+/* A WRITE_MULTI that writes config space among its entries. */
+static bool multi_writes_config(const struct vfu_request *req)
+{
+	const struct vfu_region_write_multi *m = req->payload;
+
+	for (uint64_t i = 0; i < m->wr_cnt; i++)
+		if (m->wrs[i].region == VFU_PCI_CONFIG)
+			return true;
+	return false;
+}
+
 /*
  * Commands that change what a device's own threads use: the DMA and IRQ
  * tables, or the whole device state (reset, and config writes, which can
- * reset the function or gate its interrupts).
+ * reset the function or gate its interrupts, however they are sent).
  */
 static bool changes_tables(const struct vfu_request *req)
 {
@@ -345,6 +356,8 @@ static bool changes_tables(const struct vfu_request *req)
 		return true;
 	case VFU_CMD_REGION_WRITE:
 		return a->region == VFU_PCI_CONFIG;
+	case VFU_CMD_REGION_WRITE_MULTI:
+		return multi_writes_config(req);
 	default:
 		return false;
 	}

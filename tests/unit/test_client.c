@@ -615,6 +615,48 @@ static void test_dma_and_irqs(void **state)
 	assert_int_equal(count_fds(), before);
 }
 
+/*
+ * The server refuses a DMA_UNMAP: the caller lends that memory no longer
+ * all the same (upstream passthrough unmaps it right after), so a later
+ * DMA_READ of it is refused, not served from memory that is gone.
+ */
+static void script_unmap_refused(struct fake *f)
+{
+	uint8_t buf[64];
+	struct vfu_dma_access *a = (void *)buf;
+	struct vfu_hdr h, r;
+	int len;
+
+	f_recv(f, &h, buf, sizeof(buf), NULL, NULL);
+	FCHECK(f, h.cmd == VFU_CMD_DMA_MAP);
+	f_reply(f, &h, NULL, 0);
+	f_recv(f, &h, buf, sizeof(buf), NULL, NULL);
+	FCHECK(f, h.cmd == VFU_CMD_DMA_UNMAP);
+	f_send(f, h.msg_id, h.cmd, VFU_F_TYPE_REPLY | VFU_F_ERROR, EINVAL, NULL, 0, NULL, 0);
+	f_recv(f, &h, buf, sizeof(buf), NULL, NULL);
+	FCHECK(f, h.cmd == VFU_CMD_DEVICE_RESET);
+	*a = (struct vfu_dma_access){ .addr = 0x10000, .count = 4 };
+	f_send(f, 7, VFU_CMD_DMA_READ, 0, 0, buf, sizeof(*a), NULL, 0);
+	len = f_recv(f, &r, buf, sizeof(buf), NULL, NULL);
+	FCHECK(f, len == 0 && (r.flags & VFU_F_ERROR) && r.error_no == EFAULT);
+	f_reply(f, &h, NULL, 0);
+	f_wait_eof(f);
+}
+
+static void test_dma_unmap_refused(void **state)
+{
+	static uint8_t mem[4096] = "lent, then taken back";
+	struct fake f;
+
+	(void)state;
+	fake_start(&f, script_unmap_refused);
+	assert_int_equal(vfu_client_dma_map_local(f.c, 0x10000, 4096, -1, 0, VFU_DMA_READ, mem),
+			 0);
+	assert_int_equal(vfu_client_dma_unmap(f.c, 0x10000, 4096, 0), -EINVAL);
+	assert_int_equal(vfu_client_reset(f.c), 0);
+	fake_finish(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -627,6 +669,7 @@ int main(void)
 		cmocka_unit_test(test_fds_closed_on_error),
 		cmocka_unit_test(test_region_access),
 		cmocka_unit_test(test_dma_and_irqs),
+		cmocka_unit_test(test_dma_unmap_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
