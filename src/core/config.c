@@ -22,7 +22,7 @@
 #define CONFIG_MAX_DEPTH 16
 #define VALUE_MAX 1024 /* bytes of a device option's value, with its NUL */
 #define TOP_KEYS "log_level, control, isolate or devices"
-#define CONTROL_KEYS "socket, mode or group"
+#define CONTROL_KEYS "socket, mode, group or idle_timeout"
 
 void config_init(struct config *c)
 {
@@ -379,11 +379,23 @@ static int control_mode(struct config *c, const char *file, struct json_object *
 	return -EINVAL;
 }
 
+static int control_idle(struct config *c, const char *file, struct json_object *v)
+{
+	int64_t secs = json_object_get_int64(v);
+
+	if (json_object_is_type(v, json_type_int) && secs >= 1 && secs <= 86400) {
+		c->control_idle_s = (unsigned)secs;
+		return 0;
+	}
+	pr_err("%s: control.idle_timeout: expected seconds from 1 to 86400", file);
+	return -EINVAL;
+}
+
 static int load_control(struct config *c, const char *file, struct json_object *obj)
 {
 	static const struct key_loader loaders[] = {
 		{ "socket", control_socket }, { "group", control_group }, { "mode", control_mode },
-		{ NULL, NULL },
+		{ "idle_timeout", control_idle }, { NULL, NULL },
 	};
 	int ret;
 

@@ -34,6 +34,7 @@ struct config {
 	char *control_path;  /* NULL: no control socket */
 	unsigned control_mode; /* permission bits of the control socket */
 	char *control_group;   /* NULL: the daemon's group */
+	unsigned control_idle_s; /* close connections idle this long; 0: the default */
 	bool isolate;          /* a sandboxed process per device (--isolate) */
 	char *isolate_user;    /* their user (--user), or NULL */
 	struct config_device *devs;

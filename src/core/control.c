@@ -6,6 +6,8 @@
  * may come in one, then parsed strictly. A malformed or oversized request
  * is answered with an error and ends its connection (its framing is lost);
  * anything else a client sends gets an answer and the connection goes on.
+ * A connection on which nothing moved either way for the idle timeout is
+ * closed, so that idle clients cannot hold every slot.
  */
 #include "core/control.h"
 
@@ -19,6 +21,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -31,6 +34,7 @@
 #define CTL_READ_CHUNK 16384
 #define TAG_LISTEN CTL_MAX_CONNS
 #define TAG_RETRY (CTL_MAX_CONNS + 1)
+#define TAG_IDLE (CTL_MAX_CONNS + 2)
 #define ACCEPT_RETRY_MS 100 /* out of fds: try accepting again after this */
 
 struct ctl_conn {
@@ -40,17 +44,28 @@ struct ctl_conn {
 	size_t out_len, out_off, out_cap;
 	bool closing;     /* no more requests: close once the output is sent */
 	uint32_t events;  /* registered with epoll */
+	int64_t active_ms; /* when a byte last moved either way */
 };
 
 struct ctl_server {
 	char *path;
 	int listen_fd;
 	int retry_fd; /* timerfd: accepting again once a pause for want of fds is over */
+	int idle_fd;  /* timerfd: the next connection to go idle */
+	int64_t idle_ms;
 	int epfd;
 	const struct rpc_method *methods;
 	void *ctx;
 	struct ctl_conn conns[CTL_MAX_CONNS];
 };
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* ---- output ---- */
 
@@ -120,6 +135,7 @@ static bool conn_flush(struct ctl_server *s, struct ctl_conn *c)
 			return false;
 		}
 		c->out_off += n;
+		c->active_ms = now_ms();
 	}
 	if (c->out_off == c->out_len)
 		c->out_off = c->out_len = 0;
@@ -244,6 +260,7 @@ static void conn_readable(struct ctl_server *s, struct ctl_conn *c)
 		c->closing = true;
 		return;
 	}
+	c->active_ms = now_ms();
 	feed(s, c, buf, (size_t)n);
 }
 
@@ -291,6 +308,43 @@ static void resume_accepting(struct ctl_server *s)
 	epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->listen_fd, &ev);
 }
 
+/* Wake when the connection idle longest reaches the timeout; disarmed when there is none. */
+static void arm_idle(struct ctl_server *s)
+{
+	struct itimerspec its = { 0 };
+	int64_t first = INT64_MAX, wait;
+
+	for (unsigned i = 0; i < CTL_MAX_CONNS; i++)
+		if (s->conns[i].fd >= 0 && s->conns[i].active_ms < first)
+			first = s->conns[i].active_ms;
+	if (first != INT64_MAX) {
+		wait = first + s->idle_ms - now_ms();
+		wait = wait < 1 ? 1 : wait;
+		its.it_value.tv_sec = wait / 1000;
+		its.it_value.tv_nsec = wait % 1000 * 1000000L;
+	}
+	timerfd_settime(s->idle_fd, 0, &its, NULL);
+}
+
+static void close_idle(struct ctl_server *s)
+{
+	int64_t now = now_ms();
+	uint64_t expirations;
+
+	if (read(s->idle_fd, &expirations, sizeof(expirations)) < 0)
+		return; /* re-armed since */
+	for (unsigned i = 0; i < CTL_MAX_CONNS; i++) {
+		struct ctl_conn *c = &s->conns[i];
+
+		if (c->fd < 0 || now - c->active_ms < s->idle_ms)
+			continue;
+		pr_info("control: closing a connection idle for %lld s",
+			(long long)(now - c->active_ms) / 1000);
+		conn_close(s, c);
+	}
+	arm_idle(s);
+}
+
 static void accept_one(struct ctl_server *s)
 {
 	static const char busy[] = "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32004,"
@@ -322,13 +376,15 @@ static void accept_one(struct ctl_server *s)
 	json_frame_init(&c->frame, CTL_MAX_REQUEST);
 	c->fd = fd;
 	c->events = EPOLLIN;
+	c->active_ms = now_ms();
 	log_peer(fd);
+	arm_idle(s);
 }
 
 void ctl_server_process(struct ctl_server *s)
 {
-	struct epoll_event evs[CTL_MAX_CONNS + 2];
-	int n = epoll_wait(s->epfd, evs, CTL_MAX_CONNS + 2, 0);
+	struct epoll_event evs[CTL_MAX_CONNS + 3];
+	int n = epoll_wait(s->epfd, evs, CTL_MAX_CONNS + 3, 0);
 
 	for (int i = 0; i < n; i++) {
 		uint32_t tag = evs[i].data.u32;
@@ -337,6 +393,8 @@ void ctl_server_process(struct ctl_server *s)
 			accept_one(s);
 		else if (tag == TAG_RETRY)
 			resume_accepting(s);
+		else if (tag == TAG_IDLE)
+			close_idle(s);
 		else if (s->conns[tag].fd >= 0)
 			conn_event(s, &s->conns[tag], evs[i].events);
 	}
@@ -388,16 +446,19 @@ static int listen_at(struct ctl_server *s, unsigned mode, const char *group)
 }
 
 int ctl_server_create(struct ctl_server **out, const char *path, unsigned mode,
-		      const char *group, const struct rpc_method *methods, void *ctx)
+		      const char *group, unsigned idle_s, const struct rpc_method *methods,
+		      void *ctx)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = TAG_LISTEN };
 	struct epoll_event retry = { .events = EPOLLIN, .data.u32 = TAG_RETRY };
+	struct epoll_event idle = { .events = EPOLLIN, .data.u32 = TAG_IDLE };
 	struct ctl_server *s = calloc(1, sizeof(*s));
 	int ret;
 
 	if (!s)
 		return -ENOMEM;
 	s->listen_fd = -1;
+	s->idle_ms = (int64_t)(idle_s ? idle_s : CTL_IDLE_TIMEOUT_S) * 1000;
 	for (unsigned i = 0; i < CTL_MAX_CONNS; i++)
 		s->conns[i].fd = -1;
 	s->methods = methods;
@@ -405,11 +466,13 @@ int ctl_server_create(struct ctl_server **out, const char *path, unsigned mode,
 	s->path = strdup(path);
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	s->retry_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (!s->path || s->epfd < 0 || s->retry_fd < 0) {
+	s->idle_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (!s->path || s->epfd < 0 || s->retry_fd < 0 || s->idle_fd < 0) {
 		ret = s->path ? -errno : -ENOMEM;
 		goto err;
 	}
-	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->retry_fd, &retry)) {
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->retry_fd, &retry) ||
+	    epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->idle_fd, &idle)) {
 		ret = -errno;
 		goto err;
 	}
@@ -446,6 +509,8 @@ void ctl_server_destroy(struct ctl_server *s)
 	}
 	if (s->retry_fd >= 0)
 		close(s->retry_fd);
+	if (s->idle_fd >= 0)
+		close(s->idle_fd);
 	if (s->epfd >= 0)
 		close(s->epfd);
 	free(s->path);

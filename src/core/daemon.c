@@ -289,7 +289,7 @@ static int serve(const struct cli *cli, struct config *cfg)
 		goto out;
 	if (cfg->control_path) {
 		ret = ctl_server_create(&ctl, cfg->control_path, cfg->control_mode,
-					cfg->control_group, rpc_methods(), t);
+					cfg->control_group, cfg->control_idle_s, rpc_methods(), t);
 		if (ret) {
 			pr_err("control socket %s: %s%s", cfg->control_path, strerror(-ret),
 			       ret == -EADDRINUSE ? " (another daemon is listening there)" : "");

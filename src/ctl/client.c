@@ -153,5 +153,11 @@ int ctl_client_call(struct ctl_client *c, const char *method, struct json_object
 	if (!ret)
 		ret = ctl_client_send(c, "\n", 1);
 	json_object_put(req);
+	/*
+	 * A daemon that refuses the connection answers why and closes before
+	 * reading: the send fails, but that answer may be waiting.
+	 */
+	if ((ret == -EPIPE || ret == -ECONNRESET) && !ctl_client_recv(c, resp, timeout_ms))
+		return 0;
 	return ret ? ret : ctl_client_recv(c, resp, timeout_ms);
 }

@@ -27,7 +27,9 @@ int ctl_client_send(struct ctl_client *c, const void *buf, size_t len);
 int ctl_client_recv(struct ctl_client *c, struct json_object **out, int timeout_ms);
 /*
  * Call @method with @params (an object, or NULL for none; borrowed) and
- * wait for its response: 0 and the whole response object in *@resp.
+ * wait for its response: 0 and the whole response object in *@resp. When
+ * the daemon closed the connection before the request was sent, an answer
+ * it left (e.g. the refusal of a connection too many) is the response.
  */
 int ctl_client_call(struct ctl_client *c, const char *method, struct json_object *params,
 		    struct json_object **resp, int timeout_ms);

@@ -125,8 +125,15 @@ static int setup_queues(struct dpdk_dev *d, char *err, size_t errlen)
 	rte_eth_dev_adjust_nb_rx_tx_desc(d->port_id, &rxd, &txd);
 	n = d->nrxq * rxd + d->ntxq * txd + 4096 + MUX_MAX_MEMBERS * DPDK_INBOX_MBUFS;
 	snprintf(pool, sizeof(pool), "iomed_%u", d->port_id);
-	d->pool = rte_pktmbuf_pool_create(pool, n, 0, sizeof(struct dpdk_meta),
-					  RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+	/* left by an open that failed: the queues it set up still hold its mbufs */
+	d->pool = rte_mempool_lookup(pool);
+	if (d->pool && d->pool->size < n)
+		return net_err(err, errlen, -ENOSPC,
+			       "net dpdk:%s: the pool of an earlier open has %u mbufs, %u needed",
+			       d->name, d->pool->size, n);
+	if (!d->pool)
+		d->pool = rte_pktmbuf_pool_create(pool, n, 0, sizeof(struct dpdk_meta),
+						  RTE_MBUF_DEFAULT_BUF_SIZE, socket);
 	if (!d->pool)
 		return net_err(err, errlen, -ENOMEM,
 			       "net dpdk:%s: cannot create a pool of %u mbufs: %s (give EAL more memory with -m)",
@@ -267,8 +274,12 @@ static int dev_new(const char *name, enum dpdk_steer steer, struct dpdk_dev **ou
 	if (!ret)
 		ret = start(d, err, errlen);
 	if (ret) {
+		/*
+		 * Stopped, the queues it set up keep the pool (DPDK 22.11 cannot
+		 * release them, and closing a virtual port ends it): the next
+		 * open configures the port again and sets them up over it.
+		 */
 		rte_eth_dev_stop(d->port_id);
-		rte_mempool_free(d->pool);
 		free(d);
 		return ret;
 	}

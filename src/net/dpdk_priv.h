@@ -49,7 +49,7 @@ struct dpdk_meta {
 
 struct dpdk_rxq {
 	int owner;    /* member slot steered here, -1: a default queue */
-	bool busy;    /* atomic: a thread is polling this default queue */
+	bool busy;    /* atomic: a thread is polling this queue (own or default) */
 	struct rte_flow *flow;
 };
 

@@ -3,9 +3,10 @@
  * DPDK port, receive side. A device's recv takes, in order: frames of its
  * own steered queue (already known to be its own), frames other threads
  * classified into its inbox, and, when both are empty, polls: its own queue
- * and the default queues nobody owns (each under a try-lock, so one thread
- * at a time polls it for everyone). Polling classifies every frame that is
- * not simply the poller's own and hands it to its members by reference.
+ * and the default queues nobody owns (for everyone), each under a try-lock
+ * so that one thread at a time polls a queue. Polling classifies every
+ * frame that is not simply the poller's own and hands it to its members by
+ * reference.
  *
  * The one copy: mbuf to guest buffers, header first. Offloads the receiver
  * did not enable are finished here: a member's NEEDS_CSUM frame gets its
@@ -110,6 +111,22 @@ static void poll_queue(struct dpdk_ep *ep, uint16_t q, bool own)
 		dpdk_count(&d->stats.rx_direct, direct);
 }
 
+/*
+ * Queue @q unless another thread is polling it: DPDK Rx queues take one
+ * thread at a time. Also a device's own queue: it was a default queue
+ * until the device joined (or is one again once it left), and a thread
+ * that saw it unowned may still be polling it.
+ */
+static void poll_locked(struct dpdk_ep *ep, uint16_t q, bool own)
+{
+	struct dpdk_rxq *rq = &ep->dev->rxq[q];
+
+	if (__atomic_exchange_n(&rq->busy, true, __ATOMIC_ACQUIRE))
+		return;
+	poll_queue(ep, q, own);
+	__atomic_store_n(&rq->busy, false, __ATOMIC_RELEASE);
+}
+
 static void poll_all(struct dpdk_ep *ep)
 {
 	struct dpdk_dev *d = ep->dev;
@@ -117,19 +134,14 @@ static void poll_all(struct dpdk_ep *ep)
 	ep->npend = ep->ipend = 0;
 	mux_enter(&d->mux, (unsigned)ep->slot);
 	if (ep->rxq >= 0)
-		poll_queue(ep, (uint16_t)ep->rxq, true);
+		poll_locked(ep, (uint16_t)ep->rxq, true);
 	for (uint16_t q = 0; q < d->nrxq; q++) {
-		struct dpdk_rxq *rq = &d->rxq[q];
-
-		if (__atomic_load_n(&rq->owner, __ATOMIC_ACQUIRE) >= 0)
+		if (__atomic_load_n(&d->rxq[q].owner, __ATOMIC_ACQUIRE) >= 0)
 			continue;
 		/* with the catch-all rule only queue 0 gets frames nobody owns */
 		if (d->catch_all && q)
 			continue;
-		if (__atomic_exchange_n(&rq->busy, true, __ATOMIC_ACQUIRE))
-			continue;
-		poll_queue(ep, q, false);
-		__atomic_store_n(&rq->busy, false, __ATOMIC_RELEASE);
+		poll_locked(ep, q, false);
 	}
 	mux_exit(&d->mux, (unsigned)ep->slot);
 }

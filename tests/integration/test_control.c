@@ -3,7 +3,8 @@
  * The control socket against the real daemon: every method, and every kind
  * of bad request (malformed JSON, invalid request objects, batches, unknown
  * methods, wrong param types, unknown devices, clashes, oversize requests,
- * too many connections), each answered with the right JSON-RPC error. After
+ * too many connections), each answered with the right JSON-RPC error; idle
+ * connections closed after control.idle_timeout (its own daemon). After
  * every test the daemon is alive, answers on a new connection and still
  * serves its first device to a vfio-user client. The same tests run against
  * iomed --isolate (control-isolated), with more on the device processes:
@@ -655,6 +656,72 @@ static void test_too_many_connections(void **state)
 		ctl_client_close(cs[i]);
 }
 
+/* A daemon whose control connections time out after 1 s idle. */
+static void start_idle_daemon(struct test_daemon *d, char *cfg, size_t len)
+{
+	static const char *args[3];
+	FILE *f;
+
+	assert_int_equal(test_daemon_prepare(d, 1), 0);
+	d->with_control = true;
+	snprintf(cfg, len, "%s/idle.json", d->dir);
+	f = fopen(cfg, "w");
+	assert_non_null(f);
+	fprintf(f, "{ \"control\": { \"socket\": \"%s\", \"idle_timeout\": 1 } }\n", d->control);
+	fclose(f);
+	args[0] = "--config";
+	args[1] = cfg;
+	d->extra_args = args;
+	assert_int_equal(test_daemon_launch(d), 0);
+}
+
+/*
+ * Connections on which nothing moves are closed after the idle timeout,
+ * one in use is not; slots idle clients held become free for new ones.
+ */
+static void test_idle_timeout(void **state)
+{
+	struct test_daemon d = { 0 };
+	struct ctl_client *idle, *busy, *cs[CTL_MAX_CONNS];
+	struct json_object *resp = NULL;
+	char cfg[160];
+
+	(void)state;
+	start_idle_daemon(&d, cfg, sizeof(cfg));
+	idle = ct_connect(d.control);
+	busy = ct_connect(d.control);
+	for (int i = 0; i < 8; i++) {
+		json_object_put(ct_call(busy, "device_list", NULL));
+		usleep(300 * 1000);
+	}
+	/* 2.4 s later: the idle one is closed already, the busy one still served */
+	assert_int_equal(ctl_client_recv(idle, &resp, 100), -ECONNRESET);
+	resp = ct_call(busy, "device_list", NULL);
+	ct_result(resp);
+	json_object_put(resp);
+	ctl_client_close(idle);
+	ctl_client_close(busy);
+
+	/* every slot held by a client that says nothing: the next one waits for the timeout */
+	for (int i = 0; i < CTL_MAX_CONNS; i++)
+		cs[i] = ct_connect(d.control);
+	busy = ct_connect(d.control);
+	assert_int_equal(ctl_client_recv(busy, &resp, CT_TIMEOUT_MS), 0);
+	ct_error(resp, RPC_BUSY);
+	json_object_put(resp);
+	ctl_client_close(busy);
+	for (int i = 0; i < CTL_MAX_CONNS; i++) {
+		assert_int_equal(ctl_client_recv(cs[i], &resp, CT_TIMEOUT_MS), -ECONNRESET);
+		ctl_client_close(cs[i]);
+	}
+	busy = ct_connect(d.control);
+	resp = ct_call(busy, "device_list", NULL);
+	ct_result(resp);
+	json_object_put(resp);
+	ctl_client_close(busy);
+	assert_int_equal(test_daemon_stop(&d), 0);
+}
+
 /* The lowest fd number @pid has free: what its next accept would get. */
 static int lowest_free_fd(pid_t pid)
 {
@@ -943,6 +1010,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_oversize_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pipelined_and_split, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_too_many_connections, setup, teardown),
+		cmocka_unit_test(test_idle_timeout),
 		cmocka_unit_test_setup_teardown(test_out_of_fds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_churn_while_serving, setup, teardown),

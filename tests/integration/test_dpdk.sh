@@ -2,13 +2,15 @@
 # SPDX-License-Identifier: MIT
 # The DPDK port and its mux against virtual PMDs (no hugepages), in a network namespace of its
 # own: every interface and address lives there and goes away on exit. Needs root (exit 77:
-# skipped otherwise). $DPDK_PROBE: dpdk_probe; $IOMED: the daemon, for the start-up errors.
+# skipped otherwise). $DPDK_PROBE: dpdk_probe; $DPDK_RETRY: dpdk_retry; $IOMED: the daemon, for the
+# start-up errors.
 set -eu
 
 skip() { echo "SKIP: $*"; exit 77; }
 [ "$(id -u)" = 0 ] || skip "needs root (network namespaces, taps)"
 command -v ip >/dev/null 2>&1 || skip "no ip (iproute2)"
 PROBE=${DPDK_PROBE:?DPDK_PROBE must name the dpdk_probe binary}
+RETRY=${DPDK_RETRY:?DPDK_RETRY must name the dpdk_retry binary}
 IOMED=${IOMED:?IOMED must name the daemon}
 
 NS="iomed-dpdk-$$-$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')"
@@ -46,6 +48,9 @@ in_ns ip link add dveth0 type veth peer name dveth1
 in_ns ip link set dveth0 up
 in_ns ip link set dveth1 up
 run "net_af_packet on a veth" "$PROBE" "$EAL --vdev net_af_packet0,iface=dveth0" dpdk:net_af_packet0 dveth1 expect-sw
+
+# a port whose start fails (a bond without members) can be opened again once it can start
+run "a failed start, then a retry" "$RETRY"
 
 # start-up errors: clear, nothing served; exit status 2 for a bad command line, 3 for a device the
 # configuration gets wrong, 1 when the only

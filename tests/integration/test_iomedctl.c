@@ -2,7 +2,7 @@
 /*
  * iomedctl against a running daemon: every command with its human output
  * and --json, and its exit statuses (0 success, 1 refused by the daemon,
- * 2 bad command line, 3 no answer).
+ * also a connection too many, 2 bad command line, 3 no answer).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -20,6 +20,8 @@
 
 #include "ctltest.h"
 #include "itest.h"
+#include "core/control.h"
+#include "ctl/client.h"
 #include "devices/testdev/testdev.h"
 
 #define RUN_MS 10000
@@ -231,6 +233,63 @@ static void test_unreachable(void **state)
 	unlink(path);
 }
 
+/* A connection too many is refused: status 1 and the daemon's reason, not "no answer". */
+static void test_too_many_connections(void **state)
+{
+	struct test_daemon *d = *state;
+	const char *pre[] = { "-s", d->control, NULL };
+	struct ctl_client *cs[CTL_MAX_CONNS];
+	struct json_object *resp;
+	bool refused = true;
+	int status = 1;
+
+	for (int i = 0; i < CTL_MAX_CONNS; i++) {
+		cs[i] = ct_connect(d->control);
+		resp = ct_call(cs[i], "device_list", NULL);
+		json_object_put(resp);
+	}
+	/* The refusal may come before iomedctl has sent its request, or after. */
+	for (int i = 0; i < 5 && status == 1 && refused; i++) {
+		status = test_run_args(ctl_binary(), pre, (const char *[]){ "list", NULL }, out,
+				       sizeof(out), RUN_MS);
+		refused = strstr(out, "too many control connections (error -32004)");
+	}
+	for (int i = 0; i < CTL_MAX_CONNS; i++)
+		ctl_client_close(cs[i]);
+	if (status != 1 || !refused)
+		fail_msg("iomedctl exited with %d, expected 1 and the refusal; output:\n%s", status, out);
+}
+
+/*
+ * The refusal came and the connection closed before the request went out:
+ * the send fails (EPIPE), and the refusal is still the answer.
+ */
+static void test_refusal_before_request(void **state)
+{
+	static const char busy[] = "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32004,"
+				   "\"message\":\"too many control connections\"},\"id\":null}\n";
+	struct test_daemon *d = *state;
+	struct ctl_client *c;
+	struct json_object *resp = NULL;
+	char path[160];
+	int lfd, fd;
+
+	snprintf(path, sizeof(path), "%s/refusing.sock", d->dir);
+	lfd = test_unix_socket(path, true);
+	assert_true(lfd >= 0);
+	assert_int_equal(ctl_client_connect(&c, path), 0);
+	fd = accept(lfd, NULL, NULL);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, busy, sizeof(busy) - 1), (ssize_t)(sizeof(busy) - 1));
+	close(fd);
+	assert_int_equal(ctl_client_call(c, "device_list", NULL, &resp, 2000), 0);
+	assert_non_null(strstr(ct_error(resp, -32004), "too many control connections"));
+	json_object_put(resp);
+	ctl_client_close(c);
+	close(lfd);
+	unlink(path);
+}
+
 /* $IOMED_CONTROL names the socket when -s does not. */
 static void test_env_socket(void **state)
 {
@@ -256,6 +315,8 @@ int main(void)
 		cmocka_unit_test(test_call),
 		cmocka_unit_test(test_usage_errors),
 		cmocka_unit_test(test_unreachable),
+		cmocka_unit_test(test_too_many_connections),
+		cmocka_unit_test(test_refusal_before_request),
 		cmocka_unit_test(test_env_socket),
 	};
 
