@@ -206,7 +206,7 @@ static int get_region_info(int dev, unsigned index, struct vfio_region_info **ou
 		info->argsz = argsz;
 		info->index = index;
 		if (ioctl(dev, VFIO_DEVICE_GET_REGION_INFO, info)) {
-			ret = -errno;
+			ret = errno ? -errno : -EIO; /* never 0: *out is not set */
 			break;
 		}
 		if (info->argsz <= argsz) {
