@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * DPDK port, endpoints: "dpdk:PORT[:steer=auto|hw|sw]" opens one queue
+ * DPDK port, endpoints: "dpdk:PORT[:steer=auto|hw|sw][:queues=N]" opens one queue
  * pair's endpoint on the ethdev PORT (its name, e.g. net_tap0, or its PCI
  * address; set up by dpdk_dev.c). Every device naming the same PORT shares
  * it through the mux: an endpoint joins as a member when the device gives
@@ -180,33 +180,65 @@ static const struct net_port_ops dpdk_ops = {
 	.destroy = dpdk_destroy,
 };
 
-/* "PORT[:steer=auto|hw|sw]": PORT may hold ':' itself (a PCI address). */
-static int parse(const char *arg, char *name, size_t len, enum dpdk_steer *steer, bool *given,
-		 char *err, size_t errlen)
+/* One ":key=value" option of a dpdk: endpoint. */
+static int parse_opt(const char *arg, const char *opt, struct dpdk_opts *o, char *err,
+		     size_t errlen)
 {
-	const char *opt = arg ? strstr(arg, ":steer=") : NULL;
-	const char *v;
+	const char *end = strchr(opt + 1, ':'), *v = strchr(opt, '=') + 1;
+	size_t vlen = end ? (size_t)(end - v) : strlen(v);
+	char *stop;
+	unsigned long n;
 
-	*steer = STEER_AUTO;
-	*given = false;
+	if (!strncmp(opt, ":steer=", 7)) {
+		o->steer_given = true;
+		if (vlen == 4 && !strncmp(v, "auto", 4))
+			o->steer = STEER_AUTO;
+		else if (vlen == 2 && !strncmp(v, "hw", 2))
+			o->steer = STEER_HW;
+		else if (vlen == 2 && !strncmp(v, "sw", 2))
+			o->steer = STEER_SW;
+		else
+			return net_err(err, errlen, -EINVAL, "net 'dpdk:%s': steer= takes auto, hw or sw", arg);
+		return 0;
+	}
+	n = strtoul(v, &stop, 10);
+	if (v[0] < '0' || v[0] > '9' || stop != v + vlen || !n || n > DPDK_MAX_QUEUES)
+		return net_err(err, errlen, -EINVAL, "net 'dpdk:%s': queues= takes 1 to %u", arg,
+			       DPDK_MAX_QUEUES);
+	o->queues = (unsigned)n;
+	return 0;
+}
+
+/* The first ":steer=" or ":queues=": PORT itself may hold ':' (a PCI address). */
+static const char *first_opt(const char *arg)
+{
+	const char *s = strstr(arg, ":steer="), *q = strstr(arg, ":queues=");
+
+	return !s ? q : !q ? s : s < q ? s : q;
+}
+
+/* "PORT[:steer=auto|hw|sw][:queues=N]", options in any order. */
+static int parse(const char *arg, char *name, size_t len, struct dpdk_opts *o, char *err,
+		 size_t errlen)
+{
+	const char *opt = arg ? first_opt(arg) : NULL;
+	int ret;
+
+	*o = (struct dpdk_opts){ .steer = STEER_AUTO };
 	if (!arg || !*arg || arg == opt)
 		return net_err(err, errlen, -EINVAL, "net 'dpdk:%s': expected dpdk:PORT (a port name or PCI address)",
 			       arg ? arg : "");
 	if ((size_t)(opt ? opt - arg : (long)strlen(arg)) >= len)
 		return net_err(err, errlen, -EINVAL, "net 'dpdk:%s': port name too long", arg);
 	snprintf(name, len, "%.*s", (int)(opt ? opt - arg : (long)strlen(arg)), arg);
-	if (!opt)
-		return 0;
-	v = opt + strlen(":steer=");
-	*given = true;
-	if (!strcmp(v, "auto"))
-		*steer = STEER_AUTO;
-	else if (!strcmp(v, "hw"))
-		*steer = STEER_HW;
-	else if (!strcmp(v, "sw"))
-		*steer = STEER_SW;
-	else
-		return net_err(err, errlen, -EINVAL, "net 'dpdk:%s': steer= takes auto, hw or sw", arg);
+	for (; opt; opt = strchr(opt + 1, ':')) {
+		if (strncmp(opt, ":steer=", 7) && strncmp(opt, ":queues=", 8))
+			return net_err(err, errlen, -EINVAL,
+				       "net 'dpdk:%s': options after the port are steer= and queues=", arg);
+		ret = parse_opt(arg, opt, o, err, errlen);
+		if (ret)
+			return ret;
+	}
 	return 0;
 }
 
@@ -223,13 +255,12 @@ static unsigned pick_txq(struct dpdk_dev *d)
 int net_dpdk_open(const char *arg, struct net_port **out, char *err, size_t errlen)
 {
 	char name[56], pname[sizeof(((struct net_port *)0)->name)];
-	enum dpdk_steer steer;
+	struct dpdk_opts o;
 	struct dpdk_ep *ep;
 	struct dpdk_dev *d = NULL;
-	bool given;
 	int ret;
 
-	ret = parse(arg, name, sizeof(name), &steer, &given, err, errlen);
+	ret = parse(arg, name, sizeof(name), &o, err, errlen);
 	if (!ret)
 		ret = dpdk_eal_ready(err, errlen);
 	if (ret)
@@ -245,7 +276,7 @@ int net_dpdk_open(const char *arg, struct net_port **out, char *err, size_t errl
 		goto fail;
 	}
 	pthread_mutex_lock(&dpdk_devs_lock);
-	ret = dpdk_dev_get(name, steer, given, &d, err, errlen);
+	ret = dpdk_dev_get(name, &o, &d, err, errlen);
 	if (!ret) {
 		ep->dev = d;
 		ep->txq = pick_txq(d);

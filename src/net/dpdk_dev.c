@@ -183,6 +183,11 @@ static int plan(struct dpdk_dev *d, char *err, size_t errlen)
 	}
 	if (!nq)
 		return net_err(err, errlen, -ENODEV, "net dpdk:%s: the port has no queues", d->name);
+	if (d->queues > nq)
+		return net_err(err, errlen, -EINVAL, "net dpdk:%s: queues=%u: the port has %u queue pair(s)",
+			       d->name, d->queues, nq);
+	if (d->queues)
+		nq = (uint16_t)d->queues;
 	d->ntxq = nq;
 	d->nrxq = nq;
 	d->tx_offloads = info.tx_offload_capa & TX_OFFLOADS;
@@ -199,7 +204,11 @@ static int plan(struct dpdk_dev *d, char *err, size_t errlen)
 	if (!d->hw && d->steer == STEER_HW)
 		return net_err(err, errlen, -EOPNOTSUPP, "net dpdk:%s: steer=hw impossible: %s",
 			       d->name, d->why_sw);
-	if (d->hw || d->nrxq == 1)
+	/*
+	 * Asked for queues=: a peer (memif, vhost-user) may answer on any of
+	 * them; every one is polled.
+	 */
+	if (d->hw || d->nrxq == 1 || d->queues)
 		return 0;
 	/* one Rx queue: nothing spreads frames to where no one polls */
 	d->nrxq = 1;
@@ -248,7 +257,7 @@ static void list_ports(char *buf, size_t len)
 		snprintf(buf, len, "none");
 }
 
-static int dev_new(const char *name, enum dpdk_steer steer, struct dpdk_dev **out, char *err,
+static int dev_new(const char *name, const struct dpdk_opts *o, struct dpdk_dev **out, char *err,
 		   size_t errlen)
 {
 	struct dpdk_dev *d;
@@ -259,7 +268,8 @@ static int dev_new(const char *name, enum dpdk_steer steer, struct dpdk_dev **ou
 	if (!d)
 		return net_err(err, errlen, -ENOMEM, "net dpdk:%s: out of memory", name);
 	snprintf(d->name, sizeof(d->name), "%s", name);
-	d->steer = steer;
+	d->steer = o->steer;
+	d->queues = o->queues;
 	mux_init(&d->mux);
 	if (rte_eth_dev_get_port_by_name(name, &d->port_id)) {
 		list_ports(ports, sizeof(ports));
@@ -293,20 +303,24 @@ static int dev_new(const char *name, enum dpdk_steer steer, struct dpdk_dev **ou
 	return 0;
 }
 
-int dpdk_dev_get(const char *name, enum dpdk_steer steer, bool steer_given,
-		   struct dpdk_dev **out, char *err, size_t errlen)
+int dpdk_dev_get(const char *name, const struct dpdk_opts *o, struct dpdk_dev **out, char *err,
+		 size_t errlen)
 {
 	for (struct dpdk_dev *d = devs; d; d = d->next) {
 		if (strcmp(d->name, name))
 			continue;
-		if (steer_given && steer != d->steer)
+		if (o->steer_given && o->steer != d->steer)
 			return net_err(err, errlen, -EINVAL,
 				       "net dpdk:%s: the port is already open with steer=%s", name,
 				       steer_name(d->steer));
+		if (o->queues && o->queues != d->ntxq)
+			return net_err(err, errlen, -EINVAL,
+				       "net dpdk:%s: the port is already open with %u queue pair(s)",
+				       name, d->ntxq);
 		*out = d;
 		return 0;
 	}
-	return dev_new(name, steer, out, err, errlen);
+	return dev_new(name, o, out, err, errlen);
 }
 
 static void dev_free(struct dpdk_dev *d)

@@ -40,6 +40,13 @@
 
 enum dpdk_steer { STEER_AUTO, STEER_HW, STEER_SW };
 
+/* What an endpoint asks of its port ("dpdk:PORT[:steer=...][:queues=N]"). */
+struct dpdk_opts {
+	enum dpdk_steer steer;
+	bool steer_given;
+	unsigned queues; /* queue pairs; 0: as many as the port has, up to DPDK_MAX_QUEUES */
+};
+
 /* In each mbuf's private area: how the frame came. */
 struct dpdk_meta {
 	struct net_hdr hdr; /* a member's frame: its sender's offload state */
@@ -72,6 +79,7 @@ struct dpdk_dev {
 	unsigned refs;           /* endpoints open */
 	struct dpdk_dev *next;
 	enum dpdk_steer steer;   /* as asked */
+	unsigned queues;         /* as asked (queues=), 0: not given */
 	bool hw;                 /* rte_flow steering in use */
 	bool catch_all;          /* a rule sends unmatched frames to queue 0 */
 	char why_sw[128];        /* when !hw: the reason */
@@ -127,8 +135,8 @@ int dpdk_eal_ready(char *err, size_t errlen);
 /* dpdk_dev.c: the ethdevs, under dpdk_devs_lock (control path only) */
 extern pthread_mutex_t dpdk_devs_lock;
 /* The ethdev @name, set up at its first open; -errno and a message in @err. */
-int dpdk_dev_get(const char *name, enum dpdk_steer steer, bool steer_given,
-		 struct dpdk_dev **out, char *err, size_t errlen);
+int dpdk_dev_get(const char *name, const struct dpdk_opts *o, struct dpdk_dev **out, char *err,
+		 size_t errlen);
 /* "destination @mac -> @queue", or "anything -> @queue" without @mac. */
 struct rte_flow *dpdk_flow_to_queue(uint16_t port, const uint8_t *mac, uint16_t queue,
 				    struct rte_flow_error *e);

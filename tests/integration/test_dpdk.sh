@@ -42,6 +42,8 @@ fi
 in_ns ip link del dummy0 2>/dev/null || true
 run "net_tap, steering $tap_mode" "$PROBE" "$EAL --vdev net_tap0,iface=dtap0" dpdk:net_tap0 dtap0 "$tap_mode"
 run "net_tap, steer=sw" "$PROBE" "$EAL --vdev net_tap1,iface=dtap1" dpdk:net_tap1:steer=sw dtap1 expect-sw
+# queues=: that many queue pairs, every Rx queue polled in software (the kernel picks the tap queue)
+run "net_tap, queues=2, steer=sw" "$PROBE" "$EAL --vdev net_tap2,iface=dtap2" dpdk:net_tap2:queues=2:steer=sw dtap2 expect-sw
 
 # net_af_packet on a veth pair: no offloads at all, so checksums and TSO are done in software
 in_ns ip link add dveth0 type veth peer name dveth1
@@ -75,6 +77,12 @@ expect_error missing-port 1 "no such DPDK port (ports: net_tap0)" --dpdk "$EAL -
 	--device "virtio-net,socket=$TMP/a.sock,net=dpdk:net_tap7"
 expect_error bad-steer 3 "steer= takes auto, hw or sw" --dpdk "$EAL --vdev net_tap0,iface=dtap9" \
 	--device "virtio-net,socket=$TMP/a.sock,net=dpdk:net_tap0:steer=maybe"
+expect_error bad-queues 3 "queues= takes 1 to 16" --dpdk "$EAL --vdev net_tap0,iface=dtap9" \
+	--device "virtio-net,socket=$TMP/a.sock,net=dpdk:net_tap0:queues=0"
+expect_error bad-option 3 "options after the port are steer= and queues=" --dpdk "$EAL --vdev net_tap0,iface=dtap9" \
+	--device "virtio-net,socket=$TMP/a.sock,net=dpdk:net_tap0:steer=sw:rss=1"
+expect_error too-many-queues 3 "queues=8: the port has 4 queue pair(s)" --dpdk "$EAL --vdev net_tap0,iface=dtap9" \
+	--device "virtio-net,socket=$TMP/a.sock,net=dpdk:net_tap0:queues=8"
 expect_error same-mac 3 "another device on the port has this address" --dpdk "$EAL --vdev net_tap0,iface=dtap9" \
 	--device "virtio-net,socket=$TMP/a.sock,net=dpdk:net_tap0,mac=52:54:00:00:00:01" \
 	--device "virtio-net,socket=$TMP/b.sock,net=dpdk:net_tap0,mac=52:54:00:00:00:01"
