@@ -45,7 +45,9 @@ static int inbox(struct dpdk_dev *d, unsigned slot, char *err, size_t errlen)
 	if (d->inbox[slot])
 		return 0;
 	snprintf(name, sizeof(name), "iomed_%u_%u", d->port_id, slot);
-	r = rte_ring_create(name, DPDK_INBOX, rte_eth_dev_socket_id(d->port_id), RING_F_SC_DEQ);
+	/* relaxed tail sync for the producers, for the pool's reason (dpdk_dev.c) */
+	r = rte_ring_create(name, DPDK_INBOX, rte_eth_dev_socket_id(d->port_id),
+			    RING_F_MP_RTS_ENQ | RING_F_SC_DEQ);
 	if (!r)
 		return net_err(err, errlen, -ENOMEM, "net dpdk:%s: inbox: %s", d->name,
 			       rte_strerror(rte_errno));

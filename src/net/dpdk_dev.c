@@ -131,9 +131,18 @@ static int setup_queues(struct dpdk_dev *d, char *err, size_t errlen)
 		return net_err(err, errlen, -ENOSPC,
 			       "net dpdk:%s: the pool of an earlier open has %u mbufs, %u needed",
 			       d->name, d->pool->size, n);
+	/*
+	 * The datapath threads are plain, preemptible threads without a
+	 * per-lcore cache, often more of them than CPUs: with the default
+	 * ring (multi-producer/consumer, each waiting for the ones before it
+	 * to finish) one thread preempted inside a get or put makes every
+	 * other one spin until it runs again. The relaxed-tail ring lets
+	 * them carry on.
+	 */
 	if (!d->pool)
-		d->pool = rte_pktmbuf_pool_create(pool, n, 0, sizeof(struct dpdk_meta),
-						  RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+		d->pool = rte_pktmbuf_pool_create_by_ops(pool, n, 0, sizeof(struct dpdk_meta),
+							 RTE_MBUF_DEFAULT_BUF_SIZE, socket,
+							 "ring_mt_rts");
 	if (!d->pool)
 		return net_err(err, errlen, -ENOMEM,
 			       "net dpdk:%s: cannot create a pool of %u mbufs: %s (give EAL more memory with -m)",

@@ -37,7 +37,7 @@ static bool inbox_put(struct dpdk_dev *d, unsigned i, struct rte_mbuf *m)
 	if (!r)
 		return false;
 	if (__atomic_add_fetch(&d->inbox_mbufs[i], segs, __ATOMIC_RELAXED) <= DPDK_INBOX_MBUFS &&
-	    !rte_ring_mp_enqueue(r, m))
+	    !rte_ring_enqueue(r, m))
 		return true;
 	__atomic_sub_fetch(&d->inbox_mbufs[i], segs, __ATOMIC_RELAXED);
 	return false;
@@ -47,7 +47,7 @@ static struct rte_mbuf *inbox_get(struct dpdk_dev *d, unsigned i)
 {
 	void *m;
 
-	if (rte_ring_sc_dequeue(d->inbox[i], &m))
+	if (rte_ring_dequeue(d->inbox[i], &m))
 		return NULL;
 	__atomic_sub_fetch(&d->inbox_mbufs[i], ((struct rte_mbuf *)m)->nb_segs, __ATOMIC_RELAXED);
 	return m;
