@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * vnet_bench: frames per second through an iomed virtio-net device whose
- * port is the loopback (every frame sent comes back, MACs swapped), driven
- * by the small virtio-net driver of vnet_drv.c over the in-tree vfio-user
- * client, the way a poll-mode driver (DPDK's virtio PMD) drives a NIC.
+ * vnet_bench: frames per second through iomed virtio-net devices whose
+ * port sends every frame back with the MACs swapped (net=loopback, or a
+ * shared dpdk: port whose peer forwards in macswap), driven by the small
+ * virtio-net driver of vnet_drv.c over the in-tree vfio-user client, the
+ * way a poll-mode driver (DPDK's virtio PMD) drives a NIC. --socket may be
+ * given up to MAX_DEVICES times: one thread then drives all the devices in
+ * turn, as one testpmd core serves several queues, and the result gives
+ * each device's share besides the total.
  *
  * TX: --qsize descriptors, each bound once to its own buffer holding a
  * prebuilt frame (net header, then --size bytes of Ethernet frame from the
@@ -33,6 +37,7 @@
 #include "bench.h"
 #include "devices/virtio-net/vnet.h"
 #include "vnet_drv.h"
+#include "wire.h"
 
 #define BUF_SIZE 2048
 #define MAX_QSIZE 256
@@ -40,31 +45,37 @@
 #define MAX_FRAME (BUF_SIZE - VDRV_NET_HDR)
 #define MEM_SIZE (4ull << 20)
 #define ETH_P_LOCAL_EXP 0x88b5
+#define MAX_DEVICES 8
 
 static const uint8_t peer_mac[6] = { 0x02, 0, 0, 0, 0, 0x02 };
 
 struct opts {
-	const char *socket;
+	const char *socket[MAX_DEVICES];
+	unsigned ndev;
 	unsigned size, seconds, warmup, qsize, burst;
 	int cpu;
 	pid_t device_pid; /* 0: not watched */
 	bool irq, event_idx;
+	bool lossy; /* the port may drop (a peer that falls behind): count, do not fail */
+	const char *wire; /* a DPDK vdev this process answers for: the far end of the port */
 };
 
 /* What one measurement saw. */
 struct result {
 	double secs;
-	uint64_t frames;
+	uint64_t frames, dev_frames[MAX_DEVICES];
+	uint64_t lost; /* --lossy: sent and never back */
 	double cpu_driver, cpu_device; /* CPU seconds used meanwhile; device < 0: not known */
 };
 
+/* One device and its driver. */
 struct bench {
-	struct opts o;
+	const struct opts *o;
 	struct vdrv d;
 	uint8_t *rx_buf, *tx_buf;
 	uint16_t free_tx[MAX_QSIZE];
 	unsigned nfree;
-	uint64_t tx, rx, bad, irqs;
+	uint64_t tx, rx, bad;
 };
 
 /* ---- buffers ---- */
@@ -89,9 +100,9 @@ static int setup_buffers(struct bench *b)
 		memcpy(f + 6, b->d.mac, 6);
 		f[12] = ETH_P_LOCAL_EXP >> 8;
 		f[13] = ETH_P_LOCAL_EXP & 0xff;
-		for (unsigned k = 14; k < b->o.size; k++)
+		for (unsigned k = 14; k < b->o->size; k++)
 			f[k] = (uint8_t)(k + i);
-		vdrv_set_desc(tx, i, tx_gpa + (uint64_t)i * BUF_SIZE, VDRV_NET_HDR + b->o.size, 0);
+		vdrv_set_desc(tx, i, tx_gpa + (uint64_t)i * BUF_SIZE, VDRV_NET_HDR + b->o->size, 0);
 		b->free_tx[b->nfree++] = i;
 	}
 	return vdrv_publish(&b->d, rx);
@@ -102,7 +113,7 @@ static bool frame_ok(struct bench *b, uint16_t id, uint32_t len)
 {
 	const uint8_t *p;
 
-	if (id >= b->d.q[VDRV_RX].size || len != VDRV_NET_HDR + b->o.size)
+	if (id >= b->d.q[VDRV_RX].size || len != VDRV_NET_HDR + b->o->size)
 		return false;
 	p = b->rx_buf + (size_t)id * BUF_SIZE;
 	return (p[10] | p[11] << 8) == 1 && !memcmp(p + VDRV_NET_HDR, b->d.mac, 6) &&
@@ -136,7 +147,7 @@ static int reap_rx(struct bench *b, unsigned *n)
 	uint16_t id;
 
 	*n = 0;
-	while (*n < b->o.burst && vdrv_reap(q, &id, &len)) {
+	while (*n < b->o->burst && vdrv_reap(q, &id, &len)) {
 		if (!frame_ok(b, id, len)) {
 			b->bad++;
 			if (id >= q->size)
@@ -153,86 +164,133 @@ static int send_burst(struct bench *b, unsigned *n)
 {
 	struct vdrv_queue *q = &b->d.q[VDRV_TX];
 
-	*n = b->nfree < b->o.burst ? b->nfree : b->o.burst;
+	*n = b->nfree < b->o->burst ? b->nfree : b->o->burst;
 	for (unsigned i = 0; i < *n; i++)
 		vdrv_add(q, b->free_tx[--b->nfree]);
 	b->tx += *n;
 	return *n ? vdrv_publish(&b->d, q) : 0;
 }
 
-/* Interrupts on, sleep on both queue vectors, interrupts off. */
-static void idle_wait(struct bench *b)
+/* The devices being driven, all in one thread. */
+struct fleet {
+	struct bench b[MAX_DEVICES];
+	unsigned n;
+	const struct opts *o;
+	uint64_t irqs;
+	struct wire *wire; /* NULL: the port loops back by itself */
+};
+
+static void irqs_set(struct fleet *f, bool on, bool *pending)
 {
-	struct vdrv *d = &b->d;
-	struct pollfd p[2] = {
-		{ .fd = d->q[VDRV_RX].irq_fd, .events = POLLIN },
-		{ .fd = d->q[VDRV_TX].irq_fd, .events = POLLIN },
-	};
+	for (unsigned i = 0; i < f->n; i++) {
+		struct vdrv *d = &f->b[i].d;
+
+		if (vdrv_irq(d, &d->q[VDRV_RX], on) | vdrv_irq(d, &d->q[VDRV_TX], on))
+			*pending = true;
+	}
+}
+
+/* Interrupts on, sleep on every queue vector, interrupts off. */
+static void idle_wait(struct fleet *f)
+{
+	struct pollfd p[2 * MAX_DEVICES];
+	bool pending = false;
 	uint64_t v;
 
-	if (!vdrv_irq(d, &d->q[VDRV_RX], true) && !vdrv_irq(d, &d->q[VDRV_TX], true) &&
-	    poll(p, 2, 100) > 0) {
-		for (unsigned i = 0; i < 2; i++)
-			if ((p[i].revents & POLLIN) && read(p[i].fd, &v, sizeof(v)) == sizeof(v))
-				b->irqs += v;
+	for (unsigned i = 0; i < f->n; i++) {
+		p[2 * i] = (struct pollfd){ .fd = f->b[i].d.q[VDRV_RX].irq_fd, .events = POLLIN };
+		p[2 * i + 1] = (struct pollfd){ .fd = f->b[i].d.q[VDRV_TX].irq_fd, .events = POLLIN };
 	}
-	vdrv_irq(d, &d->q[VDRV_RX], false);
-	vdrv_irq(d, &d->q[VDRV_TX], false);
+	irqs_set(f, true, &pending);
+	if (!pending && poll(p, 2 * f->n, 100) > 0) {
+		for (unsigned i = 0; i < 2 * f->n; i++)
+			if ((p[i].revents & POLLIN) && read(p[i].fd, &v, sizeof(v)) == sizeof(v))
+				f->irqs += v;
+	}
+	irqs_set(f, false, &pending);
+}
+
+/* One pass over device @b: completions, received frames, a burst to send. */
+static int step(struct bench *b, bool sending, unsigned *work)
+{
+	unsigned ntx = 0, nrx;
+	int ret;
+
+	reap_tx(b);
+	ret = reap_rx(b, &nrx);
+	if (!ret && sending)
+		ret = send_burst(b, &ntx);
+	*work += ntx + nrx;
+	return ret;
+}
+
+static bool all_back(const struct fleet *f)
+{
+	for (unsigned i = 0; i < f->n; i++)
+		if (f->b[i].rx < f->b[i].tx)
+			return false;
+	return true;
 }
 
 /* Run until @until (ns); stop sending when !@sending and return once all came back. */
-static int run_until(struct bench *b, uint64_t until, bool sending)
+static int run_until(struct fleet *f, uint64_t until, bool sending)
 {
-	unsigned ntx, nrx, loops = 0;
+	unsigned work, loops = 0;
 	int ret;
 
 	for (;;) {
-		reap_tx(b);
-		ret = reap_rx(b, &nrx);
-		ntx = 0;
-		if (!ret && sending)
-			ret = send_burst(b, &ntx);
-		if (ret)
-			return ret;
-		if (!sending && b->rx >= b->tx)
+		work = f->wire ? wire_poll(f->wire) : 0;
+		for (unsigned i = 0; i < f->n; i++) {
+			ret = step(&f->b[i], sending, &work);
+			if (ret)
+				return ret;
+		}
+		if (!sending && all_back(f))
 			return 0;
 		if (!(++loops & 63) && bench_now_ns() >= until)
-			return sending ? 0 : -ETIMEDOUT;
-		if (ntx || nrx)
+			return sending || f->o->lossy ? 0 : -ETIMEDOUT;
+		if (work)
 			continue;
-		if (b->o.irq)
-			idle_wait(b);
+		if (f->o->irq && !f->wire)
+			idle_wait(f);
 		else
 			__builtin_ia32_pause();
 	}
 }
 
-static int measure(struct bench *b, struct result *res)
+static int measure(struct fleet *f, struct result *res)
 {
-	uint64_t t0, t1, rx0;
+	uint64_t t0, t1, rx0[MAX_DEVICES];
 	double drv0, dev0 = -1;
+	bool pending;
 	int ret;
 
-	vdrv_irq(&b->d, &b->d.q[VDRV_RX], false);
-	vdrv_irq(&b->d, &b->d.q[VDRV_TX], false);
-	ret = run_until(b, bench_now_ns() + b->o.warmup * 1000000000ull, true);
+	irqs_set(f, false, &pending);
+	ret = run_until(f, bench_now_ns() + f->o->warmup * 1000000000ull, true);
 	if (ret)
 		return ret;
-	if (b->o.device_pid)
-		dev0 = bench_cpu_seconds(b->o.device_pid);
+	if (f->o->device_pid)
+		dev0 = bench_cpu_seconds(f->o->device_pid);
 	drv0 = bench_cpu_seconds(0);
 	t0 = bench_now_ns();
-	rx0 = b->rx;
-	ret = run_until(b, t0 + b->o.seconds * 1000000000ull, true);
+	for (unsigned i = 0; i < f->n; i++)
+		rx0[i] = f->b[i].rx;
+	ret = run_until(f, t0 + f->o->seconds * 1000000000ull, true);
 	t1 = bench_now_ns();
 	if (ret)
 		return ret;
 	res->cpu_driver = bench_cpu_seconds(0) - drv0;
-	res->cpu_device = dev0 < 0 ? -1 : bench_cpu_seconds(b->o.device_pid) - dev0;
+	res->cpu_device = dev0 < 0 ? -1 : bench_cpu_seconds(f->o->device_pid) - dev0;
 	res->secs = (t1 - t0) / 1e9;
-	res->frames = b->rx - rx0;
-	/* Drain: every frame sent must come back. */
-	return run_until(b, bench_now_ns() + 2000000000ull, false);
+	for (unsigned i = 0; i < f->n; i++) {
+		res->dev_frames[i] = f->b[i].rx - rx0[i];
+		res->frames += res->dev_frames[i];
+	}
+	/* Drain: every frame sent must come back (--lossy: what comes back in time). */
+	ret = run_until(f, bench_now_ns() + (f->o->lossy ? 500000000ull : 2000000000ull), false);
+	for (unsigned i = 0; i < f->n; i++)
+		res->lost += f->b[i].tx - f->b[i].rx;
+	return ret;
 }
 
 /* ---- main ---- */
@@ -242,8 +300,10 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: vnet_bench --socket PATH [--size N] [--seconds N] [--warmup N]\n"
 		"                  [--qsize N] [--burst N] [--cpu N] [--device-pid PID] [--irq]\n"
-		"                  [--no-event-idx]\n"
-		"  --socket PATH  a virtio-net device of a running iomed with net=loopback\n"
+		"                  [--no-event-idx] [--lossy] [--wire VDEV]\n"
+		"  --socket PATH  a virtio-net device of a running iomed whose port loops\n"
+		"                 frames back with the MACs swapped; up to %u times (one\n"
+		"                 thread drives them all in turn)\n"
 		"  --size N       Ethernet frame bytes, %u..%u (default 64); a 12-byte\n"
 		"                 virtio net header goes in front\n"
 		"  --seconds N    measured time (default 5), after --warmup N (default 1)\n"
@@ -252,8 +312,15 @@ static void usage(FILE *f)
 		"  --cpu N        pin this process to CPU N\n"
 		"  --device-pid P also report the CPU time process P (the daemon) used\n"
 		"  --irq          sleep on the MSI-X eventfds when idle instead of spinning\n"
-		"  --no-event-idx do not negotiate EVENT_IDX (kicks by the used ring flag)\n",
-		MIN_FRAME, MAX_FRAME, MAX_QSIZE);
+		"  --no-event-idx do not negotiate EVENT_IDX (kicks by the used ring flag)\n"
+		"  --wire VDEV    be the far end of the devices' port too: start DPDK with\n"
+		"                 the port VDEV (e.g. net_memif0,role=client,socket=PATH,\n"
+		"                 the other end being the daemon's dpdk: port), one queue\n"
+		"                 pair per device, and send every frame it receives back\n"
+		"                 with the MACs swapped, in the same loop (implies --lossy)\n"
+		"  --lossy        the port may drop frames (a peer that falls behind): count\n"
+		"                 the frames that never came back instead of failing\n",
+		MAX_DEVICES, MIN_FRAME, MAX_FRAME, MAX_QSIZE);
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
@@ -269,6 +336,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "device-pid", required_argument, NULL, 'p' },
 		{ "irq", no_argument, NULL, 'i' },
 		{ "no-event-idx", no_argument, NULL, 'E' },
+		{ "lossy", no_argument, NULL, 'L' },
+		{ "wire", required_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -277,9 +346,13 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 
 	*o = (struct opts){ .size = 64, .seconds = 5, .warmup = 1, .qsize = 256, .burst = 32,
 			    .cpu = -1, .event_idx = true };
-	while ((ch = getopt_long(argc, argv, "s:l:t:w:q:b:c:p:iEh", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "s:l:t:w:q:b:c:p:iELW:h", lo, NULL)) != -1) {
 		switch (ch) {
-		case 's': o->socket = optarg; break;
+		case 's':
+			if (o->ndev == MAX_DEVICES)
+				return -EINVAL;
+			o->socket[o->ndev++] = optarg;
+			break;
 		case 'l': ret = bench_parse_uint(optarg, MIN_FRAME, MAX_FRAME, &o->size); break;
 		case 't': ret = bench_parse_uint(optarg, 1, 3600, &o->seconds); break;
 		case 'w': ret = bench_parse_uint(optarg, 0, 3600, &o->warmup); break;
@@ -295,6 +368,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'i': o->irq = true; break;
 		case 'E': o->event_idx = false; break;
+		case 'L': o->lossy = true; break;
+		case 'W': o->wire = optarg; o->lossy = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: return -EINVAL;
 		}
@@ -303,7 +378,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	}
 	if (o->qsize & (o->qsize - 1))
 		return -EINVAL;
-	return optind == argc && o->socket ? 0 : -EINVAL;
+	return optind == argc && o->ndev ? 0 : -EINVAL;
 }
 
 static uint64_t features(const struct opts *o)
@@ -315,67 +390,154 @@ static uint64_t features(const struct opts *o)
 	return o->event_idx ? f | VIRTIO_BIT(VIRTIO_F_EVENT_IDX) : f;
 }
 
-static void report(struct bench *b, const struct result *r)
+/*
+ * Each device's share of the frames and Jain's fairness index over them,
+ * (sum x)^2 / (n sum x^2): 1 when all got the same, 1/n when one got all.
+ */
+static double fairness(const struct result *r, unsigned n)
 {
-	double pps = r->frames / r->secs;
+	double sum = 0, sq = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		sum += (double)r->dev_frames[i];
+		sq += (double)r->dev_frames[i] * (double)r->dev_frames[i];
+	}
+	return sq > 0 ? sum * sum / (n * sq) : 0;
+}
+
+static void report(const struct fleet *f, const struct result *r)
+{
+	double pps = r->frames / r->secs, lo = 1e300, hi = 0;
+	uint64_t kicks_tx = 0, kicks_rx = 0, tx = 0, rx = 0;
 	char dev[32] = "?";
 
 	if (r->cpu_device >= 0)
 		snprintf(dev, sizeof(dev), "%.2f", r->cpu_device);
-	printf("vnet_bench: %u B frames, %s, %.2f s: %llu frames back, %.3f Mpps, %.3f Gbit/s; "
-	       "kicks tx %llu rx %llu, interrupts %llu, sent %llu, received %llu; "
+	for (unsigned i = 0; i < f->n; i++) {
+		const struct bench *b = &f->b[i];
+		double mpps = r->dev_frames[i] / r->secs / 1e6;
+
+		kicks_tx += b->d.q[VDRV_TX].kicks;
+		kicks_rx += b->d.q[VDRV_RX].kicks;
+		tx += b->tx;
+		rx += b->rx;
+		lo = mpps < lo ? mpps : lo;
+		hi = mpps > hi ? mpps : hi;
+		if (f->n > 1)
+			printf("DEVICE %u mpps=%.4f\n", i, mpps);
+	}
+	printf("vnet_bench: %u device(s), %u B frames, %s, %.2f s: %llu frames back, %.3f Mpps, "
+	       "%.3f Gbit/s; kicks tx %llu rx %llu, interrupts %llu, sent %llu, received %llu; "
 	       "CPU s driver %.2f device %s\n",
-	       b->o.size, b->o.irq ? "interrupts" : "polling", r->secs,
-	       (unsigned long long)r->frames, pps / 1e6, pps * b->o.size * 8 / 1e9,
-	       (unsigned long long)b->d.q[VDRV_TX].kicks, (unsigned long long)b->d.q[VDRV_RX].kicks,
-	       (unsigned long long)b->irqs, (unsigned long long)b->tx, (unsigned long long)b->rx,
+	       f->n, f->o->size, f->o->irq ? "interrupts" : "polling", r->secs,
+	       (unsigned long long)r->frames, pps / 1e6, pps * f->o->size * 8 / 1e9,
+	       (unsigned long long)kicks_tx, (unsigned long long)kicks_rx,
+	       (unsigned long long)f->irqs, (unsigned long long)tx, (unsigned long long)rx,
 	       r->cpu_driver, dev);
-	printf("RESULT mpps=%.4f gbps=%.4f secs=%.3f cpu_driver=%.3f cpu_device=%.3f\n", pps / 1e6,
-	       pps * b->o.size * 8 / 1e9, r->secs, r->cpu_driver, r->cpu_device);
+	if (f->wire)
+		printf("wire: %llu frames sent back, %llu dropped (the port refused them)\n",
+		       (unsigned long long)f->wire->frames, (unsigned long long)f->wire->dropped);
+	printf("RESULT mpps=%.4f gbps=%.4f secs=%.3f cpu_driver=%.3f cpu_device=%.3f devices=%u "
+	       "fairness=%.4f min=%.4f max=%.4f lost=%llu\n",
+	       pps / 1e6, pps * f->o->size * 8 / 1e9, r->secs, r->cpu_driver, r->cpu_device, f->n,
+	       fairness(r, f->n), lo, hi, (unsigned long long)r->lost);
+}
+
+/* Connect, negotiate and post the buffers of every device. */
+static int fleet_start(struct fleet *f, char *err, size_t errlen)
+{
+	int ret;
+
+	for (unsigned i = 0; i < f->n; i++) {
+		struct bench *b = &f->b[i];
+
+		b->o = f->o;
+		ret = vdrv_open(&b->d, f->o->socket[i], MEM_SIZE, err, errlen);
+		if (!ret)
+			ret = vdrv_start(&b->d, features(f->o), (uint16_t)f->o->qsize, err, errlen);
+		if (!ret && setup_buffers(b)) {
+			snprintf(err, errlen, "buffers do not fit in guest memory");
+			ret = -ENOMEM;
+		}
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* After the run: bad frames or a device asking for a reset fail it. */
+static int fleet_check(struct fleet *f, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < f->n; i++) {
+		struct bench *b = &f->b[i];
+
+		if (b->bad) {
+			snprintf(err, errlen, "%s: %llu bad frames or used entries", f->o->socket[i],
+				 (unsigned long long)b->bad);
+			return -EIO;
+		}
+		if (vdrv_status(&b->d) & VIRTIO_STATUS_NEEDS_RESET) {
+			snprintf(err, errlen, "%s: the device needs a reset", f->o->socket[i]);
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
+static void sent_received(const struct fleet *f, uint64_t *tx, uint64_t *rx)
+{
+	*tx = *rx = 0;
+	for (unsigned i = 0; i < f->n; i++) {
+		*tx += f->b[i].tx;
+		*rx += f->b[i].rx;
+	}
 }
 
 int main(int argc, char **argv)
 {
-	static struct bench b;
+	static struct opts o;
+	static struct fleet f;
+	static struct wire wire;
 	char err[256] = "";
 	struct result res = { 0 };
+	uint64_t tx, rx;
 	int ret;
 
-	if (parse_opts(argc, argv, &b.o)) {
+	if (parse_opts(argc, argv, &o)) {
 		usage(stderr);
 		return 2;
 	}
-	if (bench_pin(pthread_self(), b.o.cpu)) {
-		fprintf(stderr, "vnet_bench: cannot use CPU %d\n", b.o.cpu);
+	/* first: DPDK pins this thread to its main lcore, bench_pin puts it where asked */
+	if (o.wire && wire_open(&wire, o.wire, (uint16_t)o.ndev, err, sizeof(err))) {
+		fprintf(stderr, "vnet_bench: %s\n", err);
 		return 1;
 	}
-	ret = vdrv_open(&b.d, b.o.socket, MEM_SIZE, err, sizeof(err));
-	if (!ret)
-		ret = vdrv_start(&b.d, features(&b.o), (uint16_t)b.o.qsize, err, sizeof(err));
-	if (!ret && setup_buffers(&b)) {
-		snprintf(err, sizeof(err), "buffers do not fit in guest memory");
-		ret = -ENOMEM;
+	if (o.wire)
+		f.wire = &wire;
+	if (bench_pin(pthread_self(), o.cpu)) {
+		fprintf(stderr, "vnet_bench: cannot use CPU %d\n", o.cpu);
+		return 1;
 	}
+	f.o = &o;
+	f.n = o.ndev;
+	ret = fleet_start(&f, err, sizeof(err));
 	if (!ret) {
-		ret = measure(&b, &res);
+		ret = measure(&f, &res);
+		sent_received(&f, &tx, &rx);
 		if (ret)
 			snprintf(err, sizeof(err), "%s (sent %llu, received %llu)",
 				 ret == -ETIMEDOUT ? "frames lost" : strerror(-ret),
-				 (unsigned long long)b.tx, (unsigned long long)b.rx);
+				 (unsigned long long)tx, (unsigned long long)rx);
 	}
-	if (!ret && b.bad) {
-		snprintf(err, sizeof(err), "%llu bad frames or used entries",
-			 (unsigned long long)b.bad);
-		ret = -EIO;
-	}
-	if (!ret && (vdrv_status(&b.d) & VIRTIO_STATUS_NEEDS_RESET)) {
-		snprintf(err, sizeof(err), "the device needs a reset");
-		ret = -EIO;
-	}
+	if (!ret)
+		ret = fleet_check(&f, err, sizeof(err));
 	if (ret)
 		fprintf(stderr, "vnet_bench: %s\n", err);
 	else
-		report(&b, &res);
-	vdrv_close(&b.d);
+		report(&f, &res);
+	for (unsigned i = 0; i < f.n; i++)
+		vdrv_close(&f.b[i].d);
+	if (f.wire)
+		wire_close(f.wire);
 	return ret ? 1 : 0;
 }
