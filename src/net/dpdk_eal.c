@@ -15,6 +15,8 @@
 
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_mempool.h>
 #include <rte_version.h>
 
 #include "core/log.h"
@@ -130,6 +132,59 @@ int dpdk_eal_ready(char *err, size_t errlen)
 	ret = start_locked(NULL, false, err, errlen);
 	pthread_mutex_unlock(&eal_lock);
 	return ret;
+}
+
+/*
+ * The datapath threads become DPDK lcores at their first use of a port, so
+ * their mbuf gets and puts go through a cache of their own instead of the
+ * pool's ring every time; a key's destructor gives the lcore back at thread
+ * exit. A thread that cannot have one (every lcore id taken) works without.
+ */
+static pthread_key_t lcore_key;
+static pthread_once_t lcore_once = PTHREAD_ONCE_INIT;
+static __thread int lcore_state; /* 0: not tried, 1: an lcore, -1: refused */
+
+static void flush_cache(struct rte_mempool *mp, void *unused)
+{
+	struct rte_mempool_cache *c = rte_mempool_default_cache(mp, rte_lcore_id());
+
+	(void)unused;
+	if (c)
+		rte_mempool_cache_flush(c, mp);
+}
+
+static void lcore_leave(void *unused)
+{
+	(void)unused;
+	rte_mempool_walk(flush_cache, NULL); /* its cached mbufs back to their pools */
+	rte_thread_unregister();
+}
+
+static void lcore_key_init(void)
+{
+	if (pthread_key_create(&lcore_key, lcore_leave))
+		lcore_key = (pthread_key_t)-1;
+}
+
+void dpdk_thread_enter(void)
+{
+	if (__builtin_expect(lcore_state != 0, 1))
+		return;
+	lcore_state = -1;
+	if (rte_lcore_id() != LCORE_ID_ANY) {
+		lcore_state = 1; /* EAL's own thread */
+		return;
+	}
+	pthread_once(&lcore_once, lcore_key_init);
+	if (lcore_key == (pthread_key_t)-1)
+		return;
+	if (rte_thread_register()) {
+		pr_warn_rl("dpdk: a datapath thread works without an mbuf cache: %s",
+			   rte_strerror(rte_errno));
+		return;
+	}
+	pthread_setspecific(lcore_key, &lcore_state);
+	lcore_state = 1;
 }
 
 void net_dpdk_fini(void)

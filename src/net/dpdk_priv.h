@@ -35,6 +35,8 @@
  * receive (not booted, driver unloaded, flooded) cannot starve the others.
  */
 #define DPDK_INBOX_MBUFS 256
+/* mbufs each datapath thread keeps at hand (dpdk_thread_enter), up to 1.5 times that */
+#define DPDK_CACHE 128
 #define DPDK_RXD 256
 #define DPDK_TXD 256
 
@@ -131,6 +133,8 @@ static inline void dpdk_count(uint64_t *c, uint64_t n)
 
 /* dpdk_eal.c */
 int dpdk_eal_ready(char *err, size_t errlen);
+/* The calling datapath thread as a DPDK lcore (its own mbuf cache); once per thread. */
+void dpdk_thread_enter(void);
 
 /* dpdk_dev.c: the ethdevs, under dpdk_devs_lock (control path only) */
 extern pthread_mutex_t dpdk_devs_lock;

@@ -278,6 +278,7 @@ ssize_t dpdk_recv(struct net_port *p, const struct iovec *iov, int iovcnt)
 		return -EINVAL;
 	if (ep->slot < 0)
 		return -EAGAIN; /* not a member: the device gave no address */
+	dpdk_thread_enter();
 	if (ep->nheld)
 		dpdk_tx_flush(ep);
 	if (ep->gso.frame) {

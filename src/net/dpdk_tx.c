@@ -307,6 +307,7 @@ int dpdk_send(struct net_port *p, const struct iovec *iov, int iovcnt)
 	struct net_hdr h;
 	int ret = 0;
 
+	dpdk_thread_enter();
 	if (len < sizeof(head) || len > NET_MAX_FRAME)
 		return tx_drop(ep, len > NET_MAX_FRAME ? -EMSGSIZE : -EINVAL);
 	if (ep->slot < 0) {
