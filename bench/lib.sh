@@ -97,6 +97,18 @@ bench_daemon_start() {
 	bench_die "iomed socket $sock did not appear"
 }
 
+# bench_testpmd_link_wait FD LOG PID: ask an interactive testpmd (commands on FD, output in LOG)
+# about port 0 until its link is up (10 s) or PID is gone: the first frames go out only then
+bench_testpmd_link_wait() {
+	local i
+	for i in $(seq 100); do
+		echo "show port info 0" >&"$1"
+		sleep 0.1
+		grep -aq 'Link status: up' "$2" && return 0
+		kill -0 "$3" 2>/dev/null || return 0
+	done
+}
+
 bench_daemon_stop() {
 	[ -n "$DAEMON_PID" ] || return 0
 	bench_kill "$DAEMON_PID"

@@ -102,13 +102,7 @@ dpdk_once() {
 	vu=$!
 	BENCH_PIDS+=("$vu")
 	exec {fd}>"$fifo"
-	# the first frames go out only once both ends are up: wait for the link
-	for i in $(seq 100); do
-		echo "show port info 0" >&"$fd"
-		sleep 0.1
-		grep -aq 'Link status: up' "$vulog" && break
-		kill -0 "$vu" 2>/dev/null || break
-	done
+	bench_testpmd_link_wait "$fd" "$vulog" "$vu"
 	echo "start tx_first $BURSTS" >&"$fd"
 	sleep 1
 	echo "show port stats 0" >&"$fd"

@@ -118,12 +118,7 @@ run_dpdk() {
 		"net_virtio_user0,path=$sock,queues=$n,queue_size=256" "$n" io -i
 	vu=$TPMD_PID
 	exec {fd}>"$fifo"
-	for i in $(seq 100); do
-		echo "show port info 0" >&"$fd"
-		sleep 0.1
-		grep -aq 'Link status: up' "$BENCH_DIR/virtio.out" && break
-		kill -0 "$vu" 2>/dev/null || break
-	done
+	bench_testpmd_link_wait "$fd" "$BENCH_DIR/virtio.out" "$vu"
 	echo "start tx_first 8" >&"$fd"
 	sleep 1
 	echo "show port xstats 0" >&"$fd"
