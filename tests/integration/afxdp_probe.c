@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "net/port.h"
+#include "probe.h"
 
 #define HDR sizeof(struct net_hdr)
 #define ETH 14
@@ -42,53 +43,8 @@ static const uint8_t dst[6] = { 0x02, 0x79, 0, 0, 0, 0x01 };
 static const uint8_t src[6] = { 0x02, 0x79, 0, 0, 0, 0x02 };
 static struct net_port *port;
 static const char *ifname;
-static int peer = -1, failures;
+static int peer = -1;
 static uint8_t frame[NET_MAX_FRAME], rbuf[NET_MAX_FRAME];
-
-static void check(bool ok, const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s %s", ok ? "ok:  " : "FAIL:", name);
-	if (!ok) {
-		printf(": ");
-		va_start(ap, fmt);
-		vprintf(fmt, ap);
-		va_end(ap);
-		failures++;
-	}
-	printf("\n");
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint16_t fold(uint32_t s, const uint8_t *p, size_t len)
-{
-	for (; len > 1; p += 2, len -= 2)
-		s += get16(p);
-	if (len)
-		s += (uint32_t)p[0] << 8;
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)s;
-}
 
 static void set_link(bool up)
 {
@@ -141,7 +97,7 @@ static size_t gso_frame(size_t payload, uint16_t mss)
 	ip[9] = 6;
 	ip[12] = 10, ip[13] = 79, ip[14] = 9, ip[15] = 2;
 	ip[16] = 10, ip[17] = 79, ip[18] = 9, ip[19] = 1;
-	put16(ip + 10, (uint16_t)~fold(0, ip, 20));
+	put16(ip + 10, (uint16_t)~fold(sum16(0, ip, 20)));
 	put16(tcp, 40000);
 	put16(tcp + 2, 9);
 	tcp[12] = 5 << 4;
@@ -150,7 +106,7 @@ static size_t gso_frame(size_t payload, uint16_t mss)
 	for (size_t i = 0; i < payload; i++)
 		tcp[20 + i] = (uint8_t)(i * 7);
 	/* the pseudo-header sum, uncomplemented, as a guest leaves it */
-	put16(tcp + 16, fold(6 + 20 + (uint32_t)payload, ip + 12, 8));
+	put16(tcp + 16, fold(sum16(6 + 20 + (uint32_t)payload, ip + 12, 8)));
 	return HDR + ETH + 40 + payload;
 }
 
@@ -162,7 +118,7 @@ static bool segment_ok(const uint8_t *eth, size_t len, size_t *payload)
 
 	if (len < ETH + 40 || get16(eth + 12) != 0x0800 || ip[9] != 6 || ip[14] != 9)
 		return false;
-	if (fold(fold(6 + (uint32_t)l4, ip + 12, 8), tcp, l4) != 0xffff)
+	if (fold(sum16(fold(sum16(6 + (uint32_t)l4, ip + 12, 8)), tcp, l4)) != 0xffff)
 		return false;
 	off = ((size_t)get16(tcp + 4) << 16 | get16(tcp + 6));
 	for (size_t i = 0; i < l4 - 20; i++)

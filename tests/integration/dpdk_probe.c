@@ -34,6 +34,7 @@
 
 #include "net/dpdk.h"
 #include "net/port.h"
+#include "probe.h"
 
 #define HDR sizeof(struct net_hdr)
 #define ETH 14
@@ -53,59 +54,8 @@ static const uint8_t wire_mac[6] = { 0x02, 0x78, 0, 0, 0, 0x01 };
 static const uint8_t nobody[6] = { 0x52, 0x54, 0x00, 0x00, 0x00, 0xee };
 static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 static struct net_port *ep[NEP];
-static int wire = -1, wire_ifindex, failures;
+static int wire = -1, wire_ifindex;
 static uint8_t buf[NET_MAX_FRAME];
-
-static void check(bool ok, const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s %s", ok ? "ok:  " : "FAIL:", name);
-	if (!ok) {
-		printf(": ");
-		va_start(ap, fmt);
-		vprintf(fmt, ap);
-		va_end(ap);
-		failures++;
-	}
-	printf("\n");
-	fflush(stdout);
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t sum16(uint32_t s, const uint8_t *p, size_t len)
-{
-	for (; len > 1; p += 2, len -= 2)
-		s += get16(p);
-	if (len)
-		s += (uint32_t)p[0] << 8;
-	return s;
-}
-
-static uint16_t fold(uint32_t s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)s;
-}
 
 /* IPv4 L4 checksum over @eth (pseudo header included) verifies to 0xffff. */
 static bool l4_csum_ok(const uint8_t *eth, size_t len)

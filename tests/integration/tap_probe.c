@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "net/port.h"
+#include "probe.h"
 
 #define HDR sizeof(struct net_hdr)
 #define ETH 14
@@ -58,36 +59,9 @@ static void die(const char *fmt, ...)
 	exit(1);
 }
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
 static uint16_t csum(const uint8_t *p, size_t len)
 {
-	uint32_t sum = 0;
-
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += get16(p + i);
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (uint16_t)~fold(sum16(0, p, len));
 }
 
 static void send_frame(const uint8_t *f, size_t len)
