@@ -4,7 +4,8 @@
 # then each fuzzer for a bounded time (scripts/fuzz.sh, FUZZ_SECONDS each, default 30).
 # Ends with the line "N passed, N failed".
 #   scripts/test.sh                 every suite
-#   scripts/test.sh unit [...]      only the named suites (unit, integration, vm, soak, fuzz)
+#   scripts/test.sh unit [...]      only the named suites (unit, integration, vm, soak, fuzz,
+#                                   release: the optimized build compiles, -Werror, one test)
 #   IOMED_SOAK_RESTARTS=1000 IOMED_SOAK_REBOOTS=100 IOMED_SOAK_FLOODS=1000 scripts/test.sh soak
 #                                   longer soak runs (defaults 100, 20, 100)
 set -uo pipefail
@@ -13,11 +14,16 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 build=${IOMED_TEST_BUILD:-$top/build-test}
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(unit integration vm soak fuzz)
+[ ${#suites[@]} -gt 0 ] || suites=(unit integration vm soak release fuzz)
 run_fuzz=0
+run_release=0
 meson_suites=()
 for s in "${suites[@]}"; do
-	if [ "$s" = fuzz ]; then run_fuzz=1; else meson_suites+=("$s"); fi
+	case $s in
+	fuzz) run_fuzz=1 ;;
+	release) run_release=1 ;;
+	*) meson_suites+=("$s") ;;
+	esac
 done
 
 scripts/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
@@ -64,6 +70,22 @@ PY
 )
 if [ "$rc" -ne 0 ] && [ "${failed:-0}" -eq 0 ]; then
 	failed=1
+fi
+
+# The release build (what the benchmarks and users run): -O3 sees warnings the test build does not.
+if [ "$run_release" = 1 ]; then
+	release=${IOMED_RELEASE_BUILD:-$top/build-ci-release}
+	release_log=$(mktemp)
+	if { [ -d "$release" ] || meson setup "$release" --buildtype=release >"$release_log" 2>&1; } &&
+		ninja -C "$release" >>"$release_log" 2>&1; then
+		echo "release build: ok"
+		passed=$((${passed:-0} + 1))
+	else
+		echo "release build: FAILED"
+		tail -n 30 "$release_log"
+		failed=$((${failed:-0} + 1))
+	fi
+	rm -f "$release_log"
 fi
 
 # Fuzzers: each one is a test; a crash, leak or timeout fails it.
