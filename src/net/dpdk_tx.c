@@ -268,6 +268,13 @@ static int to_wire(struct dpdk_ep *ep, const struct iovec *iov, int iovcnt, size
 	return 0;
 }
 
+static bool csum_inside(const struct rte_mbuf *m, const struct net_hdr *h)
+{
+	if (!(h->flags & NET_HDR_F_NEEDS_CSUM))
+		return true;
+	return (uint32_t)le16toh(h->csum_start) + le16toh(h->csum_offset) + 2 <= m->pkt_len;
+}
+
 /* Frames for other devices: one shared copy with the sender's header (checked: -EINVAL). */
 static int to_members(struct dpdk_ep *ep, const struct iovec *iov, int iovcnt, size_t len,
 		      const struct net_hdr *h, uint64_t to)
@@ -280,8 +287,13 @@ static int to_members(struct dpdk_ep *ep, const struct iovec *iov, int iovcnt, s
 		dpdk_count(&ep->dev->stats.rx_inbox_full, (uint64_t)__builtin_popcountll(to));
 		return 0;
 	}
-	/* a receiver that took the offload hands the header to its driver as it is */
-	if (check_hdr(m, h, &ipv6)) {
+	/*
+	 * A receiver that took the offload hands the header to its driver as
+	 * it is. A GSO frame must be what it says; a partial checksum only has
+	 * to lie inside the frame (any protocol: a guest's offload is generic,
+	 * and a receiver without it completes the sum wherever it points).
+	 */
+	if (h->gso_type == NET_HDR_GSO_NONE ? !csum_inside(m, h) : check_hdr(m, h, &ipv6)) {
 		rte_pktmbuf_free(m);
 		return -EINVAL;
 	}

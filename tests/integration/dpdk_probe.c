@@ -455,6 +455,7 @@ static void check_hostile_to_members(void)
 {
 	uint8_t *f = malloc(NET_MAX_FRAME);
 	size_t len, refused;
+	int ret;
 
 	len = ip_frame(f, macs[1], macs[0], true, TSO_PAYLOAD, TSO_MSS);
 	f[1] = NET_HDR_GSO_TCPV6; /* an IPv4 frame */
@@ -467,6 +468,14 @@ static void check_hostile_to_members(void)
 	refused += (size_t)(port_send(0, f, len) == -EINVAL);
 	check(refused == 3 && !port_recv(1, QUIET_MS), "hostile-headers-not-to-members",
 	      "%zu of 3 refused, or b got one", refused);
+	/* a partial checksum in a frame that is not IP (a guest's offload is generic) goes through */
+	len = eth_frame(f, macs[1], macs[0], TYPE_PROBE, 100, 11);
+	f[0] = NET_HDR_F_NEEDS_CSUM;
+	f[6] = ETH + 4; /* csum_start */
+	f[8] = 6;       /* csum_offset */
+	ret = port_send(0, f, len);
+	check(!ret && port_recv(1, WAIT_MS) == len, "partial-csum-non-ip-to-members",
+	      "send %d, or b did not get it whole", ret);
 	free(f);
 }
 
