@@ -123,7 +123,8 @@ static int setup_queues(struct dpdk_dev *d, char *err, size_t errlen)
 	int ret;
 
 	rte_eth_dev_adjust_nb_rx_tx_desc(d->port_id, &rxd, &txd);
-	n = d->nrxq * rxd + d->ntxq * txd + 4096 +
+	/* as many queues as a port can have: a retry after a failed start may want more */
+	n = DPDK_MAX_QUEUES * (rxd + txd) + 4096 +
 	    MUX_MAX_MEMBERS * (DPDK_INBOX_MBUFS + DPDK_CACHE * 3 / 2);
 	snprintf(pool, sizeof(pool), "iomed_%u", d->port_id);
 	/* left by an open that failed: the queues it set up still hold its mbufs */
@@ -324,10 +325,15 @@ int dpdk_dev_get(const char *name, const struct dpdk_opts *o, struct dpdk_dev **
 			return net_err(err, errlen, -EINVAL,
 				       "net dpdk:%s: the port is already open with steer=%s", name,
 				       steer_name(d->steer));
-		if (o->queues && o->queues != d->ntxq)
+		/* without queues= the first open may have kept one Rx queue: not the same */
+		if (o->queues && o->queues != d->queues && d->queues)
 			return net_err(err, errlen, -EINVAL,
-				       "net dpdk:%s: the port is already open with %u queue pair(s)",
-				       name, d->ntxq);
+				       "net dpdk:%s: the port is already open with queues=%u", name,
+				       d->queues);
+		if (o->queues && o->queues != d->queues)
+			return net_err(err, errlen, -EINVAL,
+				       "net dpdk:%s: the port is already open without queues= (%u Rx / %u Tx queues)",
+				       name, d->nrxq, d->ntxq);
 		*out = d;
 		return 0;
 	}
