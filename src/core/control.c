@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -326,6 +327,13 @@ static void arm_idle(struct ctl_server *s)
 	timerfd_settime(s->idle_fd, 0, &its, NULL);
 }
 
+static bool has_input(int fd)
+{
+	int n = 0;
+
+	return !ioctl(fd, FIONREAD, &n) && n > 0;
+}
+
 static void close_idle(struct ctl_server *s)
 {
 	int64_t now = now_ms();
@@ -338,6 +346,11 @@ static void close_idle(struct ctl_server *s)
 
 		if (c->fd < 0 || now - c->active_ms < s->idle_ms)
 			continue;
+		/* bytes came while the daemon was busy elsewhere: not idle, serve them */
+		if (has_input(c->fd)) {
+			c->active_ms = now;
+			continue;
+		}
 		pr_info("control: closing a connection idle for %lld s",
 			(long long)(now - c->active_ms) / 1000);
 		conn_close(s, c);
