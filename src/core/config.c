@@ -334,8 +334,8 @@ static int load_keys(struct config *c, const char *file, const char *where,
 
 static int control_string(const char *file, const char *key, struct json_object *v, char **out)
 {
-	if (!json_object_is_type(v, json_type_string) || !*json_object_get_string(v)) {
-		pr_err("%s: control.%s: expected a non-empty string", file, key);
+	if (!plain_string(v) || !*json_object_get_string(v)) {
+		pr_err("%s: control.%s: expected a non-empty string (without NUL)", file, key);
 		return -EINVAL;
 	}
 	free(*out);
@@ -415,7 +415,7 @@ static int load_control(struct config *c, const char *file, struct json_object *
 
 static int isolate_user(struct config *c, const char *file, struct json_object *v)
 {
-	if (!json_object_is_type(v, json_type_string) || !*json_object_get_string(v)) {
+	if (!plain_string(v) || !*json_object_get_string(v)) {
 		pr_err("%s: isolate.user: expected a user name or uid as a non-empty string", file);
 		return -EINVAL;
 	}
@@ -443,8 +443,7 @@ static int load_isolate(struct config *c, const char *file, struct json_object *
 
 static int load_log_level(struct config *c, const char *file, struct json_object *v)
 {
-	if (!json_object_is_type(v, json_type_string) ||
-	    log_parse_level(json_object_get_string(v), &c->log_level)) {
+	if (!plain_string(v) || log_parse_level(json_object_get_string(v), &c->log_level)) {
 		pr_err("%s: log_level: expected \"error\", \"warn\", \"info\", \"debug\" or \"trace\"",
 		       file);
 		return -EINVAL;
