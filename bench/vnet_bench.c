@@ -175,6 +175,7 @@ static int send_burst(struct bench *b, unsigned *n)
 struct fleet {
 	struct bench b[MAX_DEVICES];
 	unsigned n;
+	unsigned opened; /* vdrv_open tried: vdrv_close is owed */
 	const struct opts *o;
 	uint64_t irqs;
 	struct wire *wire; /* NULL: the port loops back by itself */
@@ -452,6 +453,7 @@ static int fleet_start(struct fleet *f, char *err, size_t errlen)
 		struct bench *b = &f->b[i];
 
 		b->o = f->o;
+		f->opened = i + 1;
 		ret = vdrv_open(&b->d, f->o->socket[i], MEM_SIZE, err, errlen);
 		if (!ret)
 			ret = vdrv_start(&b->d, features(f->o), (uint16_t)f->o->qsize, err, errlen);
@@ -535,7 +537,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vnet_bench: %s\n", err);
 	else
 		report(&f, &res);
-	for (unsigned i = 0; i < f.n; i++)
+	for (unsigned i = 0; i < f.opened; i++)
 		vdrv_close(&f.b[i].d);
 	if (f.wire)
 		wire_close(f.wire);
