@@ -22,7 +22,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -59,14 +58,6 @@ struct ctl_server {
 	void *ctx;
 	struct ctl_conn conns[CTL_MAX_CONNS];
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- output ---- */
 
@@ -136,7 +127,7 @@ static bool conn_flush(struct ctl_server *s, struct ctl_conn *c)
 			return false;
 		}
 		c->out_off += n;
-		c->active_ms = now_ms();
+		c->active_ms = vfu_now_ms();
 	}
 	if (c->out_off == c->out_len)
 		c->out_off = c->out_len = 0;
@@ -261,7 +252,7 @@ static void conn_readable(struct ctl_server *s, struct ctl_conn *c)
 		c->closing = true;
 		return;
 	}
-	c->active_ms = now_ms();
+	c->active_ms = vfu_now_ms();
 	feed(s, c, buf, (size_t)n);
 }
 
@@ -319,7 +310,7 @@ static void arm_idle(struct ctl_server *s)
 		if (s->conns[i].fd >= 0 && s->conns[i].active_ms < first)
 			first = s->conns[i].active_ms;
 	if (first != INT64_MAX) {
-		wait = first + s->idle_ms - now_ms();
+		wait = first + s->idle_ms - vfu_now_ms();
 		wait = wait < 1 ? 1 : wait;
 		its.it_value.tv_sec = wait / 1000;
 		its.it_value.tv_nsec = wait % 1000 * 1000000L;
@@ -336,7 +327,7 @@ static bool has_input(int fd)
 
 static void close_idle(struct ctl_server *s)
 {
-	int64_t now = now_ms();
+	int64_t now = vfu_now_ms();
 	uint64_t expirations;
 
 	if (read(s->idle_fd, &expirations, sizeof(expirations)) < 0)
@@ -389,7 +380,7 @@ static void accept_one(struct ctl_server *s)
 	json_frame_init(&c->frame, CTL_MAX_REQUEST);
 	c->fd = fd;
 	c->events = EPOLLIN;
-	c->active_ms = now_ms();
+	c->active_ms = vfu_now_ms();
 	log_peer(fd);
 	arm_idle(s);
 }

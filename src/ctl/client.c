@@ -7,10 +7,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
+
+#include "vfio-user/sock.h"
 
 #define MAX_RESPONSE (64u << 20)
 
@@ -78,19 +79,11 @@ int ctl_client_send(struct ctl_client *c, const void *buf, size_t len)
 	return 0;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Read more into the buffer, waiting until @deadline. */
 static int fill(struct ctl_client *c, int64_t deadline)
 {
 	struct pollfd p = { .fd = c->fd, .events = POLLIN };
-	int left = (int)(deadline - now_ms());
+	int left = (int)(deadline - vfu_now_ms());
 	ssize_t n;
 
 	if (left <= 0 || poll(&p, 1, left) == 0)
@@ -118,7 +111,7 @@ static int fill(struct ctl_client *c, int64_t deadline)
 
 int ctl_client_recv(struct ctl_client *c, struct json_object **out, int timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = vfu_now_ms() + timeout_ms;
 	char *nl;
 	size_t line;
 	int ret;
