@@ -141,8 +141,9 @@ int dpdk_eal_ready(char *err, size_t errlen)
  * exit. A thread that cannot have one (every lcore id taken) works without.
  */
 static pthread_key_t lcore_key;
+static bool lcore_key_ok;
 static pthread_once_t lcore_once = PTHREAD_ONCE_INIT;
-static __thread int lcore_state; /* 0: not tried, 1: an lcore, -1: refused */
+static __thread bool lcore_tried; /* once per thread, whatever the outcome */
 
 static void flush_cache(struct rte_mempool *mp, void *unused)
 {
@@ -162,29 +163,25 @@ static void lcore_leave(void *unused)
 
 static void lcore_key_init(void)
 {
-	if (pthread_key_create(&lcore_key, lcore_leave))
-		lcore_key = (pthread_key_t)-1;
+	lcore_key_ok = !pthread_key_create(&lcore_key, lcore_leave);
 }
 
 void dpdk_thread_enter(void)
 {
-	if (__builtin_expect(lcore_state != 0, 1))
+	if (__builtin_expect(lcore_tried, 1))
 		return;
-	lcore_state = -1;
-	if (rte_lcore_id() != LCORE_ID_ANY) {
-		lcore_state = 1; /* EAL's own thread */
-		return;
-	}
+	lcore_tried = true;
+	if (rte_lcore_id() != LCORE_ID_ANY)
+		return; /* EAL's own thread */
 	pthread_once(&lcore_once, lcore_key_init);
-	if (lcore_key == (pthread_key_t)-1)
+	if (!lcore_key_ok)
 		return;
 	if (rte_thread_register()) {
 		pr_warn_rl("dpdk: a datapath thread works without an mbuf cache: %s",
 			   rte_strerror(rte_errno));
 		return;
 	}
-	pthread_setspecific(lcore_key, &lcore_state);
-	lcore_state = 1;
+	pthread_setspecific(lcore_key, &lcore_tried); /* any non-NULL value: the destructor runs */
 }
 
 void net_dpdk_fini(void)
